@@ -1,0 +1,169 @@
+"""Read a YAML case file and validate it into a :class:`~oncotwin.case.schema.Case`.
+
+Errors become one :class:`~oncotwin.errors.CaseError` naming the file, the key (dotted path), the value,
+what is allowed and, where known, the line of the key in the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from mpi4py import MPI
+from pydantic import ValidationError
+
+from oncotwin.case.schema import Case, FieldProblem
+from oncotwin.errors import CaseError
+from oncotwin.parallel import on_root
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _key_lines(node: yaml.Node, prefix: tuple = ()) -> dict[tuple, int]:
+    """Map every key path of a composed YAML document to its 1-based line number."""
+    lines: dict[tuple, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = prefix + (key_node.value,)
+            lines[path] = key_node.start_mark.line + 1
+            lines.update(_key_lines(value_node, path))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            path = prefix + (i,)
+            lines[path] = item.start_mark.line + 1
+            lines.update(_key_lines(item, path))
+    return lines
+
+
+def _lookup(data: Any, loc: tuple) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def read_case(path: str | Path) -> tuple[Case, str]:
+    """Read and validate a case file on the calling rank.
+
+    Returns:
+        The validated case and the SHA-256 of the file.
+
+    Raises:
+        CaseError: on any problem with the file or its content.
+    """
+    path = Path(path)
+    shown = str(path)
+    if not path.is_file():
+        raise CaseError(shown, "<file>", shown, "the case file does not exist")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        source = text.splitlines()
+        snippet = source[line - 1].strip() if line and line <= len(source) else "<end of file>"
+        raise CaseError(shown, "<yaml>", snippet, f"malformed YAML: {problem}", line=line) from None
+    if not isinstance(data, dict):
+        raise CaseError(shown, "<document>", type(data).__name__, "a case file is a YAML mapping of keys")
+    lines = _key_lines(node) if node is not None else {}
+    try:
+        case = Case.model_validate(data, context={"base_dir": str(path.parent.resolve())})
+    except ValidationError as exc:
+        raise _to_case_error(exc, shown, data, lines) from None
+    return case, file_sha256(path)
+
+
+def _to_case_error(exc: ValidationError, shown: str, data: dict, lines: dict[tuple, int]) -> CaseError:
+    error = exc.errors(include_url=False)[0]
+    # Tagged unions insert the tag into loc ("geometry.sphere.tumour_radius"): drop it for the user.
+    loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldProblem):
+        loc = loc + tuple(int(p) if p.isdigit() else p for p in cause.key.split("."))
+        key = ".".join(str(p) for p in loc)
+        line = _line_of(lines, loc)
+        return CaseError(shown, key, cause.value, str(cause), line=line)
+    raw = _lookup(data, loc)
+    key = ".".join(str(p) for p in loc) or "<document>"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = f"unknown key{_allowed_keys(loc)}"
+        raw = loc[-1] if loc else raw
+    elif error["type"] == "missing":
+        message = "this key is required"
+        raw = "<missing>"
+    return CaseError(shown, key, raw if raw is not None else error.get("input"), message,
+                     line=_line_of(lines, loc))
+
+
+def _line_of(lines: dict[tuple, int], loc: tuple) -> int | None:
+    for depth in range(len(loc), 0, -1):
+        if loc[:depth] in lines:
+            return lines[loc[:depth]]
+    return None
+
+
+_UNION_TAGS = {"sphere", "segmentation", "mni152", "pressure", "no_flux", "robin"}
+
+
+def _is_union_tag(part: object) -> bool:
+    return isinstance(part, str) and part in _UNION_TAGS
+
+
+def _allowed_keys(loc: tuple) -> str:
+    """List the keys the model at ``loc[:-1]`` accepts (from the schema)."""
+    model = _model_at(loc[:-1])
+    if model is None:
+        return ""
+    return f" (allowed: {', '.join(model.model_fields)})"
+
+
+def _model_at(loc: tuple):
+    """Walk the schema along ``loc`` and return the model class there, if determinable."""
+    import typing
+
+    from pydantic import BaseModel
+
+    model: Any = Case
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if model is None or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            # a dict value keyed by a user name (regions.<name>): descend into the dict's value type
+            continue
+        model = _first_model(field.annotation, typing)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _first_model(annotation: Any, typing) -> Any:
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _first_model(arg, typing)
+        if found is not None:
+            return found
+    return None
+
+
+def load_case(comm: MPI.Comm, path: str | Path) -> tuple[Case, str]:
+    """Read the case on rank 0 and broadcast it (or its error) to every rank of ``comm``."""
+    return on_root(comm, read_case, path)

@@ -1,0 +1,383 @@
+"""Case-file schema: the only place where user input is interpreted.
+
+Every model forbids unknown keys; every dimensional value is a quantity with units converted to the
+internal units of :mod:`oncotwin.units`; file paths are resolved relative to the case file and must exist.
+Cross-field checks (regions that match the geometry, radii in order, ...) live here too, so everything
+downstream can trust a :class:`Case`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from oncotwin.case.quantity import Quantity
+from oncotwin.parameters import FLUID_DEFAULTS, TISSUE_KINDS, TUMOUR_KINDS
+
+Length = Quantity("mm", example="12 mm", positive=True)
+LengthOrZero = Quantity("mm", example="4 mm", nonnegative=True)
+Pressure = Quantity("mmHg", example="15.6 mmHg")
+Conductivity = Quantity("mm^2/(mmHg*s)", example="4.13e-8 cm^2/(mmHg*s)", positive=True)
+Permeability = Quantity("mm/(mmHg*s)", example="2.8e-7 cm/(mmHg*s)", nonnegative=True)
+SurfaceDensity = Quantity("1/mm", example="200 1/cm", nonnegative=True)
+LymphaticFiltration = Quantity("1/(mmHg*s)", example="1.5e-5 1/(mmHg*s)", nonnegative=True)
+RobinConductance = Quantity("mm/(mmHg*s)", example="1e-6 mm/(mmHg*s)", positive=True)
+
+# Label conventions of the BraTS challenges, as documented presets (never assumed).
+LABEL_PRESETS: dict[str, dict[str, list[int]]] = {
+    # BraTS 2012-2016: 1 necrosis, 2 edema, 3 non-enhancing tumour, 4 enhancing tumour.
+    "brats2013": {"necrotic": [1], "edema": [2], "non_enhancing": [3], "enhancing": [4]},
+    # BraTS 2017-2022: 1 necrotic / non-enhancing core, 2 edema, 4 enhancing tumour.
+    "brats2017": {"necrotic": [1], "edema": [2], "enhancing": [4]},
+    # BraTS 2023+: 1 necrotic core, 2 edema, 3 enhancing tumour.
+    "brats2023": {"necrotic": [1], "edema": [2], "enhancing": [3]},
+}
+
+
+class FieldProblem(ValueError):
+    """A cross-field check failure that belongs to one key (relative to the model that raised it)."""
+
+    def __init__(self, key: str, value: Any, message: str):
+        super().__init__(message)
+        self.key, self.value = key, value
+
+
+class StrictModel(BaseModel):
+    """Base of every case-file section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _resolve_path(value: Any, info: ValidationInfo) -> Path:
+    if not isinstance(value, (str, Path)) or not str(value).strip():
+        raise ValueError("expected a file path (relative to the case file)")
+    base = Path((info.context or {}).get("base_dir", "."))
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else (base / path)
+    path = path.resolve()
+    if not path.is_file():
+        raise ValueError(f"file not found: {path}")
+    return path
+
+
+# --------------------------------------------------------------------------------------- geometry
+class SphereGeometry(StrictModel):
+    """Idealized geometry: a spherical tumour (optional necrotic core) inside a sphere of host tissue.
+
+    Regions: ``tumour`` (viable rim), ``necrotic`` (when ``necrotic_radius`` > 0) and ``host``.
+    Boundaries: ``outer``, ``tumour_boundary`` and ``necrotic_boundary`` (when there is a core).
+    """
+
+    kind: Literal["sphere"]
+    tumour_radius: Length
+    host_radius: Length
+    necrotic_radius: LengthOrZero = 0.0
+
+    @model_validator(mode="after")
+    def _radii_in_order(self) -> SphereGeometry:
+        if not self.necrotic_radius < self.tumour_radius < self.host_radius:
+            raise FieldProblem(
+                "tumour_radius", f"{self.tumour_radius:g} mm",
+                "radii must satisfy necrotic_radius < tumour_radius < host_radius, got "
+                f"{self.necrotic_radius:g} mm, {self.tumour_radius:g} mm, {self.host_radius:g} mm",
+            )
+        return self
+
+    def region_names(self) -> list[str]:
+        """Region names in tag order."""
+        return ["tumour", "necrotic", "host"] if self.necrotic_radius > 0 else ["tumour", "host"]
+
+
+class SegmentationGeometry(StrictModel):
+    """A label map (NIfTI or NRRD) whose label values map to named regions.
+
+    The host tissue is the ``tissue_mask`` (non-zero voxels) minus the labelled regions, split by
+    ``tissue_maps`` (probability maps, argmax) when given; without a mask the host is a margin of
+    ``mesh.margin`` around the labelled regions.
+    """
+
+    kind: Literal["segmentation"]
+    labels: Path
+    tissue_mask: Path | None = None
+    tissue_maps: dict[str, Path] | None = None
+    label_preset: Literal["brats2013", "brats2017", "brats2023"] | None = None
+    regions: dict[str, list[int]] | None = None
+    host_region: str = "host"
+
+    @field_validator("labels", "tissue_mask", mode="before")
+    @classmethod
+    def _path(cls, value: Any, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve_path(value, info)
+
+    @field_validator("tissue_maps", mode="before")
+    @classmethod
+    def _paths(cls, value: Any, info: ValidationInfo) -> dict[str, Path] | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict) or not value:
+            raise ValueError("expected a mapping of tissue name to probability-map file")
+        return {str(k): _resolve_path(v, info) for k, v in value.items()}
+
+    @field_validator("regions")
+    @classmethod
+    def _labels_valid(cls, value: dict[str, list[int]] | None) -> dict[str, list[int]] | None:
+        if value is None:
+            return None
+        seen: dict[int, str] = {}
+        for name, labels in value.items():
+            if not labels:
+                raise ValueError(f"region '{name}' has no label values")
+            for label in labels:
+                if label <= 0:
+                    raise ValueError(f"region '{name}': label {label} must be > 0 (0 is background)")
+                if label in seen:
+                    raise ValueError(f"label {label} is claimed by both '{seen[label]}' and '{name}'")
+                seen[label] = name
+        return value
+
+    @model_validator(mode="after")
+    def _one_label_source(self) -> SegmentationGeometry:
+        if (self.regions is None) == (self.label_preset is None):
+            raise FieldProblem("regions", self.regions,
+                               "give exactly one of 'regions' (name: [label values]) or 'label_preset' "
+                               f"(one of {', '.join(LABEL_PRESETS)})")
+        return self
+
+    def label_map(self) -> dict[str, list[int]]:
+        """Region name -> label values (explicit or from the preset)."""
+        return dict(self.regions) if self.regions is not None else dict(LABEL_PRESETS[self.label_preset])
+
+    def host_names(self) -> list[str]:
+        """Host-tissue region names (probability-map classes, or the single host region)."""
+        return list(self.tissue_maps) if self.tissue_maps else [self.host_region]
+
+    def region_names(self) -> list[str]:
+        """Region names in tag order: labelled regions, then host tissue."""
+        return list(self.label_map()) + self.host_names()
+
+
+class SyntheticTumour(StrictModel):
+    """A synthetic spherical tumour placed at a world coordinate (mm, RAS as in the atlas)."""
+
+    centre: tuple[float, float, float]
+    radius: Length
+    necrotic_radius: LengthOrZero = 0.0
+    edema_radius: LengthOrZero = 0.0
+
+    @model_validator(mode="after")
+    def _radii(self) -> SyntheticTumour:
+        if self.necrotic_radius >= self.radius:
+            raise FieldProblem("necrotic_radius", f"{self.necrotic_radius:g} mm", "must be smaller than radius")
+        if self.edema_radius and self.edema_radius <= self.radius:
+            raise FieldProblem("edema_radius", f"{self.edema_radius:g} mm",
+                               "must be larger than radius (or 0 for no edema)")
+        return self
+
+
+class AtlasGeometry(StrictModel):
+    """Real MNI152 (2009) brain anatomy shipped with nilearn, plus a synthetic tumour.
+
+    Regions: ``necrotic`` (if any), ``tumour``, ``edema`` (if any), ``grey``, ``white``.
+    """
+
+    kind: Literal["mni152"]
+    tumour: SyntheticTumour
+    resolution: Literal[1, 2] = 2
+
+    def region_names(self) -> list[str]:
+        """Region names in tag order."""
+        names = ["necrotic"] if self.tumour.necrotic_radius > 0 else []
+        names.append("tumour")
+        names += ["edema"] if self.tumour.edema_radius > 0 else []
+        return names + ["grey", "white"]
+
+
+Geometry = Annotated[SphereGeometry | SegmentationGeometry | AtlasGeometry, Field(discriminator="kind")]
+
+
+# ------------------------------------------------------------------------------------------- mesh
+class MeshOptions(StrictModel):
+    """Meshing parameters (gmsh). Sizes are target tetrahedron edge lengths."""
+
+    size_tumour: Length = 1.5
+    size_far: Length = 6.0
+    size_rim: Length | None = None
+    grading_distance: Length = 15.0
+    margin: Length = 15.0
+    min_component: Quantity("mm^3", example="20 mm^3", nonnegative=True) = 20.0
+    smoothing_iterations: Annotated[int, Field(ge=0, le=200)] = 20
+    optimize: bool = True
+
+    @model_validator(mode="after")
+    def _sizes(self) -> MeshOptions:
+        if self.size_tumour > self.size_far:
+            raise FieldProblem("size_tumour", f"{self.size_tumour:g} mm",
+                               f"must not exceed size_far ({self.size_far:g} mm)")
+        return self
+
+
+# ---------------------------------------------------------------------------------------- regions
+class FluidTissue(StrictModel):
+    """Starling/Darcy parameters of one region (missing values come from the tissue kind's defaults)."""
+
+    hydraulic_conductivity: Conductivity | None = None
+    vascular_permeability: Permeability | None = None
+    vessel_surface_density: SurfaceDensity | None = None
+    vascular_pressure: Pressure | None = None
+    plasma_oncotic_pressure: Pressure | None = None
+    interstitial_oncotic_pressure: Pressure | None = None
+    reflection_coefficient: Annotated[float, Field(ge=0, le=1)] | None = None
+    lymphatic_filtration: LymphaticFiltration | None = None
+    lymphatic_pressure: Pressure | None = None
+
+
+class Region(StrictModel):
+    """A tissue region: its kind (which selects literature defaults) and parameter overrides."""
+
+    kind: Literal["tumour", "necrotic", "edema", "normal"]
+    fluid: FluidTissue = FluidTissue()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_defaults(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or data.get("kind") not in TISSUE_KINDS:
+            return data
+        fluid = data.get("fluid") or {}
+        if isinstance(fluid, dict):
+            merged = dict(FLUID_DEFAULTS[data["kind"]])
+            merged.update(fluid)
+            data = dict(data, fluid=merged)
+        return data
+
+    @property
+    def is_tumour(self) -> bool:
+        """Whether the region is part of the tumour (viable or necrotic)."""
+        return self.kind in TUMOUR_KINDS
+
+
+# ---------------------------------------------------------------------------------------- physics
+class PressureBC(StrictModel):
+    """Fixed interstitial pressure on a tagged boundary."""
+
+    boundary: str
+    type: Literal["pressure"]
+    pressure: Pressure
+
+
+class NoFluxBC(StrictModel):
+    """Zero normal flux on a tagged boundary (the default where nothing is set)."""
+
+    boundary: str
+    type: Literal["no_flux"]
+
+
+class RobinBC(StrictModel):
+    """Far-field condition: outward flux = conductance * (p - far_pressure)."""
+
+    boundary: str
+    type: Literal["robin"]
+    conductance: RobinConductance
+    far_pressure: Pressure
+
+
+FluidBC = Annotated[PressureBC | NoFluxBC | RobinBC, Field(discriminator="type")]
+
+
+class FluidPhysics(StrictModel):
+    """Steady interstitial fluid flow (Darcy + Starling + lymphatics)."""
+
+    enabled: bool = True
+    degree: Annotated[int, Field(ge=1, le=3)] = 1
+    boundary_conditions: list[FluidBC] = []
+    ifp_threshold: Pressure = 5.0
+
+    @field_validator("boundary_conditions")
+    @classmethod
+    def _one_condition_per_boundary(cls, value: list[FluidBC]) -> list[FluidBC]:
+        names = [bc.boundary for bc in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"boundary {duplicates[0]!r} has more than one condition")
+        return value
+
+
+class Physics(StrictModel):
+    """Which physics are on, with their options."""
+
+    fluid: FluidPhysics = FluidPhysics(enabled=False)
+
+
+# ----------------------------------------------------------------------------------------- solver
+PetscValue = str | int | float | bool
+SOLVED_PROBLEMS = ("fluid",)
+
+
+class Output(StrictModel):
+    """What a run writes besides metrics and the manifest."""
+
+    fields: bool = True
+    figures: bool = True
+
+
+# ------------------------------------------------------------------------------------------- case
+class Case(StrictModel):
+    """One patient case."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    description: str = ""
+    geometry: Geometry
+    mesh: MeshOptions = MeshOptions()
+    regions: dict[str, Region]
+    physics: Physics = Physics()
+    solver: dict[Literal["fluid"], dict[str, PetscValue]] = {}
+    output: Output = Output()
+
+    @model_validator(mode="after")
+    def _regions_match_geometry(self) -> Case:
+        expected = self.geometry.region_names()
+        missing = [n for n in expected if n not in self.regions]
+        extra = [n for n in self.regions if n not in expected]
+        if missing or extra:
+            if missing:
+                raise FieldProblem("regions", sorted(self.regions),
+                                   f"region {missing[0]!r} of the geometry has no entry; the geometry's regions "
+                                   f"are {expected}")
+            raise FieldProblem(f"regions.{extra[0]}", extra[0],
+                               f"not a region of this geometry; its regions are {expected}")
+        if not any(r.is_tumour for r in self.regions.values()):
+            raise FieldProblem("regions", sorted(self.regions),
+                               "at least one region must be of kind 'tumour' or 'necrotic'")
+        return self
+
+    @model_validator(mode="after")
+    def _boundaries_known(self) -> Case:
+        known = self.boundary_names()
+        for i, bc in enumerate(self.physics.fluid.boundary_conditions):
+            if bc.boundary not in known:
+                raise FieldProblem(f"physics.fluid.boundary_conditions.{i}.boundary", bc.boundary,
+                                   f"not a boundary of this geometry; allowed: {', '.join(known)}")
+        return self
+
+    def region_tags(self) -> dict[str, int]:
+        """Cell tag of every region (1-based, geometry order)."""
+        return {name: i + 1 for i, name in enumerate(self.geometry.region_names())}
+
+    def tumour_regions(self) -> list[str]:
+        """Names of the regions that make up the tumour."""
+        return [n for n in self.geometry.region_names() if self.regions[n].is_tumour]
+
+    def boundary_names(self) -> list[str]:
+        """Names of the tagged boundaries (facet tags) this geometry produces."""
+        names = ["outer", "tumour_boundary"]
+        if isinstance(self.geometry, SphereGeometry) and self.geometry.necrotic_radius > 0:
+            names.append("necrotic_boundary")
+        return names

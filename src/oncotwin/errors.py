@@ -1,0 +1,35 @@
+"""Exceptions that reach the user as one line, without a traceback."""
+
+from __future__ import annotations
+
+
+class OncotwinError(Exception):
+    """An error caused by user input or the environment; the CLI prints it as one line and exits 2."""
+
+
+class CaseError(OncotwinError):
+    """Bad case-file content: names the file, the key, the value and what is allowed."""
+
+    def __init__(self, file: str, key: str, value: object, allowed: str, line: int | None = None):
+        self.file, self.key, self.value, self.allowed, self.line = file, key, value, allowed, line
+        where = f"{file}:{line}" if line else str(file)
+        shown = _short(value)
+        super().__init__(f"{where}: key '{key}': got {shown}; {allowed}")
+
+
+class InputDataError(OncotwinError):
+    """Bad image, label or mesh input (names the file and what is wrong)."""
+
+
+class SolverError(OncotwinError):
+    """A linear or nonlinear solve failed (carries the PETSc reason)."""
+
+
+class RunDirectoryError(OncotwinError):
+    """The output directory cannot be used (exists without --force, not writable, ...)."""
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
