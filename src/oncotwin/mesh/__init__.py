@@ -1,0 +1,1 @@
+"""Geometry to tagged tetrahedral meshes: idealized shapes and segmented images, via gmsh."""

@@ -1,0 +1,92 @@
+"""The mesh cache: ``<mesh dir>/<case name>/`` keyed by a hash of the inputs and meshing parameters.
+
+Meshing happens on rank 0; every rank gets the folder path (or the error). Inputs are identified by the
+content hash of their files, never by header text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from mpi4py import MPI
+
+from oncotwin.case.load import file_sha256
+from oncotwin.case.schema import Case
+from oncotwin.parallel import on_root
+
+MESH_FORMAT_VERSION = 1
+MSH_NAME = "mesh.msh"
+
+
+def mesh_inputs(case: Case) -> dict:
+    """Everything the mesh depends on, with input files replaced by their content hashes."""
+
+    def hashed(value):
+        if isinstance(value, dict):
+            return {k: hashed(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [hashed(v) for v in value]
+        if isinstance(value, Path):
+            return {"sha256": file_sha256(value)}
+        return value
+
+    geometry = hashed(dict(case.geometry.__dict__))
+    return {
+        "format": MESH_FORMAT_VERSION,
+        "geometry": geometry,
+        "mesh": case.mesh.model_dump(),
+        "region_tags": case.region_tags(),
+        "tumour_regions": case.tumour_regions(),
+        "boundaries": case.boundary_names(),
+    }
+
+
+def mesh_inputs_hash(case: Case) -> str:
+    """SHA-256 of :func:`mesh_inputs` (stable JSON)."""
+    text = json.dumps(mesh_inputs(case), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _build(case: Case, folder: Path, force: bool, progress: Callable[[str], None]) -> tuple[Path, bool]:
+    from oncotwin.mesh.generate import generate_mesh
+
+    digest = mesh_inputs_hash(case)
+    stamp = folder / "inputs.sha256"
+    if not force and stamp.is_file() and stamp.read_text().strip() == digest and (folder / MSH_NAME).is_file():
+        return folder, True
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        start = time.perf_counter()
+        report = generate_mesh(case, tmp / MSH_NAME, progress)
+        report["seconds"] = time.perf_counter() - start
+        (tmp / "quality.json").write_text(json.dumps(report, indent=2) + "\n")
+        regions = {"regions": case.region_tags(),
+                   "boundaries": {n: i + 1 for i, n in enumerate(case.boundary_names())},
+                   "tumour_regions": case.tumour_regions()}
+        (tmp / "regions.json").write_text(json.dumps(regions, indent=2) + "\n")
+        (tmp / "inputs.sha256").write_text(digest + "\n")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return folder, False
+
+
+def ensure_mesh(comm: MPI.Comm, case: Case, mesh_root: Path, *, force: bool = False,
+                progress: Callable[[str], None] = lambda _: None) -> tuple[Path, bool]:
+    """Return the mesh folder of ``case`` (meshing on rank 0 when the cache is stale).
+
+    Returns:
+        The folder and whether the cache was reused.
+    """
+    return on_root(comm, _build, case, Path(mesh_root) / case.name, force, progress)

@@ -1,0 +1,52 @@
+"""Read a tagged gmsh mesh on rank 0 and distribute it, with its tags, to every rank."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from oncotwin.errors import InputDataError
+from oncotwin.fenics import MPI, dolfinx
+from oncotwin.parallel import on_root
+
+
+@dataclass(frozen=True)
+class TaggedMesh:
+    """A distributed mesh with its region (cell) and boundary (facet) tags and their names."""
+
+    mesh: dolfinx.mesh.Mesh
+    cell_tags: dolfinx.mesh.MeshTags
+    facet_tags: dolfinx.mesh.MeshTags
+    regions: dict[str, int]
+    boundaries: dict[str, int]
+    tumour_regions: tuple[str, ...]
+
+    @property
+    def comm(self) -> MPI.Comm:
+        """The mesh communicator."""
+        return self.mesh.comm
+
+
+def from_mesh_data(data: dolfinx.io.gmsh.MeshData, tumour_regions: list[str]) -> TaggedMesh:
+    """Wrap DOLFINx's gmsh ``MeshData``: names come from the physical groups."""
+    tdim = data.mesh.topology.dim
+    regions = {n: g.tag for n, g in data.physical_groups.items() if g.dim == tdim}
+    boundaries = {n: g.tag for n, g in data.physical_groups.items() if g.dim == tdim - 1}
+    data.mesh.topology.create_connectivity(tdim - 1, tdim)
+    return TaggedMesh(data.mesh, data.cell_tags, data.facet_tags, regions, boundaries, tuple(tumour_regions))
+
+
+def read_tagged_mesh(comm: MPI.Comm, folder: Path) -> TaggedMesh:
+    """Read ``folder/mesh.msh`` (and ``regions.json``) on rank 0 and distribute it over ``comm``."""
+    folder = Path(folder)
+
+    def read_table() -> dict:
+        path = folder / "regions.json"
+        if not (folder / "mesh.msh").is_file() or not path.is_file():
+            raise InputDataError(f"{folder}: not a mesh folder (mesh.msh and regions.json expected)")
+        return json.loads(path.read_text())
+
+    table = on_root(comm, read_table)
+    data = dolfinx.io.gmsh.read_from_msh(str(folder / "mesh.msh"), comm, rank=0, gdim=3)
+    return from_mesh_data(data, table["tumour_regions"])
