@@ -75,26 +75,30 @@ class SphereGeometry(StrictModel):
 
     Regions: ``tumour`` (viable rim), ``necrotic`` (when ``necrotic_radius`` > 0) and ``host``.
     Boundaries: ``outer``, ``tumour_boundary`` and ``necrotic_boundary`` (when there is a core).
+    Without ``host_radius`` the tumour is tissue-isolated (as in Baxter & Jain's isolated tumour): no
+    host region, and the outer boundary is ``tumour_boundary``.
     """
 
     kind: Literal["sphere"]
     tumour_radius: Length
-    host_radius: Length
+    host_radius: Length | None = None
     necrotic_radius: LengthOrZero = 0.0
 
     @model_validator(mode="after")
     def _radii_in_order(self) -> SphereGeometry:
-        if not self.necrotic_radius < self.tumour_radius < self.host_radius:
+        host = self.host_radius if self.host_radius is not None else float("inf")
+        if not self.necrotic_radius < self.tumour_radius < host:
             raise FieldProblem(
                 "tumour_radius", f"{self.tumour_radius:g} mm",
                 "radii must satisfy necrotic_radius < tumour_radius < host_radius, got "
-                f"{self.necrotic_radius:g} mm, {self.tumour_radius:g} mm, {self.host_radius:g} mm",
+                f"{self.necrotic_radius:g} mm, {self.tumour_radius:g} mm, {host:g} mm",
             )
         return self
 
     def region_names(self) -> list[str]:
         """Region names in tag order."""
-        return ["tumour", "necrotic", "host"] if self.necrotic_radius > 0 else ["tumour", "host"]
+        names = ["tumour"] + (["necrotic"] if self.necrotic_radius > 0 else [])
+        return names + (["host"] if self.host_radius is not None else [])
 
 
 class SegmentationGeometry(StrictModel):
@@ -206,11 +210,17 @@ Geometry = Annotated[SphereGeometry | SegmentationGeometry | AtlasGeometry, Fiel
 
 # ------------------------------------------------------------------------------------------- mesh
 class MeshOptions(StrictModel):
-    """Meshing parameters (gmsh). Sizes are target tetrahedron edge lengths."""
+    """Meshing parameters (gmsh). Sizes are target tetrahedron edge lengths.
+
+    ``size_rim`` (default ``size_tumour``) holds within ``rim_band`` on both sides of the tumour boundary,
+    where the interstitial pressure drops in a layer of width 1/sqrt(Lp S/V / K) (a fraction of a mm),
+    then sizes grade linearly to ``size_far`` over ``grading_distance``.
+    """
 
     size_tumour: Length = 1.5
     size_far: Length = 6.0
     size_rim: Length | None = None
+    rim_band: LengthOrZero = 0.0
     grading_distance: Length = 15.0
     margin: Length = 15.0
     min_component: Quantity("mm^3", example="20 mm^3", nonnegative=True) = 20.0
@@ -378,6 +388,9 @@ class Case(StrictModel):
     def boundary_names(self) -> list[str]:
         """Names of the tagged boundaries (facet tags) this geometry produces."""
         names = ["outer", "tumour_boundary"]
-        if isinstance(self.geometry, SphereGeometry) and self.geometry.necrotic_radius > 0:
-            names.append("necrotic_boundary")
+        if isinstance(self.geometry, SphereGeometry):
+            if self.geometry.host_radius is None:
+                names = ["tumour_boundary"]
+            if self.geometry.necrotic_radius > 0:
+                names.append("necrotic_boundary")
         return names

@@ -37,6 +37,34 @@ def from_mesh_data(data: dolfinx.io.gmsh.MeshData, tumour_regions: list[str]) ->
     return TaggedMesh(data.mesh, data.cell_tags, data.facet_tags, regions, boundaries, tuple(tumour_regions))
 
 
+def mesh_in_memory(comm: MPI.Comm, case, progress=lambda _: None) -> TaggedMesh:
+    """Mesh ``case`` with gmsh on rank 0 and distribute it without writing files (tests, benchmarks)."""
+    from oncotwin.mesh.generate import build_model
+
+    return _distribute(comm, case.name, build_model, (case, progress), case.tumour_regions())
+
+
+def _partitioner():
+    # interior-facet integrals (tumour-rim fluxes) need the facet's two cells on one rank
+    return dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, 2)
+
+
+def _distribute(comm: MPI.Comm, name: str, fill, args: tuple, tumour_regions) -> TaggedMesh:
+    """Fill a gmsh model on rank 0 with ``fill(*args)`` and distribute it (errors reach every rank)."""
+    import gmsh
+
+    from oncotwin.mesh.gmsh_session import gmsh_session
+
+    if comm.rank != 0:
+        on_root(comm, lambda: None)  # receive rank 0's success or error
+        data = dolfinx.io.gmsh.model_to_mesh(None, comm, 0, gdim=3, partitioner=_partitioner())
+        return from_mesh_data(data, tumour_regions)
+    with gmsh_session(name, verbosity=0):
+        on_root(comm, fill, *args)
+        data = dolfinx.io.gmsh.model_to_mesh(gmsh.model, comm, 0, gdim=3, partitioner=_partitioner())
+    return from_mesh_data(data, tumour_regions)
+
+
 def read_tagged_mesh(comm: MPI.Comm, folder: Path) -> TaggedMesh:
     """Read ``folder/mesh.msh`` (and ``regions.json``) on rank 0 and distribute it over ``comm``."""
     folder = Path(folder)
@@ -47,6 +75,7 @@ def read_tagged_mesh(comm: MPI.Comm, folder: Path) -> TaggedMesh:
             raise InputDataError(f"{folder}: not a mesh folder (mesh.msh and regions.json expected)")
         return json.loads(path.read_text())
 
+    import gmsh
+
     table = on_root(comm, read_table)
-    data = dolfinx.io.gmsh.read_from_msh(str(folder / "mesh.msh"), comm, rank=0, gdim=3)
-    return from_mesh_data(data, table["tumour_regions"])
+    return _distribute(comm, "mesh", lambda: gmsh.open(str(folder / "mesh.msh")), (), table["tumour_regions"])

@@ -6,7 +6,6 @@ host tissue. Regions and boundaries carry the same physical names and tags as im
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import gmsh
@@ -14,24 +13,37 @@ import gmsh
 from oncotwin.case.schema import Case, MeshOptions, SphereGeometry
 
 
-def sphere_size(geometry: SphereGeometry, options: MeshOptions) -> Callable[[float, float, float], float]:
-    """Target element size at a point: ``size_rim`` at the tumour (and core) surface, grading linearly
-    to ``size_far`` over ``grading_distance``, and at most ``size_tumour`` inside the tumour.
+def add_sphere_size_field(geometry: SphereGeometry, options: MeshOptions) -> int:
+    """Background size field: ``size_rim`` within ``rim_band`` of the tumour (and core) surface, grading
+    linearly to ``size_far`` over ``grading_distance``, at most ``size_tumour`` inside the tumour, and at most 0.12
+    radii near the outer sphere (so that its polyhedral volume is within 1%).
 
-    The distance to the spherical interfaces is analytic, so no surface sampling is needed. Near the
-    outer sphere the size is capped at 0.12 radii so that its polyhedral volume is within 1%.
+    Distances to the spherical interfaces are analytic (MathEval), so no surface sampling is needed.
     """
+    field = gmsh.model.mesh.field
     rim = options.size_rim or options.size_tumour
-    surfaces = [geometry.tumour_radius] + ([geometry.necrotic_radius] if geometry.necrotic_radius > 0 else [])
-
-    def size(x: float, y: float, z: float) -> float:
-        r = math.sqrt(x * x + y * y + z * z)
-        dist = min(abs(r - s) for s in surfaces)
-        h = min(options.size_far, rim + (options.size_far - rim) * dist / options.grading_distance)
-        h = min(h, max(0.12 * geometry.host_radius, (geometry.host_radius - r) * 0.5 + 0.12 * geometry.host_radius))
-        return min(h, options.size_tumour) if r < geometry.tumour_radius else h
-
-    return size
+    r = "Sqrt(x*x+y*y+z*z)"
+    fields = []
+    for radius in (geometry.tumour_radius, geometry.necrotic_radius):
+        if radius > 0:
+            f = field.add("MathEval")
+            dist = f"Max(0, Fabs({r}-{radius!r}) - {options.rim_band!r})"
+            field.setString(f, "F", f"Min({options.size_far!r}, {rim!r} + {options.size_far - rim!r}"
+                                    f"*{dist}/{options.grading_distance!r})")
+            fields.append(f)
+    ball = field.add("Ball")
+    for key, value in {"Radius": geometry.tumour_radius, "VIn": options.size_tumour,
+                       "VOut": 1e22, "Thickness": 0.0}.items():
+        field.setNumber(ball, key, value)
+    fields.append(ball)
+    outer = geometry.host_radius or geometry.tumour_radius
+    cap = field.add("MathEval")
+    field.setString(cap, "F", f"{0.12 * outer!r} + 0.5*Fabs({outer!r}-{r})")
+    fields.append(cap)
+    combined = field.add("Min")
+    field.setNumbers(combined, "FieldsList", fields)
+    field.setAsBackgroundMesh(combined)
+    return combined
 
 
 def build_sphere_mesh(case: Case, progress: Callable[[str], None] = lambda _: None) -> dict:
@@ -43,11 +55,10 @@ def build_sphere_mesh(case: Case, progress: Callable[[str], None] = lambda _: No
     geometry: SphereGeometry = case.geometry
     options = case.mesh
     occ = gmsh.model.occ
-    radii = [geometry.host_radius, geometry.tumour_radius]
-    if geometry.necrotic_radius > 0:
-        radii.append(geometry.necrotic_radius)
+    radii = [r for r in (geometry.host_radius, geometry.tumour_radius, geometry.necrotic_radius) if r]
     balls = [(3, occ.addSphere(0, 0, 0, r)) for r in radii]
-    occ.fragment(balls[:1], balls[1:])
+    if len(balls) > 1:
+        occ.fragment(balls[:1], balls[1:])
     occ.synchronize()
 
     def extent(dim: int, tag: int) -> float:
@@ -58,7 +69,9 @@ def build_sphere_mesh(case: Case, progress: Callable[[str], None] = lambda _: No
         return min(range(len(values)), key=lambda i: abs(values[i] - target))
 
     volumes = [tag for _, tag in gmsh.model.getEntities(3)]
-    names_by_radius = {geometry.host_radius: "host", geometry.tumour_radius: "tumour"}
+    names_by_radius = {geometry.tumour_radius: "tumour"}
+    if geometry.host_radius:
+        names_by_radius[geometry.host_radius] = "host"
     if geometry.necrotic_radius > 0:
         names_by_radius[geometry.necrotic_radius] = "necrotic"
     region_tags = case.region_tags()
@@ -69,7 +82,9 @@ def build_sphere_mesh(case: Case, progress: Callable[[str], None] = lambda _: No
 
     surfaces = [tag for _, tag in gmsh.model.getEntities(2)]
     surf_extent = [extent(2, s) for s in surfaces]
-    boundary_by_radius = {geometry.host_radius: "outer", geometry.tumour_radius: "tumour_boundary"}
+    boundary_by_radius = {geometry.tumour_radius: "tumour_boundary"}
+    if geometry.host_radius:
+        boundary_by_radius[geometry.host_radius] = "outer"
     if geometry.necrotic_radius > 0:
         boundary_by_radius[geometry.necrotic_radius] = "necrotic_boundary"
     boundary_tags = {name: i + 1 for i, name in enumerate(case.boundary_names())}
@@ -77,12 +92,11 @@ def build_sphere_mesh(case: Case, progress: Callable[[str], None] = lambda _: No
         surf = surfaces[nearest(surf_extent, radius)]
         gmsh.model.addPhysicalGroup(2, [surf], boundary_tags[name], name=name)
 
-    size = sphere_size(geometry, options)
-    gmsh.model.mesh.setSizeCallback(lambda dim, tag, x, y, z, lc: size(x, y, z))
+    add_sphere_size_field(geometry, options)
     for option in ("MeshSizeExtendFromBoundary", "MeshSizeFromPoints", "MeshSizeFromCurvature"):
         gmsh.option.setNumber(f"Mesh.{option}", 0)
     gmsh.option.setNumber("Mesh.Algorithm", 6)  # Frontal-Delaunay surfaces
-    gmsh.option.setNumber("Mesh.Algorithm3D", 10)  # HXT: fast, no slivers left after its optimisation
+    gmsh.option.setNumber("Mesh.Algorithm3D", 1)  # Delaunay: follows the size field inside volumes
     gmsh.option.setNumber("Mesh.Optimize", 1 if options.optimize else 0)
     progress("meshing concentric spheres")
     gmsh.model.mesh.generate(3)

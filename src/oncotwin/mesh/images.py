@@ -151,12 +151,12 @@ def read_label_map(path: str | Path, key: str) -> Image:
 
 
 def read_mask(path: str | Path, key: str) -> Image:
-    """Read a tissue mask: voxels > 0.5 (of the maximum for masks stored as 0..1 floats) are inside."""
+    """Read a tissue mask: voxels > 0.5 are inside (> half the maximum for masks scaled below 1)."""
     image = read_image(path, key)
     data = image.array.astype(np.float64)
     if not np.any(data > 0):
         raise _fail(image.path, key, "mask is empty (no voxel > 0)")
-    return Image(array=data > 0.5 * data.max(), affine=image.affine, path=image.path)
+    return Image(array=data > 0.5 * min(float(data.max()), 1.0), affine=image.affine, path=image.path)
 
 
 def read_probability_map(path: str | Path, key: str) -> Image:

@@ -1,0 +1,169 @@
+"""The ``oncotwin`` command line: ``main(argv) -> int``, identical under ``mpirun -n N``.
+
+User mistakes end as one line ``oncotwin: error: ...`` on rank 0 and exit status 2 on every rank.
+Unexpected errors print a traceback; with several ranks the job is then aborted so that no rank hangs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from mpi4py import MPI
+
+from oncotwin import __version__
+from oncotwin.errors import OncotwinError
+from oncotwin.log import configure
+
+EXIT_USER_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that prints on rank 0 only and raises instead of exiting on bad arguments."""
+
+    def _print_message(self, message, file=None):  # noqa: D102
+        if MPI.COMM_WORLD.rank == 0 and message:
+            (file or sys.stderr).write(message)
+
+    def error(self, message):  # noqa: D102
+        raise OncotwinError(f"{self.prog}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="oncotwin", description="Finite-element digital twin of tumour mechanics and transport.")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("validate", help="check a case file and print it resolved in internal units")
+    p.add_argument("case", type=Path)
+
+    p = sub.add_parser("mesh", help="mesh a case into <mesh dir>/<case name>/ (cached)")
+    p.add_argument("case", type=Path)
+    p.add_argument("--mesh-dir", type=Path, default=Path("meshes"), help="mesh cache folder (default: meshes)")
+    p.add_argument("--force", action="store_true", help="remesh even when the cache is valid")
+
+    p = sub.add_parser("run", help="run a case into results/<case name>/ (or --out)")
+    p.add_argument("case", type=Path)
+    p.add_argument("--out", type=Path, help="run folder (default: results/<case name>)")
+    p.add_argument("--force", action="store_true", help="replace an existing result (after success)")
+    p.add_argument("--mesh-dir", type=Path, default=Path("meshes"), help="mesh cache folder (default: meshes)")
+    p.add_argument("--remesh", action="store_true", help="ignore the mesh cache")
+
+    p = sub.add_parser("render", help="re-render the figures of a run from its files")
+    p.add_argument("run_dir", type=Path)
+
+    sub.add_parser("version", help="print versions of oncotwin and its stack")
+    return parser
+
+
+def _validate(comm, args) -> int:
+    from oncotwin.case import load_case
+
+    case, digest = load_case(comm, args.case)
+    if comm.rank == 0:
+        resolved = json.loads(case.model_dump_json())
+        print(json.dumps({"case_file": str(args.case), "sha256": digest, "case": resolved}, indent=2))
+    return 0
+
+
+def _mesh(comm, args) -> int:
+    from oncotwin.case import load_case
+    from oncotwin.log import get_logger
+    from oncotwin.mesh.cache import ensure_mesh
+
+    log = get_logger("mesh")
+    case, _ = load_case(comm, args.case)
+    folder, reused = ensure_mesh(comm, case, args.mesh_dir, force=args.force, progress=log.info)
+    if comm.rank == 0:
+        quality = json.loads((folder / "quality.json").read_text())
+        state = "up to date (cached)" if reused else "written"
+        print(f"mesh {state}: {folder}")
+        print(f"  {quality['cells']} tetrahedra, {quality['nodes']} nodes; radius ratio min "
+              f"{quality['min_radius_ratio']:.3f} mean {quality['mean_radius_ratio']:.3f}; dihedral angles "
+              f"{quality['min_dihedral_deg']:.1f}-{quality['max_dihedral_deg']:.1f} deg; inverted {quality['inverted']}")
+        for name, region in quality["regions"].items():
+            print(f"  region {name:>14s} (tag {region['tag']}): {region['cells']:>8d} cells, "
+                  f"{region['volume_mm3']:.1f} mm^3")
+    return 0
+
+
+def _run(comm, args) -> int:
+    from oncotwin.case import load_case
+    from oncotwin.simulation import Simulation
+
+    case, digest = load_case(comm, args.case)
+    out = args.out or Path("results") / case.name
+    final = Simulation(comm, case, args.case, digest, out, args.mesh_dir, force=args.force,
+                       remesh=args.remesh).run()
+    if comm.rank == 0:
+        print(f"results: {final}")
+        print(f"  open in ParaView: paraview {final / 'fields.pvd'}")
+        print(f"  metrics: {final / 'metrics.csv'}; provenance: {final / 'manifest.json'}")
+    return 0
+
+
+def _render(comm, args) -> int:
+    from oncotwin.errors import InputDataError
+    from oncotwin.io.figures import render_run
+    from oncotwin.parallel import on_root
+
+    def render():
+        if not (args.run_dir / "fields.pvd").is_file() or not (args.run_dir / "summary.json").is_file():
+            raise InputDataError(f"{args.run_dir}: not a run folder (fields.pvd and summary.json expected)")
+        return render_run(args.run_dir)
+
+    written = on_root(comm, render)
+    if comm.rank == 0:
+        for path in written:
+            print(path)
+    return 0
+
+
+def _version(comm, args) -> int:
+    from oncotwin.manifest import package_versions
+
+    if comm.rank == 0:
+        print(f"oncotwin {__version__}")
+        for name, version in package_versions().items():
+            if name != "oncotwin":
+                print(f"  {name} {version}")
+    return 0
+
+
+COMMANDS = {"validate": _validate, "mesh": _mesh, "run": _run, "render": _render, "version": _version}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    comm = MPI.COMM_WORLD
+    try:
+        args = _parser().parse_args(argv)
+    except OncotwinError as exc:
+        if comm.rank == 0:
+            print(f"oncotwin: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    configure(comm, level=30 if args.quiet else 20)
+    try:
+        return COMMANDS[args.command](comm, args)
+    except OncotwinError as exc:
+        if comm.rank == 0:
+            print(f"oncotwin: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except Exception:  # noqa: BLE001 - unexpected: report, and never leave other ranks hanging
+        traceback.print_exc()
+        sys.stderr.flush()
+        if comm.size > 1:
+            comm.Abort(1)
+        return 1
+
+
+def entry_point() -> None:
+    """Console-script entry point."""
+    sys.exit(main(sys.argv[1:]))

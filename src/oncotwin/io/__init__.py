@@ -1,0 +1,1 @@
+"""Output: field time series, metrics tables, figures. Writers share the protocol ``write(t)``/``close()``."""

@@ -1,0 +1,94 @@
+"""Figures with PyVista, off-screen, from the files a run wrote (so ``oncotwin render`` can redo them)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+FIELD_LABELS = {
+    "pressure_mmHg": "interstitial fluid pressure [mmHg]",
+    "velocity_um_per_s": "interstitial velocity [um/s]",
+    "fluid_source_per_s": "net fluid source [1/s]",
+}
+
+
+def read_fields(run_dir: Path):
+    """The run's fields at its last output time as one PyVista mesh, read with VTK's XML readers."""
+    import pyvista as pv
+
+    reader = pv.get_reader(str(Path(run_dir) / "fields.pvd"))
+    if reader.time_values:
+        reader.set_active_time_value(reader.time_values[-1])
+    data = reader.read()
+    if isinstance(data, pv.MultiBlock):
+        data = data.combine(merge_points=True)
+    return data
+
+
+def tumour_centroid(grid, tumour_tags: list[int]) -> np.ndarray:
+    """Volume-weighted centroid of the tumour cells (falls back to the mesh centre)."""
+    if "regions" not in grid.cell_data or not tumour_tags:
+        return np.asarray(grid.center)
+    tumour = grid.extract_cells(np.isin(grid.cell_data["regions"], tumour_tags))
+    if tumour.n_cells == 0:
+        return np.asarray(grid.center)
+    sizes = tumour.compute_cell_sizes(length=False, area=False, volume=True)
+    centres = sizes.cell_centers().points
+    weights = np.abs(sizes.cell_data["Volume"])
+    return (centres * weights[:, None]).sum(axis=0) / weights.sum()
+
+
+def render_run(run_dir: Path) -> list[Path]:
+    """Orthogonal slices through the tumour centroid of every scalar field (and |velocity|).
+
+    Returns:
+        The PNG files written into ``run_dir/figures``.
+    """
+    import pyvista as pv
+    from vtkmodules.vtkCommonCore import vtkLogger
+
+    vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_ERROR)  # no "bad X server" noise off-screen
+    pv.OFF_SCREEN = True
+    run_dir = Path(run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    tags = [summary["regions"][n] for n in summary.get("tumour_regions", []) if n in summary["regions"]]
+    grid = read_fields(run_dir)
+    centre = tumour_centroid(grid, tags)
+    out = run_dir / "figures"
+    out.mkdir(exist_ok=True)
+    written = []
+    for name in [n for n in grid.point_data if n in FIELD_LABELS] + [
+            n for n in grid.cell_data if n in FIELD_LABELS]:
+        values = grid[name]
+        scalars = name
+        if values.ndim == 2:
+            scalars = f"|{name}|"
+            grid[scalars] = np.linalg.norm(values, axis=1)
+        written.append(_slices(grid, scalars, centre, FIELD_LABELS[name], out / f"{name}_slices.png",
+                               summary.get("case", "")))
+    return written
+
+
+def _slices(grid, scalars: str, centre, label: str, path: Path, title: str) -> Path:
+    import pyvista as pv
+
+    plotter = pv.Plotter(shape=(1, 3), off_screen=True, window_size=(1500, 520), border=False)
+    clim = [float(np.nanmin(grid[scalars])), float(np.nanmax(grid[scalars]))]
+    views = [("x", "yz", "sagittal"), ("y", "xz", "coronal"), ("z", "xy", "axial")]
+    for i, (normal, view, name) in enumerate(views):
+        plotter.subplot(0, i)
+        section = grid.slice(normal=normal, origin=centre)
+        if section.n_points:
+            plotter.add_mesh(section, scalars=scalars, cmap="viridis", clim=clim, show_edges=False,
+                             scalar_bar_args={"title": label, "vertical": False} if i == 1 else None,
+                             show_scalar_bar=(i == 1))
+        plotter.add_text(f"{name} through tumour centroid", font_size=9)
+        getattr(plotter, f"view_{view}")()
+        plotter.enable_parallel_projection()
+        plotter.reset_camera()
+    plotter.add_text(title, position="upper_right", font_size=9)
+    plotter.screenshot(str(path))
+    plotter.close()
+    return path

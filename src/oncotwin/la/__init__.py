@@ -1,0 +1,1 @@
+"""Linear algebra: PETSc solver set-up and convergence checks."""

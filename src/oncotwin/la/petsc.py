@@ -1,0 +1,59 @@
+"""PETSc Krylov solvers with per-problem option prefixes and honest convergence checks.
+
+Each sub-problem owns a prefix (``fluid_``, ...). Its defaults are set in the PETSc options database
+under that prefix, then the case file's overrides (``solver: {fluid: {...}}``), so a user can change any
+PETSc option of one problem without touching the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oncotwin.errors import SolverError
+from oncotwin.fenics import PETSc
+
+_REASONS = {v: k for k, v in PETSc.KSP.ConvergedReason.__dict__.items() if not k.startswith("_")}
+
+
+@dataclass(frozen=True)
+class SolveInfo:
+    """What a linear solve did."""
+
+    iterations: int
+    residual_norm: float
+    reason: str
+
+
+def _option_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def create_ksp(comm, A: PETSc.Mat, prefix: str, defaults: dict, overrides: dict | None = None,
+               near_nullspace: PETSc.NullSpace | None = None) -> PETSc.KSP:
+    """A KSP for operator ``A`` configured from ``defaults`` then ``overrides`` under ``prefix``."""
+    opts = PETSc.Options()
+    options = {**defaults, **(overrides or {})}
+    for key, value in options.items():
+        opts[f"{prefix}{key}"] = _option_value(value)
+    if near_nullspace is not None:
+        A.setNearNullSpace(near_nullspace)
+    ksp = PETSc.KSP().create(comm)
+    ksp.setOptionsPrefix(prefix)
+    ksp.setOperators(A)
+    ksp.setFromOptions()
+    for key in options:  # leave the global database as it was: options are now in the objects
+        opts.delValue(f"{prefix}{key}")
+    return ksp
+
+
+def solve(ksp: PETSc.KSP, b: PETSc.Vec, x: PETSc.Vec, what: str) -> SolveInfo:
+    """Solve and raise :class:`SolverError` (with PETSc's reason) when the solver did not converge."""
+    ksp.solve(b, x)
+    reason = ksp.getConvergedReason()
+    info = SolveInfo(ksp.getIterationNumber(), ksp.getResidualNorm(), _REASONS.get(reason, str(reason)))
+    if reason < 0:
+        raise SolverError(f"{what}: linear solver diverged ({info.reason}) after {info.iterations} "
+                          f"iterations, residual norm {info.residual_norm:.3e}; adjust 'solver' options")
+    return info

@@ -1,0 +1,275 @@
+"""The interstitial fluid problem: spaces, region coefficients, boundary conditions, solver, outputs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from oncotwin.case.schema import FluidBC, FluidTissue, NoFluxBC, PressureBC, RobinBC
+from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.la.petsc import SolveInfo, create_ksp, solve
+from oncotwin.log import get_logger
+from oncotwin.mesh.distribute import TaggedMesh
+from oncotwin.physics.fluid import FarField, StarlingDarcy
+from oncotwin.problems.regions import (
+    dg0_space,
+    integrate,
+    measures,
+    region_field,
+    region_ids,
+    region_indicator,
+    set_region_values,
+)
+
+FLUID_PETSC_DEFAULTS = {
+    "ksp_type": "cg",
+    "pc_type": "gamg",
+    "pc_gamg_type": "agg",
+    "pc_gamg_threshold": 0.02,
+    "mg_levels_ksp_type": "chebyshev",
+    "mg_levels_pc_type": "jacobi",
+    "ksp_rtol": 1e-10,
+    "ksp_atol": 1e-30,
+    "ksp_max_it": 1000,
+    "ksp_error_if_not_converged": False,
+}
+PROJECTION_PETSC_DEFAULTS = {"ksp_type": "cg", "pc_type": "jacobi", "ksp_rtol": 1e-12, "ksp_max_it": 2000}
+UM_PER_MM = 1000.0
+
+log = get_logger("fluid")
+
+
+@dataclass(frozen=True)
+class BoundaryLayer:
+    """The pressure boundary layer at the rim of one tumour region."""
+
+    region: str
+    width_mm: float
+    rim_cell_size_mm: float
+
+    @property
+    def resolved(self) -> bool:
+        """At least two cells across the layer width."""
+        return self.rim_cell_size_mm <= 0.5 * self.width_mm
+
+
+class FluidProblem:
+    """Steady Darcy-Starling flow on a tagged mesh.
+
+    The matrix and its algebraic-multigrid preconditioner are built once and reused across solves;
+    they are rebuilt only when the vascular scaling changes (anti-angiogenic normalisation).
+
+    Args:
+        tmesh: distributed mesh with region and boundary tags.
+        tissue: fluid parameters per region name (internal units).
+        boundary_conditions: per tagged boundary; untagged boundaries are no-flux.
+        degree: Lagrange degree of the pressure.
+        petsc_options: overrides of the PETSc options (prefix ``fluid_``).
+        ifp_threshold: pressure threshold for the "fraction above" metric [mmHg].
+        extra_source: optional additional UFL source term [1/s] (verification).
+    """
+
+    prefix = "fluid_"
+
+    def __init__(self, tmesh: TaggedMesh, tissue: dict[str, FluidTissue],
+                 boundary_conditions: list[FluidBC] | tuple = (), degree: int = 1,
+                 petsc_options: dict | None = None, ifp_threshold: float = 5.0,
+                 extra_source: ufl.core.expr.Expr | None = None):
+        self.tmesh = tmesh
+        self.comm = tmesh.comm
+        mesh = tmesh.mesh
+        self.degree = degree
+        self.ifp_threshold = ifp_threshold
+        self.V = dolfinx.fem.functionspace(mesh, ("Lagrange", degree))
+        self.W = dolfinx.fem.functionspace(mesh, ("Lagrange", degree, (mesh.geometry.dim,)))
+        self.Q0 = dg0_space(tmesh)
+        self.tissue = tissue
+        self.p = dolfinx.fem.Function(self.V, name="pressure")
+        self.dx, self.ds, self.dS = measures(tmesh)
+
+        tag = tmesh.regions
+
+        def field(fn, name):
+            return region_field(self.Q0, tmesh, {tag[r]: fn(t) for r, t in tissue.items() if r in tag}, name)
+
+        self.conductivity = field(lambda t: t.hydraulic_conductivity, "K")
+        self.base_filtration = field(lambda t: t.vascular_permeability * t.vessel_surface_density, "LpSV")
+        self.vascular_scale = field(lambda t: 1.0, "vascular_scale")
+        self.physics = StarlingDarcy(
+            conductivity=self.conductivity,
+            vascular_filtration=self.vascular_scale * self.base_filtration,
+            effective_vascular_pressure=field(
+                lambda t: t.vascular_pressure - t.reflection_coefficient
+                * (t.plasma_oncotic_pressure - t.interstitial_oncotic_pressure), "p_eff"),
+            lymphatic_filtration=field(lambda t: t.lymphatic_filtration, "LpLSL"),
+            lymphatic_pressure=field(lambda t: t.lymphatic_pressure, "p_L"),
+        )
+        self.bcs, far_fields = self._boundary_conditions(boundary_conditions)
+        pt, q = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
+        a, L = self.physics.forms(pt, q, self.dx, tuple(far_fields), extra_source)
+        self.a, self.L = dolfinx.fem.form(a), dolfinx.fem.form(L)
+        self.A = dolfinx.fem.petsc.assemble_matrix(self.a, bcs=self.bcs)
+        self.A.assemble()
+        self.b = dolfinx.fem.petsc.create_vector(self.V)
+        self.ksp = create_ksp(self.comm, self.A, self.prefix, FLUID_PETSC_DEFAULTS, petsc_options)
+        self._matrix_stale = False
+        self._projection = None
+        self.last_solve: SolveInfo | None = None
+
+    # ---------------------------------------------------------------- set-up
+    def _boundary_conditions(self, specs) -> tuple[list, list[FarField]]:
+        tmesh, fdim = self.tmesh, self.tmesh.mesh.topology.dim - 1
+        dirichlet, robin = [], []
+        for spec in specs:
+            tag = self.tmesh.boundaries[spec.boundary]
+            if isinstance(spec, PressureBC):
+                facets = tmesh.facet_tags.find(tag)
+                dofs = dolfinx.fem.locate_dofs_topological(self.V, fdim, facets)
+                value = dolfinx.fem.Constant(tmesh.mesh, PETSc.ScalarType(spec.pressure))
+                dirichlet.append(dolfinx.fem.dirichletbc(value, dofs, self.V))
+            elif isinstance(spec, RobinBC):
+                c = dolfinx.fem.Constant
+                robin.append(FarField(self.ds(tag), c(tmesh.mesh, PETSc.ScalarType(spec.conductance)),
+                                      c(tmesh.mesh, PETSc.ScalarType(spec.far_pressure))))
+            elif not isinstance(spec, NoFluxBC):  # pragma: no cover - schema is closed
+                raise TypeError(spec)
+        return dirichlet, robin
+
+    def set_vascular_scaling(self, factors: dict[str, float]) -> None:
+        """Scale Lp S/V per region (anti-angiogenic normalisation); regions not named keep 1."""
+        values = {self.tmesh.regions[r]: 1.0 for r in self.tissue if r in self.tmesh.regions}
+        values.update({self.tmesh.regions[r]: float(f) for r, f in factors.items() if r in self.tmesh.regions})
+        set_region_values(self.vascular_scale, self.tmesh, values)
+        self._matrix_stale = True
+
+    # ---------------------------------------------------------------- solve
+    def solve(self) -> SolveInfo:
+        """Solve for the interstitial pressure (reusing matrix and preconditioner when unchanged)."""
+        if self._matrix_stale:
+            self.A.zeroEntries()
+            dolfinx.fem.petsc.assemble_matrix(self.A, self.a, bcs=self.bcs)
+            self.A.assemble()
+            self.ksp.setOperators(self.A)  # forces a new preconditioner set-up
+            self._matrix_stale = False
+        with self.b.localForm() as local:
+            local.set(0.0)
+        dolfinx.fem.petsc.assemble_vector(self.b, self.L)
+        dolfinx.fem.petsc.apply_lifting(self.b, [self.a], [self.bcs])
+        self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        dolfinx.fem.petsc.set_bc(self.b, self.bcs)
+        self.last_solve = solve(self.ksp, self.b, self.p.x.petsc_vec, "fluid pressure")
+        self.p.x.scatter_forward()
+        return self.last_solve
+
+    # ---------------------------------------------------------------- outputs
+    def velocity(self) -> dolfinx.fem.Function:
+        """Darcy velocity recovered by L2 projection of -K grad p onto continuous vector fields [mm/s].
+
+        The projection averages the element-wise gradients consistently (no noisy raw gradient); its
+        mass matrix and solver are built once.
+        """
+        if self._projection is None:
+            u, v = ufl.TrialFunction(self.W), ufl.TestFunction(self.W)
+            mass = dolfinx.fem.form(ufl.inner(u, v) * self.dx)
+            self._proj_rhs = dolfinx.fem.form(ufl.inner(self.physics.flux(self.p), v) * self.dx)
+            M = dolfinx.fem.petsc.assemble_matrix(mass)
+            M.assemble()
+            self._proj_b = dolfinx.fem.petsc.create_vector(self.W)
+            ksp = create_ksp(self.comm, M, "fluid_projection_", PROJECTION_PETSC_DEFAULTS)
+            self._projection = (M, ksp, dolfinx.fem.Function(self.W, name="velocity"))
+        _, ksp, u_h = self._projection
+        with self._proj_b.localForm() as local:
+            local.set(0.0)
+        dolfinx.fem.petsc.assemble_vector(self._proj_b, self._proj_rhs)
+        self._proj_b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        solve(ksp, self._proj_b, u_h.x.petsc_vec, "velocity recovery")
+        u_h.x.scatter_forward()
+        return u_h
+
+    def net_source(self) -> dolfinx.fem.Function:
+        """Net fluid source per unit volume (vascular gain - lymphatic loss) as a DG0 field [1/s]."""
+        # Cell averages: exact integrals of the source over each cell divided by its volume.
+        v = ufl.TestFunction(self.Q0)
+        cellvol = ufl.CellVolume(self.tmesh.mesh)
+        form = dolfinx.fem.form(self.physics.source(self.p) / cellvol * v * self.dx)
+        vec = dolfinx.fem.petsc.assemble_vector(form)
+        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        f = dolfinx.fem.Function(self.Q0, name="fluid_source")
+        vec.copy(f.x.petsc_vec)
+        f.x.scatter_forward()
+        vec.destroy()
+        return f
+
+    def metrics(self) -> dict[str, float]:
+        """IFP and rim-flow metrics of the current solution (same values on every rank)."""
+        tm, comm, p = self.tmesh, self.comm, self.p
+        tumour = region_ids(tm, tm.tumour_regions)
+        dxT = self.dx(tumour) if tumour else None
+        volume = integrate(comm, 1.0 * dxT)
+        above = ufl.conditional(ufl.gt(p, self.ifp_threshold), 1.0, 0.0)
+        chi = region_indicator(tm, tm.tumour_regions)
+        n = ufl.FacetNormal(tm.mesh)
+        flux = self.physics.flux(p)
+        rim = tm.boundaries.get("tumour_boundary")
+        outward = (chi("+") * ufl.dot(flux("+"), n("+")) + chi("-") * ufl.dot(flux("-"), n("-")))
+        rim_area = integrate(comm, 1.0 * self.dS(rim)) + integrate(comm, chi * self.ds(rim))
+        rim_flux = integrate(comm, outward * self.dS(rim)) + integrate(comm, chi * ufl.dot(flux, n) * self.ds(rim))
+        source = integrate(comm, self.physics.source(p) * dxT)
+        return {
+            "tumour_volume_mm3": volume,
+            "ifp_max_tumour_mmHg": self._max_in(tumour),
+            "ifp_mean_tumour_mmHg": integrate(comm, p * dxT) / volume,
+            "ifp_fraction_above_threshold": integrate(comm, above * dxT) / volume,
+            "ifp_threshold_mmHg": self.ifp_threshold,
+            "rim_outward_velocity_mean_um_per_s": UM_PER_MM * rim_flux / rim_area if rim_area > 0 else math.nan,
+            "tumour_net_fluid_source_mm3_per_s": source,
+            "fluid_iterations": self.last_solve.iterations if self.last_solve else -1,
+        }
+
+    def _max_in(self, tags: tuple[int, ...]) -> float:
+        """Max of the pressure over the dofs of cells in the given regions."""
+        cells = np.concatenate([self.tmesh.cell_tags.find(t) for t in tags]) if tags else np.zeros(0, np.int32)
+        dofs = np.unique(self.V.dofmap.list[cells].ravel())
+        local = self.p.x.array[dofs]
+        value = float(local.max()) if local.size else -np.inf
+        return self.comm.allreduce(value, op=MPI.MAX)
+
+    # ---------------------------------------------------------------- diagnostics
+    def boundary_layers(self) -> list[BoundaryLayer]:
+        """Width of the pressure layer (1/sqrt(a/K)) of every perfused region vs. the rim cell size."""
+        tm = self.tmesh
+        mesh = tm.mesh
+        tdim = mesh.topology.dim
+        rim = tm.boundaries.get("tumour_boundary")
+        rim_cells = np.zeros(0, dtype=np.int32)
+        if rim is not None:
+            facets = tm.facet_tags.find(rim)
+            f2c = mesh.topology.connectivity(tdim - 1, tdim)
+            if facets.size:
+                rim_cells = np.unique(np.concatenate([f2c.links(f) for f in facets])).astype(np.int32)
+        num_owned = mesh.topology.index_map(tdim).size_local
+        rim_cells = rim_cells[rim_cells < num_owned]
+        local_h = float(mesh.h(tdim, rim_cells).max()) if rim_cells.size else 0.0
+        h = self.comm.allreduce(local_h, op=MPI.MAX)
+        layers = []
+        for name in tm.regions:  # both sides of the rim have a layer (host: lymphatics + vessels)
+            t = self.tissue.get(name)
+            if t is None or name not in tm.regions:
+                continue
+            a = t.vascular_permeability * t.vessel_surface_density + t.lymphatic_filtration
+            if a > 0:
+                layers.append(BoundaryLayer(name, math.sqrt(t.hydraulic_conductivity / a), h))
+        return layers
+
+    def warn_unresolved_layers(self) -> list[BoundaryLayer]:
+        """Log a warning for every unresolved rim boundary layer; returns those layers."""
+        bad = [layer for layer in self.boundary_layers() if not layer.resolved]
+        for layer in bad:
+            log.warning(
+                "fluid: the IFP boundary layer at the rim of '%s' is %.3g mm wide (1/sqrt(Lp*S/V/K)) but "
+                "rim cells are up to %.3g mm; the rim pressure drop is under-resolved. Set mesh.size_rim "
+                "<= %.2g mm (or raise physics.fluid.degree).", layer.region, layer.width_mm,
+                layer.rim_cell_size_mm, 0.5 * layer.width_mm)
+        return bad

@@ -1,0 +1,62 @@
+"""Region-wise (cell-wise constant) coefficients and region measures on a tagged mesh."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from oncotwin.fenics import MPI, dolfinx, ufl
+from oncotwin.mesh.distribute import TaggedMesh
+
+
+def dg0_space(tmesh: TaggedMesh) -> dolfinx.fem.FunctionSpace:
+    """Cell-wise constant scalar space."""
+    return dolfinx.fem.functionspace(tmesh.mesh, ("DG", 0))
+
+
+def region_field(space: dolfinx.fem.FunctionSpace, tmesh: TaggedMesh, values: dict[int, float],
+                 name: str = "f") -> dolfinx.fem.Function:
+    """A DG0 function with ``values[tag]`` on the cells of each region tag."""
+    f = dolfinx.fem.Function(space, name=name)
+    set_region_values(f, tmesh, values)
+    return f
+
+
+def set_region_values(f: dolfinx.fem.Function, tmesh: TaggedMesh, values: dict[int, float]) -> None:
+    """Assign region-wise values to a DG0 function (owned and ghost cells)."""
+    dofmap = f.function_space.dofmap
+    for tag, value in values.items():
+        cells = tmesh.cell_tags.find(tag)
+        f.x.array[dofmap.list[cells, 0]] = value
+    f.x.scatter_forward()
+
+
+def region_indicator(tmesh: TaggedMesh, names: list[str] | tuple[str, ...]) -> dolfinx.fem.Function:
+    """DG0 indicator (1 inside the named regions, 0 elsewhere)."""
+    space = dg0_space(tmesh)
+    return region_field(space, tmesh, {tmesh.regions[n]: 1.0 for n in names if n in tmesh.regions},
+                        name="indicator")
+
+
+def measures(tmesh: TaggedMesh) -> tuple[ufl.Measure, ufl.Measure, ufl.Measure]:
+    """Cell, exterior-facet and interior-facet measures with the mesh tags as subdomain data."""
+    mesh = tmesh.mesh
+    dx = ufl.Measure("dx", domain=mesh, subdomain_data=tmesh.cell_tags)
+    ds = ufl.Measure("ds", domain=mesh, subdomain_data=tmesh.facet_tags)
+    dS = ufl.Measure("dS", domain=mesh, subdomain_data=tmesh.facet_tags)
+    return dx, ds, dS
+
+
+def region_ids(tmesh: TaggedMesh, names) -> tuple[int, ...]:
+    """Tags of the named regions present in the mesh."""
+    return tuple(tmesh.regions[n] for n in names if n in tmesh.regions)
+
+
+def integrate(comm, form) -> float:
+    """Assemble a scalar form and sum over ranks."""
+    return comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(form)), op=MPI.SUM)
+
+
+def max_over(comm, values: np.ndarray) -> float:
+    """Global maximum of a local array (-inf when empty everywhere)."""
+    local = float(values.max()) if values.size else -np.inf
+    return comm.allreduce(local, op=MPI.MAX)
