@@ -16,6 +16,9 @@ class CaseError(OncotwinError):
         shown = _short(value)
         super().__init__(f"{where}: key '{key}': got {shown}; {allowed}")
 
+    def __reduce__(self):  # picklable, so that rank 0 can broadcast it
+        return (CaseError, (self.file, self.key, self.value, self.allowed, self.line))
+
 
 class InputDataError(OncotwinError):
     """Bad image, label or mesh input (names the file and what is wrong)."""

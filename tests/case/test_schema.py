@@ -1,0 +1,105 @@
+"""The case schema: resolution of defaults and units, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from oncotwin.case import read_case
+from oncotwin.errors import CaseError
+
+REPO = Path(__file__).resolve().parents[2]
+
+GOOD = textwrap.dedent("""\
+    name: tiny
+    geometry:
+      kind: sphere
+      tumour_radius: "3 mm"
+      host_radius: "9 mm"
+    regions:
+      tumour: {kind: tumour}
+      host:
+        kind: normal
+        fluid: {hydraulic_conductivity: "1e-8 cm^2/(mmHg*s)"}
+    physics:
+      fluid:
+        boundary_conditions: [{boundary: outer, type: pressure, pressure: "0 mmHg"}]
+    """)
+
+
+def write(tmp_path: Path, text: str, name: str = "case.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_good_case_resolves_units_and_defaults(tmp_path):
+    case, digest = read_case(write(tmp_path, GOOD))
+    assert case.geometry.tumour_radius == 3.0
+    assert case.regions["host"].fluid.hydraulic_conductivity == pytest.approx(1e-6)  # mm^2/(mmHg s)
+    # literature default (Baxter & Jain 1989) for the tumour: 2.8e-7 cm/(mmHg s) = 2.8e-6 mm/(mmHg s)
+    assert case.regions["tumour"].fluid.vascular_permeability == pytest.approx(2.8e-6)
+    assert case.region_tags() == {"tumour": 1, "host": 2}
+    assert case.tumour_regions() == ["tumour"]
+    assert len(digest) == 64
+
+
+@pytest.mark.parametrize("case_file", sorted((REPO / "cases").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_cases_validate(case_file):
+    if "brats" in case_file.name or "lung" in case_file.name:
+        if not (REPO.parent / "shared" / "data").is_dir():
+            pytest.skip("needs ../shared/data")
+    read_case(case_file)
+
+
+BAD = {
+    "unknown key": (GOOD.replace("kind: normal", "kind: normal\n    colour: red"), "regions.host.colour",
+                    "unknown key"),
+    "wrong dimension": (GOOD.replace('"1e-8 cm^2/(mmHg*s)"', '"5 mm"'),
+                        "regions.host.fluid.hydraulic_conductivity", "dimension"),
+    "negative": (GOOD.replace('"1e-8 cm^2/(mmHg*s)"', '"-1e-8 cm^2/(mmHg*s)"'),
+                 "regions.host.fluid.hydraulic_conductivity", "must be > 0"),
+    "missing unit": (GOOD.replace('"3 mm"', "3"), "geometry.tumour_radius", "unit is required"),
+    "radii order": (GOOD.replace('"9 mm"', '"2 mm"'), "geometry.tumour_radius", "radii must satisfy"),
+    "unknown region": (GOOD.replace("  host:\n", "  hots:\n"), "regions", "has no entry"),
+    "unknown boundary": (GOOD.replace("boundary: outer", "boundary: skull"),
+                         "physics.fluid.boundary_conditions.0.boundary", "allowed: outer"),
+    "bad bc type": (GOOD.replace("type: pressure", "type: dirichlet"),
+                    "physics.fluid.boundary_conditions.0", "does not match"),
+    "malformed yaml": (GOOD.replace("tumour: {kind: tumour}", "tumour: {kind: tumour"), "<yaml>",
+                       "malformed YAML"),
+    "missing image": (textwrap.dedent("""\
+        name: img
+        geometry: {kind: segmentation, labels: nowhere.nii.gz, label_preset: brats2013}
+        regions: {necrotic: {kind: necrotic}}
+        """), "geometry.labels", "file not found"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_bad_case_gives_one_line_with_file_key_value(tmp_path, name):
+    text, key, message = BAD[name]
+    path = write(tmp_path, text)
+    with pytest.raises(CaseError) as err:
+        read_case(path)
+    text = str(err.value)
+    assert "\n" not in text
+    assert str(path) in text
+    assert f"key '{key}'" in text
+    assert message in text
+
+
+def test_malformed_yaml_reports_line(tmp_path):
+    path = write(tmp_path, "name: x\ngeometry: [a\nfoo: 1\n")
+    with pytest.raises(CaseError) as err:
+        read_case(path)
+    assert err.value.line == 3
+
+
+def test_label_preset_is_documented_not_assumed(tmp_path):
+    from oncotwin.case.schema import LABEL_PRESETS
+
+    assert LABEL_PRESETS["brats2013"]["enhancing"] == [4]
+    assert LABEL_PRESETS["brats2023"]["enhancing"] == [3]

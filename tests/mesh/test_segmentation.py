@@ -1,0 +1,213 @@
+"""Segmentation -> tagged tetrahedral mesh: synthetic end-to-end checks, bad input, real data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gmsh
+import nibabel as nib
+import numpy as np
+import pytest
+
+from oncotwin.case.schema import Case
+from oncotwin.errors import InputDataError
+from oncotwin.mesh import images
+from oncotwin.mesh.preprocess import remove_diagonal_contacts, segmentation_tag_volume
+from oncotwin.mesh.segmentation import build_segmentation_mesh
+
+
+DATA = Path(__file__).parents[2].parent / "shared" / "data"
+
+
+def make_case(data: dict, base_dir: Path | str = ".") -> Case:
+    """Validate a case dictionary (paths relative to ``base_dir``)."""
+    return Case.model_validate(data, context={"base_dir": str(base_dir)})
+
+
+def run_gmsh(build, case: Case):
+    """Run ``build(case, progress)`` in a fresh gmsh model; return (frame, points, tets, tags)."""
+    from oncotwin.mesh.generate import model_tets
+
+    gmsh.initialize()
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        gmsh.model.add(case.name)
+        frame = build(case, lambda _: None)
+        points, tets, tags = model_tets()
+        facets = {gmsh.model.getPhysicalName(2, t): t for _, t in gmsh.model.getPhysicalGroups(2)}
+        return frame, points, tets, tags, facets
+    finally:
+        gmsh.finalize()
+
+
+def tet_volumes(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
+    """Signed volumes of tetrahedra."""
+    a, b, c, d = (points[tets[:, i]] for i in range(4))
+    return np.einsum("ij,ij->i", np.cross(b - a, c - a), d - a) / 6.0
+
+
+def rasterise(points: np.ndarray, tets: np.ndarray, tags: np.ndarray, frame: dict) -> np.ndarray:
+    """Cell tag at every voxel centre of the crop box of ``frame`` (0 outside), on the full grid."""
+    import vtk
+    from vtk.util import numpy_support
+
+    grid = vtk.vtkUnstructuredGrid()
+    vtk_points = vtk.vtkPoints()
+    vtk_points.SetData(numpy_support.numpy_to_vtk(points.astype(float), deep=True))
+    grid.SetPoints(vtk_points)
+    cells = vtk.vtkCellArray()
+    cells.SetData(numpy_support.numpy_to_vtkIdTypeArray(np.arange(0, 4 * len(tets) + 1, 4), deep=True),
+                  numpy_support.numpy_to_vtkIdTypeArray(tets.ravel().astype(np.int64), deep=True))
+    grid.SetCells(vtk.VTK_TETRA, cells)
+    cell_tags = numpy_support.numpy_to_vtk(tags.astype(np.int32), deep=True)
+    cell_tags.SetName("tag")
+    grid.GetCellData().AddArray(cell_tags)
+    start = np.maximum(np.asarray(frame["crop_start"]), 0)
+    stop = np.minimum(np.asarray(frame["crop_stop"]), frame["shape"])
+    ijk = np.stack(np.meshgrid(*[np.arange(a, b) for a, b in zip(start, stop)], indexing="ij"), -1).reshape(-1, 3)
+    affine = np.asarray(frame["affine"])
+    world = ijk @ affine[:3, :3].T + affine[:3, 3]
+    probe_points = vtk.vtkPoints()
+    probe_points.SetData(numpy_support.numpy_to_vtk(world, deep=True))
+    probe_input = vtk.vtkPolyData()
+    probe_input.SetPoints(probe_points)
+    probe = vtk.vtkProbeFilter()
+    probe.SetInputData(probe_input)
+    probe.SetSourceData(grid)
+    probe.Update()
+    values = numpy_support.vtk_to_numpy(probe.GetOutput().GetPointData().GetArray("tag"))
+    valid = numpy_support.vtk_to_numpy(probe.GetOutput().GetPointData().GetArray("vtkValidPointMask"))
+    out = np.zeros(frame["shape"], dtype=np.int32)
+    out[tuple(ijk.T)] = np.where(valid > 0, values, 0)
+    return out
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    """Dice overlap of two boolean arrays."""
+    return 2.0 * np.count_nonzero(a & b) / max(np.count_nonzero(a) + np.count_nonzero(b), 1)
+
+
+REGIONS_2 = {"tumour": {"kind": "tumour"}, "necrotic": {"kind": "necrotic"}, "host": {"kind": "normal"}}
+
+
+def _two_spheres(tmp_path, spacing=(1.0, 1.0, 1.0)):
+    n = 36
+    x, y, z = np.mgrid[:n, :n, :n].astype(float)
+    r2 = (x - 18) ** 2 + (y - 18) ** 2 + (z - 18) ** 2
+    labels = np.zeros((n, n, n), np.float32)
+    labels[r2 < 10 ** 2] = 1
+    labels[r2 < 5 ** 2] = 2
+    affine = np.diag([-spacing[0], -spacing[1], spacing[2], 1.0])  # a flipped (LPS-like) frame
+    nib.save(nib.Nifti1Image(labels, affine), str(tmp_path / "labels.nii.gz"))
+    return labels
+
+
+def _case(tmp_path, **mesh):
+    options = {"size_tumour": "1.5 mm", "size_far": "4 mm", "margin": "5 mm", "optimize": False} | mesh
+    return make_case({"name": "spheres", "mesh": options, "regions": REGIONS_2,
+                      "geometry": {"kind": "segmentation", "labels": "labels.nii.gz",
+                                   "regions": {"tumour": [1], "necrotic": [2]}}}, tmp_path)
+
+
+def test_two_spheres_end_to_end(tmp_path):
+    _two_spheres(tmp_path)
+    case = _case(tmp_path)
+    frame, points, tets, tags, facets = run_gmsh(build_segmentation_mesh, case)
+    volumes = tet_volumes(points, tets)
+    assert volumes.min() > 0
+    assert facets == {"outer": 1, "tumour_boundary": 2}
+    voxel_volume = float(np.prod(frame["spacing"]))
+    for tag, count in frame["voxels_per_tag"].items():
+        meshed = volumes[tags == tag].sum()
+        assert meshed == pytest.approx(count * voxel_volume, rel=0.10), tag  # r = 5 voxels core: 10 %
+    tumour = volumes[np.isin(tags, [1, 2])].sum()
+    assert tumour == pytest.approx(4 / 3 * np.pi * 10 ** 3, rel=0.04)
+    raster = rasterise(points, tets, tags, frame)
+    labels = np.asarray(nib.load(str(tmp_path / "labels.nii.gz")).dataobj)
+    assert dice(np.isin(raster, [1, 2]), labels > 0) > 0.95
+    assert "affine" in frame and frame["labels_found"] == [0, 1, 2]
+
+
+def test_empty_tumour_after_clean_up(tmp_path):
+    labels = np.zeros((12, 12, 12), np.float32)
+    labels[5, 5, 5] = 1
+    labels[2, 2, 2] = 2
+    nib.save(nib.Nifti1Image(labels, np.eye(4)), str(tmp_path / "labels.nii.gz"))
+    with pytest.raises(InputDataError, match="tumour .* is empty"):
+        segmentation_tag_volume(_case(tmp_path, min_component="20 mm^3"))
+
+
+def test_absent_label_and_grid_mismatch_through_case(tmp_path):
+    _two_spheres(tmp_path)
+    case = make_case({"name": "c", "regions": REGIONS_2,
+                      "geometry": {"kind": "segmentation", "labels": "labels.nii.gz",
+                                   "regions": {"tumour": [1], "necrotic": [3]}}}, tmp_path)
+    with pytest.raises(InputDataError, match=r"geometry.regions.necrotic.*label 3 not present.*\[0, 1, 2\]"):
+        segmentation_tag_volume(case)
+    nib.save(nib.Nifti1Image(np.ones((36, 36, 35), np.uint8), np.eye(4)), str(tmp_path / "mask.nii.gz"))
+    case = make_case({"name": "c", "regions": REGIONS_2,
+                      "geometry": {"kind": "segmentation", "labels": "labels.nii.gz", "tissue_mask": "mask.nii.gz",
+                                   "regions": {"tumour": [1], "necrotic": [2]}}}, tmp_path)
+    with pytest.raises(InputDataError, match="tissue_mask.*grid shape"):
+        segmentation_tag_volume(case)
+
+
+def test_diagonal_contacts_are_removed():
+    tags = np.zeros((4, 4, 4), np.int32)
+    tags[1, 1, 1] = tags[2, 2, 1] = 1  # edge contact
+    tags[1, 1, 2] = tags[2, 2, 3] = 2
+    fixed = remove_diagonal_contacts(tags)
+    from oncotwin.mesh.preprocess import _diagonal_fixes
+    assert _diagonal_fixes(fixed.copy()) == 0
+
+
+# ------------------------------------------------------------------------------------------ real data
+def _need(folder: str):
+    if not (DATA / folder).is_dir():
+        pytest.skip(f"real data {DATA / folder} not available (see ../shared/data/README.md)")
+    return DATA / folder
+
+
+@pytest.mark.data
+def test_brats_volumes_and_dice():
+    folder = _need("brats2013_pat0001")
+    case = make_case({
+        "name": "brats", "mesh": {"size_tumour": "3 mm", "size_far": "6 mm", "margin": "5 mm", "optimize": False},
+        "regions": {"necrotic": {"kind": "necrotic"}, "edema": {"kind": "edema"},
+                    "non_enhancing": {"kind": "tumour"}, "enhancing": {"kind": "tumour"}, "host": {"kind": "normal"}},
+        "geometry": {"kind": "segmentation", "labels": str(folder / "OTMultiClass.nii.gz"),
+                     "tissue_mask": str(folder / "brainmask.nii.gz"), "label_preset": "brats2013"}})
+    frame, points, tets, tags, _ = run_gmsh(build_segmentation_mesh, case)
+    volumes = tet_volumes(points, tets)
+    assert volumes.min() > 0
+    for name, tag in case.region_tags().items():
+        voxels = frame["voxels_per_tag"][tag]
+        tolerance = 0.05 if voxels > 5000 else 0.20  # non-enhancing: 380 voxels in thin fragments
+        assert volumes[tags == tag].sum() == pytest.approx(voxels, rel=tolerance), name
+    tumour_tags = [case.region_tags()[n] for n in case.tumour_regions()]
+    raster = rasterise(points, tets, tags, frame)
+    labels = images.read_label_map(folder / "OTMultiClass.nii.gz", "geometry.labels").array
+    assert dice(np.isin(raster, tumour_tags), np.isin(labels, [1, 3, 4])) >= 0.90
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("folder, labels, regions, mask", [
+    ("lung1_001_crop", "LUNG1-001_labels_crop.nii.gz", {"tumour": [4]}, True),
+    ("breast1_nrrd", "breast1_label.nrrd", {"tumour": [1]}, False),
+])
+def test_lung_and_breast_mesh_without_bad_elements(folder, labels, regions, mask):
+    path = _need(folder) / labels
+    geometry = {"kind": "segmentation", "labels": str(path), "regions": regions}
+    if mask:
+        geometry["tissue_mask"] = str(path)  # the lungs + cord + tumour labels are the tissue
+    case = make_case({"name": folder, "geometry": geometry,
+                      "mesh": {"size_tumour": "2 mm", "size_far": "5 mm", "margin": "10 mm", "min_component": "2 mm^3",
+                               "optimize": False},
+                      "regions": {"tumour": {"kind": "tumour"}, "host": {"kind": "normal"}}})
+    frame, points, tets, tags, facets = run_gmsh(build_segmentation_mesh, case)
+    volumes = tet_volumes(points, tets)
+    assert volumes.min() > 1e-6
+    assert set(np.unique(tags)) == {1, 2}
+    voxel_volume = float(np.prod(frame["spacing"]))
+    # the breast lesion is 143 voxels, 2-4 slices thick: constrained smoothing loses ~15 % of it
+    assert volumes[tags == 1].sum() == pytest.approx(frame["voxels_per_tag"][1] * voxel_volume, rel=0.2)
