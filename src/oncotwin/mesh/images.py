@@ -2,8 +2,8 @@
 
 World convention: every affine returned here maps voxel indices ``(i, j, k)`` of the array to world
 coordinates in millimetres in the RAS+ frame of NIfTI/nibabel: +x towards the patient's Right,
-+y Anterior, +z Superior. NIfTI files already use this frame (their qform/sform). NRRD files declare a ``space``; the common
-``left-posterior-superior`` (LPS, DICOM) space is converted to RAS by negating the x and y rows of the
++y Anterior, +z Superior. NIfTI files already use this frame (their qform/sform). NRRD files
+declare a ``space``; the common ``left-posterior-superior`` (LPS, DICOM) space is converted to RAS by negating the x and y rows of the
 NRRD voxel-to-world matrix (``space directions`` and ``space origin``). ``right-anterior-superior``
 is used as is; other NRRD spaces (scanner-xyz, 3D-right-handed, ...) are taken as RAS.
 
