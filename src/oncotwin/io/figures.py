@@ -22,9 +22,18 @@ def read_fields(run_dir: Path):
     if reader.time_values:
         reader.set_active_time_value(reader.time_values[-1])
     data = reader.read()
-    if isinstance(data, pv.MultiBlock):
-        data = data.combine(merge_points=True)
-    return data
+    blocks = list(data) if isinstance(data, pv.MultiBlock) else [data]
+    pieces = []
+    for block in blocks:  # drop ghost cells: each cell once, owned by one rank's piece
+        if "vtkGhostType" in block.cell_data:
+            block = block.extract_cells(block.cell_data["vtkGhostType"] == 0)
+        pieces.append(block)
+    grid = pieces[0] if len(pieces) == 1 else pv.MultiBlock(pieces).combine(merge_points=True)
+    for name in ("vtkGhostType", "vtkOriginalCellIds", "vtkOriginalPointIds"):
+        for data_ in (grid.cell_data, grid.point_data):
+            if name in data_:
+                del data_[name]
+    return grid
 
 
 def tumour_centroid(grid, tumour_tags: list[int]) -> np.ndarray:
