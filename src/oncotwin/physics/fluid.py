@@ -56,7 +56,8 @@ class StarlingDarcy:
         return -self.conductivity * ufl.grad(p)
 
     def forms(self, p: ufl.Argument, q: ufl.Argument, dx: ufl.Measure,
-              far_fields: tuple[FarField, ...] = (), extra_source: ufl.core.expr.Expr | None = None):
+              far_fields: tuple[FarField, ...] = (), extra_source: ufl.core.expr.Expr | None = None,
+              dx_exchange: ufl.Measure | None = None):
         """Bilinear and linear forms of the weak problem (no-flux is the natural condition).
 
         Args:
@@ -65,12 +66,15 @@ class StarlingDarcy:
             dx: cell measure.
             far_fields: Robin terms.
             extra_source: an additional volumetric source [1/s] (e.g. a manufactured solution).
+            dx_exchange: measure of the vascular/lymphatic exchange terms; a vertex quadrature here
+                lumps them (P1), which keeps the discrete maximum principle on under-resolved rims.
         """
+        dxe = dx if dx_exchange is None else dx_exchange
         sink = self.vascular_filtration + self.lymphatic_filtration
-        a = ufl.inner(self.conductivity * ufl.grad(p), ufl.grad(q)) * dx + sink * p * q * dx
+        a = ufl.inner(self.conductivity * ufl.grad(p), ufl.grad(q)) * dx + sink * p * q * dxe
         rhs = (self.vascular_filtration * self.effective_vascular_pressure
                + self.lymphatic_filtration * self.lymphatic_pressure)
-        L = rhs * q * dx
+        L = rhs * q * dxe
         if extra_source is not None:
             L += extra_source * q * dx
         for bc in far_fields:

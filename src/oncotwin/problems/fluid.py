@@ -108,7 +108,9 @@ class FluidProblem:
         )
         self.bcs, far_fields = self._boundary_conditions(boundary_conditions)
         pt, q = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
-        a, L = self.physics.forms(pt, q, self.dx, tuple(far_fields), extra_source)
+        # P1: lumped exchange terms (vertex quadrature), no over/undershoots at unresolved rims
+        lumped = self.dx(metadata={"quadrature_rule": "vertex", "quadrature_degree": 1}) if degree == 1 else None
+        a, L = self.physics.forms(pt, q, self.dx, tuple(far_fields), extra_source, dx_exchange=lumped)
         self.a, self.L = dolfinx.fem.form(a), dolfinx.fem.form(L)
         self.A = dolfinx.fem.petsc.assemble_matrix(self.a, bcs=self.bcs)
         self.A.assemble()
@@ -253,10 +255,14 @@ class FluidProblem:
         rim_cells = rim_cells[rim_cells < num_owned]
         local_h = float(mesh.h(tdim, rim_cells).max()) if rim_cells.size else 0.0
         h = self.comm.allreduce(local_h, op=MPI.MAX)
+        tag_of_cell = np.zeros(mesh.topology.index_map(tdim).size_local
+                               + mesh.topology.index_map(tdim).num_ghosts, dtype=np.int32)
+        tag_of_cell[tm.cell_tags.indices] = tm.cell_tags.values
+        at_rim = set().union(*self.comm.allgather(set(np.unique(tag_of_cell[rim_cells]).tolist())))
         layers = []
-        for name in tm.regions:  # both sides of the rim have a layer (host: lymphatics + vessels)
+        for name, tag in tm.regions.items():  # both sides of the rim have a layer (host: lymphatics)
             t = self.tissue.get(name)
-            if t is None or name not in tm.regions:
+            if t is None or tag not in at_rim:
                 continue
             a = t.vascular_permeability * t.vessel_surface_density + t.lymphatic_filtration
             if a > 0:
