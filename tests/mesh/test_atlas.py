@@ -8,7 +8,7 @@ import pytest
 from oncotwin.errors import InputDataError
 from oncotwin.mesh.atlas import atlas_tag_volume, build_atlas_mesh
 
-from .test_segmentation import make_case, run_gmsh, tet_volumes
+from .helpers import make_case, run_gmsh, tet_volumes
 
 REGIONS = {"necrotic": {"kind": "necrotic"}, "tumour": {"kind": "tumour"}, "edema": {"kind": "edema"},
            "grey": {"kind": "normal"}, "white": {"kind": "normal"}}

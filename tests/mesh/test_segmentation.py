@@ -2,89 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import gmsh
 import nibabel as nib
 import numpy as np
 import pytest
 
-from oncotwin.case.schema import Case
 from oncotwin.errors import InputDataError
 from oncotwin.mesh import images
 from oncotwin.mesh.preprocess import remove_diagonal_contacts, segmentation_tag_volume
 from oncotwin.mesh.segmentation import build_segmentation_mesh
 
-
-DATA = Path(__file__).parents[2].parent / "shared" / "data"
-
-
-def make_case(data: dict, base_dir: Path | str = ".") -> Case:
-    """Validate a case dictionary (paths relative to ``base_dir``)."""
-    return Case.model_validate(data, context={"base_dir": str(base_dir)})
-
-
-def run_gmsh(build, case: Case):
-    """Run ``build(case, progress)`` in a fresh gmsh model; return (frame, points, tets, tags)."""
-    from oncotwin.mesh.generate import model_tets
-
-    gmsh.initialize()
-    try:
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.model.add(case.name)
-        frame = build(case, lambda _: None)
-        points, tets, tags = model_tets()
-        facets = {gmsh.model.getPhysicalName(2, t): t for _, t in gmsh.model.getPhysicalGroups(2)}
-        return frame, points, tets, tags, facets
-    finally:
-        gmsh.finalize()
-
-
-def tet_volumes(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
-    """Signed volumes of tetrahedra."""
-    a, b, c, d = (points[tets[:, i]] for i in range(4))
-    return np.einsum("ij,ij->i", np.cross(b - a, c - a), d - a) / 6.0
-
-
-def rasterise(points: np.ndarray, tets: np.ndarray, tags: np.ndarray, frame: dict) -> np.ndarray:
-    """Cell tag at every voxel centre of the crop box of ``frame`` (0 outside), on the full grid."""
-    import vtk
-    from vtk.util import numpy_support
-
-    grid = vtk.vtkUnstructuredGrid()
-    vtk_points = vtk.vtkPoints()
-    vtk_points.SetData(numpy_support.numpy_to_vtk(points.astype(float), deep=True))
-    grid.SetPoints(vtk_points)
-    cells = vtk.vtkCellArray()
-    cells.SetData(numpy_support.numpy_to_vtkIdTypeArray(np.arange(0, 4 * len(tets) + 1, 4), deep=True),
-                  numpy_support.numpy_to_vtkIdTypeArray(tets.ravel().astype(np.int64), deep=True))
-    grid.SetCells(vtk.VTK_TETRA, cells)
-    cell_tags = numpy_support.numpy_to_vtk(tags.astype(np.int32), deep=True)
-    cell_tags.SetName("tag")
-    grid.GetCellData().AddArray(cell_tags)
-    start = np.maximum(np.asarray(frame["crop_start"]), 0)
-    stop = np.minimum(np.asarray(frame["crop_stop"]), frame["shape"])
-    ijk = np.stack(np.meshgrid(*[np.arange(a, b) for a, b in zip(start, stop)], indexing="ij"), -1).reshape(-1, 3)
-    affine = np.asarray(frame["affine"])
-    world = ijk @ affine[:3, :3].T + affine[:3, 3]
-    probe_points = vtk.vtkPoints()
-    probe_points.SetData(numpy_support.numpy_to_vtk(world, deep=True))
-    probe_input = vtk.vtkPolyData()
-    probe_input.SetPoints(probe_points)
-    probe = vtk.vtkProbeFilter()
-    probe.SetInputData(probe_input)
-    probe.SetSourceData(grid)
-    probe.Update()
-    values = numpy_support.vtk_to_numpy(probe.GetOutput().GetPointData().GetArray("tag"))
-    valid = numpy_support.vtk_to_numpy(probe.GetOutput().GetPointData().GetArray("vtkValidPointMask"))
-    out = np.zeros(frame["shape"], dtype=np.int32)
-    out[tuple(ijk.T)] = np.where(valid > 0, values, 0)
-    return out
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    """Dice overlap of two boolean arrays."""
-    return 2.0 * np.count_nonzero(a & b) / max(np.count_nonzero(a) + np.count_nonzero(b), 1)
+from .helpers import dice, make_case, need_data, rasterise, run_gmsh, tet_volumes
 
 
 REGIONS_2 = {"tumour": {"kind": "tumour"}, "necrotic": {"kind": "necrotic"}, "host": {"kind": "normal"}}
@@ -162,15 +89,9 @@ def test_diagonal_contacts_are_removed():
 
 
 # ------------------------------------------------------------------------------------------ real data
-def _need(folder: str):
-    if not (DATA / folder).is_dir():
-        pytest.skip(f"real data {DATA / folder} not available (see ../shared/data/README.md)")
-    return DATA / folder
-
-
 @pytest.mark.data
 def test_brats_volumes_and_dice():
-    folder = _need("brats2013_pat0001")
+    folder = need_data("brats2013_pat0001")
     case = make_case({
         "name": "brats", "mesh": {"size_tumour": "3 mm", "size_far": "6 mm", "margin": "5 mm", "optimize": False},
         "regions": {"necrotic": {"kind": "necrotic"}, "edema": {"kind": "edema"},
@@ -196,7 +117,7 @@ def test_brats_volumes_and_dice():
     ("breast1_nrrd", "breast1_label.nrrd", {"tumour": [1]}, False),
 ])
 def test_lung_and_breast_mesh_without_bad_elements(folder, labels, regions, mask):
-    path = _need(folder) / labels
+    path = need_data(folder) / labels
     geometry = {"kind": "segmentation", "labels": str(path), "regions": regions}
     if mask:
         geometry["tissue_mask"] = str(path)  # the lungs + cord + tumour labels are the tissue

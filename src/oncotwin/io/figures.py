@@ -65,6 +65,9 @@ def render_run(run_dir: Path) -> list[Path]:
     tags = [summary["regions"][n] for n in summary.get("tumour_regions", []) if n in summary["regions"]]
     grid = read_fields(run_dir)
     centre = tumour_centroid(grid, tags)
+    outline = None
+    if "regions" in grid.cell_data and tags:
+        outline = grid.extract_cells(np.isin(grid.cell_data["regions"], tags)).extract_surface(algorithm=None)
     out = run_dir / "figures"
     out.mkdir(exist_ok=True)
     written = []
@@ -76,24 +79,29 @@ def render_run(run_dir: Path) -> list[Path]:
             scalars = f"|{name}|"
             grid[scalars] = np.linalg.norm(values, axis=1)
         written.append(_slices(grid, scalars, centre, FIELD_LABELS[name], out / f"{name}_slices.png",
-                               summary.get("case", "")))
+                               summary.get("case", ""), outline))
     return written
 
 
-def _slices(grid, scalars: str, centre, label: str, path: Path, title: str) -> Path:
+def _slices(grid, scalars: str, centre, label: str, path: Path, title: str, outline=None) -> Path:
     import pyvista as pv
 
-    plotter = pv.Plotter(shape=(1, 3), off_screen=True, window_size=(1500, 520), border=False)
+    plotter = pv.Plotter(shape=(1, 3), off_screen=True, window_size=(1500, 560), border=False)
     clim = [float(np.nanmin(grid[scalars])), float(np.nanmax(grid[scalars]))]
     views = [("x", "yz", "sagittal"), ("y", "xz", "coronal"), ("z", "xy", "axial")]
     for i, (normal, view, name) in enumerate(views):
         plotter.subplot(0, i)
         section = grid.slice(normal=normal, origin=centre)
         if section.n_points:
+            bar = {"title": label, "vertical": False, "position_x": 0.15, "position_y": 0.03, "width": 0.7,
+                   "title_font_size": 16, "label_font_size": 13, "fmt": "%.3g"}
             plotter.add_mesh(section, scalars=scalars, cmap="viridis", clim=clim, show_edges=False,
-                             scalar_bar_args={"title": label, "vertical": False} if i == 1 else None,
-                             show_scalar_bar=(i == 1))
-        plotter.add_text(f"{name} through tumour centroid", font_size=9)
+                             scalar_bar_args=bar if i == 1 else None, show_scalar_bar=(i == 1))
+            if outline is not None and outline.n_cells:
+                contour = outline.slice(normal=normal, origin=centre)
+                if contour.n_points:
+                    plotter.add_mesh(contour, color="white", line_width=2)
+        plotter.add_text(f"{name} through tumour centroid (white: tumour boundary)", font_size=8)
         getattr(plotter, f"view_{view}")()
         plotter.enable_parallel_projection()
         plotter.reset_camera()

@@ -66,10 +66,8 @@ def atlas_tag_volume(case: Case, progress: Callable[[str], None] = lambda _: Non
     spacing = np.linalg.norm(affine[:3, :3], axis=0)
     lesion = np.isin(tags, preprocess.lesion_tags(case))
     tags[~preprocess.within_distance(lesion, spacing, case.mesh.margin)] = 0
-    voxel_volume = float(abs(np.linalg.det(affine[:3, :3])))
-    tags = preprocess.clean(tags, lesion, voxel_volume, case.mesh.min_component)
-    preprocess.check_regions_present(case, tags, "MNI152 atlas", "within mesh.margin of the tumour")
-    cropped, cropped_affine, start = preprocess.crop(tags, affine)
+    cropped, cropped_affine, start = preprocess.clean_and_crop(tags, lesion, affine, case.mesh.min_component)
+    preprocess.check_regions_present(case, cropped, "MNI152 atlas", "within mesh.margin of the tumour")
     return preprocess.TagVolume(cropped, cropped_affine, mask.shape, affine, tuple(int(s) for s in start), [])
 
 

@@ -15,8 +15,9 @@ from oncotwin.case.schema import Case, MeshOptions, SphereGeometry
 
 def add_sphere_size_field(geometry: SphereGeometry, options: MeshOptions) -> int:
     """Background size field: ``size_rim`` within ``rim_band`` of the tumour (and core) surface, grading
-    linearly to ``size_far`` over ``grading_distance``, at most ``size_tumour`` inside the tumour, and at most 0.12
-    radii near the outer sphere (so that its polyhedral volume is within 1%).
+    linearly to ``size_far`` over ``grading_distance``, at most ``size_tumour`` inside the tumour, and near the
+    outer sphere at most 0.12 radii (so that its polyhedral volume is within 1%) or ``size_tumour``, whichever
+    is larger.
 
     Distances to the spherical interfaces are analytic (MathEval), so no surface sampling is needed.
     """
@@ -38,7 +39,8 @@ def add_sphere_size_field(geometry: SphereGeometry, options: MeshOptions) -> int
     fields.append(ball)
     outer = geometry.host_radius or geometry.tumour_radius
     cap = field.add("MathEval")
-    field.setString(cap, "F", f"{0.12 * outer!r} + 0.5*Fabs({outer!r}-{r})")
+    cap_size = max(0.12 * outer, options.size_tumour)  # never finer than the tumour size asks for
+    field.setString(cap, "F", f"{cap_size!r} + 0.5*Fabs({outer!r}-{r})")
     fields.append(cap)
     combined = field.add("Min")
     field.setNumbers(combined, "FieldsList", fields)

@@ -229,12 +229,44 @@ def remove_diagonal_contacts(tags: np.ndarray, max_passes: int = 200) -> np.ndar
     return tags
 
 
-def clean(tags: np.ndarray, lesion: np.ndarray, voxel_volume: float, min_component: float) -> np.ndarray:
-    """Domain connected to the lesion, holes filled, small components merged (see module docstring)."""
+def clean(tags: np.ndarray, lesion: np.ndarray, voxel_volume: float, min_component: float,
+          max_rounds: int = 5) -> np.ndarray:
+    """Domain connected to the lesion, holes filled, small components merged (see module docstring).
+
+    Removing diagonal contacts relabels voxels and can leave new small components (single voxels),
+    and merging those can create new diagonal contacts: both steps repeat until neither changes.
+    """
     tags = np.where(keep_connected_to(tags > 0, lesion), tags, 0).astype(np.int32)
     tags = fill_holes(tags)
-    tags = merge_small_components(tags, int(np.ceil(min_component / voxel_volume)))
-    return remove_diagonal_contacts(tags)
+    min_voxels = int(np.ceil(min_component / voxel_volume))
+    for _ in range(max_rounds):
+        merged = merge_small_components(tags, min_voxels)
+        fixed = remove_diagonal_contacts(merged)
+        done = np.array_equal(fixed, tags)
+        tags = fixed
+        if done:
+            break
+    return tags
+
+
+def clean_and_crop(tags: np.ndarray, lesion: np.ndarray, affine: np.ndarray, min_component: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`clean` on the bounding box of the domain only (the image grid can be 10x larger), then crop.
+
+    Returns:
+        As :func:`crop`, with the start voxel in the original grid.
+    """
+    lo, hi = _bbox(tags > 0)
+    lo, hi = np.maximum(lo - PAD, 0), np.minimum(hi + PAD, tags.shape)
+    box = tuple(slice(a, b) for a, b in zip(lo, hi))
+    voxel_volume = float(abs(np.linalg.det(affine[:3, :3])))
+    cleaned = clean(tags[box], lesion[box], voxel_volume, min_component)
+    if not cleaned.any():
+        return cleaned, affine, lo
+    shifted = affine.copy()
+    shifted[:3, 3] = affine[:3, :3] @ lo + affine[:3, 3]
+    cropped, cropped_affine, start = crop(cleaned, shifted)
+    return cropped, cropped_affine, start + lo
 
 
 def lesion_tags(case: Case) -> list[int]:
@@ -283,9 +315,10 @@ def segmentation_tag_volume(case: Case, progress: Callable[[str], None] = lambda
     host = domain & (tags == 0)
     tags[host] = _host_tags(case, labels, host)
 
-    tags = clean(tags, lesion, labels.voxel_volume, case.mesh.min_component)
-    check_regions_present(case, tags, str(labels.path), "after cropping and clean-up")
-    cropped, affine, start = crop(tags, labels.affine)
+    if not tags.any():
+        check_regions_present(case, tags, str(labels.path), "after cropping and clean-up")
+    cropped, affine, start = clean_and_crop(tags, lesion, labels.affine, case.mesh.min_component)
+    check_regions_present(case, cropped, str(labels.path), "after cropping and clean-up")
     progress(f"tag volume: crop {cropped.shape} voxels from {start.tolist()}, "
              f"{int((cropped > 0).sum())} voxels in the domain")
     return TagVolume(cropped, affine, labels.shape, labels.affine, tuple(int(s) for s in start), found)

@@ -123,11 +123,96 @@ def extract_surfaces(components: np.ndarray, volume: TagVolume, iterations: int
     output = nets.GetOutput()
     points = numpy_support.vtk_to_numpy(output.GetPoints().GetData()).astype(float)
     triangles = numpy_support.vtk_to_numpy(output.GetPolys().GetConnectivityArray()).reshape(-1, 3)
-    pairs = np.sort(numpy_support.vtk_to_numpy(output.GetCellData().GetArray("BoundaryLabels")), axis=1)
+    triangles = triangles.astype(np.int64)
+    # BoundaryLabels (a, b): the triangle normal (right-hand rule) points out of a, into b
+    labels = numpy_support.vtk_to_numpy(output.GetCellData().GetArray("BoundaryLabels")).astype(np.int64)
+    if iterations > 0:
+        targets = np.bincount(components.ravel(), minlength=int(components.max()) + 1) * float(np.prod(spacing))
+        points = restore_volumes(points, triangles, labels, targets.astype(float), 0.25 * float(spacing.min()))
     # scaled voxel coordinates -> voxel indices -> world
     index = points / spacing
     world = index @ volume.affine[:3, :3].T + volume.affine[:3, 3]
-    return world, triangles.astype(np.int64), pairs.astype(np.int64)
+    return world, triangles, np.sort(labels, axis=1)
+
+
+def enclosed_volumes(points: np.ndarray, triangles: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
+    """Volume enclosed by every component id (divergence theorem on the oriented multi-material surface).
+
+    ``labels[t] = (a, b)`` with the normal of triangle ``t`` pointing out of ``a`` into ``b``.
+    """
+    origin = points.mean(axis=0)
+    a, b, c = (points[triangles[:, i]] - origin for i in range(3))
+    signed = np.einsum("ij,ij->i", a, np.cross(b, c)) / 6.0
+    return np.bincount(labels[:, 0], signed, count) - np.bincount(labels[:, 1], signed, count)
+
+
+def restore_volumes(points: np.ndarray, triangles: np.ndarray, labels: np.ndarray, targets: np.ndarray,
+                    max_step: float, iterations: int = 12, tolerance: float = 2e-3) -> np.ndarray:
+    """Move the interfaces along their normals until every component encloses its voxel volume.
+
+    Smoothing shrinks convex and thin structures (a 1-2 voxel thick fragment loses 15-40 %). Every
+    component ``c`` gets a pressure ``p_c`` (``p_0 = 0`` outside) and the interface between ``a`` and
+    ``b`` moves by ``p_a - p_b`` towards ``b``: the least-squares (area-weighted) displacement that
+    restores all volumes to first order, which is a graph-Laplacian solve on the components. A few
+    Newton-like passes converge; each vertex moves by the area-weighted mean of its triangles'
+    displacements (so the surface stays smooth and conforming), at most ``max_step`` per pass, and
+    never so far that one of its triangles turns over.
+
+    Args:
+        points: vertex coordinates (mm, axis-aligned voxel frame).
+        triangles: vertex indices (m, 3).
+        labels: (a, b) component ids on the two sides (normal from a into b), shape (m, 2).
+        targets: volume of every component id (index 0, outside, is ignored).
+        max_step: largest vertex displacement per pass (mm).
+
+    Returns:
+        The displaced points.
+    """
+    from scipy import sparse
+    from scipy.sparse.linalg import spsolve
+
+    count = len(targets)
+    points = points.copy()
+    pairs = np.sort(labels, axis=1)
+    sign = np.where(labels[:, 0] == pairs[:, 0], 1.0, -1.0)
+    unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    first, second = unique[:, 0], unique[:, 1]
+    rows, cols = np.concatenate([first, second, first, second]), np.concatenate([first, second, second, first])
+
+    def unit_normals(p):
+        cross = np.cross(p[triangles[:, 1]] - p[triangles[:, 0]], p[triangles[:, 2]] - p[triangles[:, 0]])
+        norm = np.linalg.norm(cross, axis=1)
+        return cross / np.maximum(norm, 1e-300)[:, None], 0.5 * norm
+
+    start_normal = unit_normals(points)[0]
+    for _ in range(iterations):
+        deficit = targets - enclosed_volumes(points, triangles, labels, count)
+        if np.all(np.abs(deficit[1:]) <= tolerance * targets[1:]):
+            break
+        normal, area = unit_normals(points)
+        pair_area = np.bincount(inverse, area, len(unique))
+        values = np.concatenate([pair_area, pair_area, -pair_area, -pair_area])
+        laplacian = sparse.csc_matrix((values, (rows, cols)), shape=(count, count))[1:, 1:]
+        pressure = np.zeros(count)
+        pressure[1:] = spsolve(laplacian.tocsc(), deficit[1:])
+        shift = pressure[first] - pressure[second]  # along the normal from pairs[0] into pairs[1]
+        contribution = (area * shift[inverse] * sign)[:, None] * normal
+        move = np.zeros_like(points)
+        weight = np.zeros(len(points))
+        for k in range(3):
+            np.add.at(move, triangles[:, k], contribution)
+            np.add.at(weight, triangles[:, k], area)
+        move /= np.maximum(weight, 1e-300)[:, None]
+        length = np.linalg.norm(move, axis=1)
+        move *= np.minimum(1.0, max_step / np.maximum(length, 1e-300))[:, None]
+        for _ in range(20):  # freeze the vertices of triangles that would turn (> ~80 deg from the start)
+            turned = np.einsum("ij,ij->i", unit_normals(points + move)[0], start_normal) < 0.2
+            if not turned.any():
+                break
+            move[np.unique(triangles[turned])] = 0.0
+        points += move
+    return points
 
 
 def _triangle_keys(triangles: np.ndarray, base: int) -> np.ndarray:
