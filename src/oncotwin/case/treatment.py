@@ -1,0 +1,361 @@
+"""Case-file section ``treatment``: patient covariates and drug administrations (plasma PK input).
+
+Example::
+
+    treatment:
+      patient: {height: "170 cm", weight: "70 kg", age: 60, sex: female, serum_creatinine: "0.9 mg/dL"}
+      drugs:
+        - {drug: temozolomide, dose: "75 mg/m^2", route: oral, schedule: "daily x 42"}
+        - drug: doxorubicin
+          dose: "60 mg/m^2"
+          route: infusion
+          duration: "30 min"
+          schedule: "day 1 every 21 days x 6"        # or: start: "0 day", every: "21 day", count: 6
+          parameters: {clearance: "50 L/h"}          # optional overrides of the drug library
+
+Times are relative to the start of the treatment (t = 0 = day 1). The compact schedule grammar is
+documented in :mod:`oncotwin.pk.schedule`. Doses are flat (``"100 mg"``), per body surface
+(``"75 mg/m^2"``, needs height and weight) or per body weight (``"5 mg/kg"``, needs weight).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, NamedTuple
+
+import numpy as np
+import pint
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from oncotwin.case.quantity import Quantity
+from oncotwin.case.schema import FieldProblem, StrictModel
+from oncotwin.pk.compartments import PlasmaCurve
+from oncotwin.pk.covariates import (
+    BSA_FORMULAS,
+    CREATININE_G_PER_MOL,
+    RENAL_THRESHOLD,
+    adjusted_clearance,
+    cockcroft_gault,
+)
+from oncotwin.pk.drugs import DrugParameters, UnknownDrugError, get_drug, lookup
+from oncotwin.pk.schedule import DAY, HOUR, DoseEvent, Schedule, ScheduleError, expand, first_overlap, merge
+from oncotwin.pk.schedule import kink_times as _kink_times
+from oncotwin.pk.schedule import parse_schedule
+from oncotwin.units import UnitError, convert, registry, to_internal
+
+_DOSE_HINT = "a dose like '100 mg', '75 mg/m^2' (per body surface) or '5 mg/kg' (per body weight)"
+
+
+class DoseSpec(NamedTuple):
+    """A dose as written: ``value`` in mg (flat), mg/mm^2 (``bsa``) or mg/mg (``weight``)."""
+
+    value: float
+    basis: Literal["flat", "bsa", "weight"]
+    text: str
+
+
+def _parse_dose(value: Any) -> Any:
+    if isinstance(value, DoseSpec):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"expected {_DOSE_HINT}")
+    if not isinstance(value, str):
+        raise ValueError(f"a unit is required: expected {_DOSE_HINT}")
+    try:
+        quantity = registry().Quantity(value.strip())
+    except Exception:  # noqa: BLE001 - pint raises many types for bad text
+        raise ValueError(f"cannot read it as a dose; expected {_DOSE_HINT}") from None
+    if not isinstance(quantity, pint.Quantity) or quantity.units == registry().dimensionless:
+        raise ValueError(f"a unit is required: expected {_DOSE_HINT}")
+    for basis, unit in (("flat", "mg"), ("bsa", "mg/mm^2"), ("weight", "mg/mg")):
+        if quantity.dimensionality == registry().Quantity(1, unit).dimensionality:
+            number = float(quantity.to(unit).magnitude)
+            break
+    else:
+        raise ValueError(f"has dimension {quantity.dimensionality}; expected {_DOSE_HINT}")
+    if not np.isfinite(number) or number <= 0:
+        raise ValueError(f"a dose must be > 0 (a negative or zero dose is not allowed); expected {_DOSE_HINT}")
+    return DoseSpec(number, basis, value.strip())
+
+
+def _parse_serum_creatinine(value: Any) -> Any:
+    """Mass concentration (mg/dL) or molar (umol/L) -> mg/mm^3."""
+    if value is None:
+        return None
+    try:
+        return to_internal(value, "mg/mm^3", example="0.9 mg/dL")
+    except UnitError:
+        pass
+    try:
+        molar = to_internal(value, "mol/L", example="80 umol/L")
+    except UnitError:
+        raise ValueError("expected a serum creatinine like '0.9 mg/dL' or '80 umol/L'") from None
+    return convert(molar * CREATININE_G_PER_MOL, "g/L", "mg/mm^3")
+
+
+def _parse_age(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return to_internal(value, "year", example="60 year")
+        except UnitError as exc:
+            raise ValueError(f"age {exc} (or a number of years)") from None
+    return value
+
+
+Dose = Annotated[DoseSpec, BeforeValidator(_parse_dose)]
+SerumCreatinine = Annotated[float, BeforeValidator(_parse_serum_creatinine), Field(gt=0)]
+AgeYears = Annotated[float, BeforeValidator(_parse_age), Field(gt=0, lt=130)]
+TimeOffset = Quantity("s", example="0 day")
+Duration = Quantity("s", example="1 h", positive=True)
+
+
+# -------------------------------------------------------------------------------------------- patient
+class Patient(StrictModel):
+    """Patient covariates; every one is optional, but a dose or clearance model may need some.
+
+    ``hepatic_factor`` multiplies the hepatic (non-renal) clearance: 1 = normal function.
+    """
+
+    height: Quantity("mm", example="170 cm", positive=True) | None = None
+    weight: Quantity("mg", example="70 kg", positive=True) | None = None
+    age: AgeYears | None = None
+    sex: Literal["female", "male"] | None = None
+    serum_creatinine: SerumCreatinine | None = None
+    creatinine_clearance: Quantity("mm^3/s", example="90 mL/min", positive=True) | None = None
+    hepatic_factor: Annotated[float, Field(ge=0, le=1)] = 1.0
+    bsa_formula: Literal["mosteller", "dubois"] = "mosteller"
+
+    @property
+    def height_cm(self) -> float | None:
+        return None if self.height is None else self.height / 10.0
+
+    @property
+    def weight_kg(self) -> float | None:
+        return None if self.weight is None else self.weight / 1e6
+
+    @property
+    def bsa_m2(self) -> float | None:
+        """Body surface area (m^2) by ``bsa_formula``, or ``None`` without height and weight."""
+        if self.height is None or self.weight is None:
+            return None
+        return BSA_FORMULAS[self.bsa_formula](self.height_cm, self.weight_kg)
+
+    def missing_for_crcl(self) -> list[str]:
+        """Covariates missing to compute a creatinine clearance (empty when it is available)."""
+        if self.creatinine_clearance is not None:
+            return []
+        needed = {"serum_creatinine": self.serum_creatinine, "age": self.age, "weight": self.weight,
+                  "sex": self.sex}
+        return [name for name, value in needed.items() if value is None]
+
+    @property
+    def crcl_ml_per_min(self) -> float | None:
+        """Creatinine clearance (mL/min): as given, else Cockcroft-Gault, else ``None``."""
+        if self.creatinine_clearance is not None:
+            return convert(self.creatinine_clearance, "mm^3/s", "mL/min")
+        if self.missing_for_crcl():
+            return None
+        scr = convert(self.serum_creatinine, "mg/mm^3", "mg/dL")
+        return cockcroft_gault(self.age, self.weight_kg, scr, self.sex)
+
+
+# ------------------------------------------------------------------------------------ administration
+class Administration(StrictModel):
+    """One drug given on a schedule: dose, route (bolus, infusion or oral) and when.
+
+    The schedule is either the compact ``schedule`` string or ``start``/``every``/``count``; with neither,
+    one dose at t = 0. ``parameters`` overrides library values of the drug (strings with units).
+    """
+
+    drug: str
+    dose: Dose
+    route: Literal["bolus", "infusion", "oral"] | None = None
+    duration: Duration | None = None
+    schedule: str | None = None
+    start: TimeOffset | None = None
+    every: Quantity("s", example="21 day", positive=True) | None = None
+    count: Annotated[int, Field(ge=1)] | None = None
+    parameters: dict[str, str | float] = {}
+
+    @field_validator("drug")
+    @classmethod
+    def _known_drug(cls, value: str) -> str:
+        try:
+            return lookup(value).name
+        except UnknownDrugError as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _route(self) -> Administration:
+        route = self.effective_route
+        if route == "infusion" and self.duration is None:
+            raise FieldProblem("duration", None, "an infusion needs a duration, e.g. '1 h'")
+        if route != "infusion" and self.duration is not None:
+            raise FieldProblem("duration", f"{self.duration / HOUR:g} h",
+                               f"only an infusion has a duration; this administration is a {route}")
+        return self
+
+    @model_validator(mode="after")
+    def _parameters(self) -> Administration:
+        for key, value in self.parameters.items():
+            try:
+                get_drug(self.drug, {key: value})
+            except ValueError as exc:
+                raise FieldProblem(f"parameters.{key}", value, str(exc)) from None
+        try:
+            drug = self.drug_parameters()
+        except ValueError as exc:
+            raise FieldProblem("parameters", dict(self.parameters), str(exc)) from None
+        if self.effective_route == "oral" and drug.absorption_rate is None:
+            raise FieldProblem("route", "oral", f"{self.drug} has no oral absorption rate in the library; give "
+                               "parameters.absorption_rate (e.g. '1 1/h') or use 'bolus' or 'infusion'")
+        return self
+
+    @model_validator(mode="after")
+    def _schedule(self) -> Administration:
+        structured = {k: v for k, v in (("start", self.start), ("every", self.every), ("count", self.count))
+                      if v is not None}
+        if self.schedule is not None and structured:
+            raise FieldProblem("schedule", self.schedule,
+                               f"give either 'schedule' or {'/'.join(structured)}, not both")
+        if self.schedule is not None:
+            try:
+                parse_schedule(self.schedule)
+            except ScheduleError as exc:
+                raise FieldProblem("schedule", self.schedule, str(exc)) from None
+        if self.start is not None and self.start < 0:
+            raise FieldProblem("start", f"{self.start / DAY:g} day",
+                               "schedule in the past: start must be >= 0 (t = 0 is day 1 of the treatment)")
+        if self.every is not None and self.count is None:
+            raise FieldProblem("count", None, "'every' needs 'count' (the number of doses)")
+        if (self.count or 1) > 1 and self.every is None:
+            raise FieldProblem("every", None, "'count' > 1 needs 'every' (the dosing interval, e.g. '21 day')")
+        interval = self.min_interval()
+        if self.duration is not None and interval is not None and self.duration > interval:
+            raise FieldProblem("duration", f"{self.duration / HOUR:g} h",
+                               f"infusion longer than the dosing interval ({interval / HOUR:g} h)")
+        return self
+
+    @property
+    def effective_route(self) -> str:
+        """``route``, or ``infusion`` when a duration is given, else ``bolus``."""
+        return self.route or ("infusion" if self.duration is not None else "bolus")
+
+    def schedule_spec(self) -> Schedule:
+        """Dose start times (see :class:`oncotwin.pk.schedule.Schedule`)."""
+        if self.schedule is not None:
+            return parse_schedule(self.schedule)
+        offset = self.start or 0.0
+        return Schedule(offsets=(offset,), period=self.every, count=self.count or 1)
+
+    def min_interval(self) -> float | None:
+        """Shortest time between two consecutive starts, s (``None`` for a single dose)."""
+        times = self.schedule_spec().times()
+        return float(np.diff(times).min()) if len(times) > 1 else None
+
+    def drug_parameters(self) -> DrugParameters:
+        """Library parameters with this administration's overrides (no covariate adjustment)."""
+        return get_drug(self.drug, self.parameters)
+
+    def amount_mg(self, patient: Patient) -> float:
+        """Amount per dose, mg.
+
+        Raises:
+            ValueError: the covariates the dose basis needs are missing.
+        """
+        value, basis, _ = self.dose
+        if basis == "flat":
+            return value
+        if basis == "bsa":
+            if patient.bsa_m2 is None:
+                raise ValueError("a dose per body surface needs patient.height and patient.weight")
+            return value * patient.bsa_m2 * 1e6  # mg/mm^2 * mm^2
+        if patient.weight is None:
+            raise ValueError("a dose per body weight needs patient.weight")
+        return value * patient.weight
+
+    def events(self, patient: Patient) -> list[DoseEvent]:
+        """Dose events of this administration."""
+        return expand(self.schedule_spec(), self.amount_mg(patient), self.duration or 0.0, drug=self.drug,
+                      route=self.effective_route)
+
+
+# ----------------------------------------------------------------------------------------- treatment
+class Treatment(StrictModel):
+    """Drug treatment of a case: patient covariates and administrations (none: no drug)."""
+
+    patient: Patient = Patient()
+    drugs: list[Administration] = []
+
+    @model_validator(mode="after")
+    def _covariates_available(self) -> Treatment:
+        for i, adm in enumerate(self.drugs):
+            try:
+                adm.amount_mg(self.patient)
+            except ValueError as exc:
+                raise FieldProblem(f"drugs.{i}.dose", adm.dose.text, str(exc)) from None
+            missing = self.patient.missing_for_crcl()
+            renal = adm.drug_parameters().fraction_renal
+            if renal >= RENAL_THRESHOLD and missing:
+                raise FieldProblem(
+                    f"drugs.{i}.drug", adm.drug,
+                    f"{adm.drug} is renally cleared ({renal:.0%}) and its clearance model needs the creatinine "
+                    "clearance: give patient.creatinine_clearance, or patient.serum_creatinine with age, weight "
+                    f"and sex (missing: {', '.join(missing)})")
+        return self
+
+    @model_validator(mode="after")
+    def _consistent_per_drug(self) -> Treatment:
+        first: dict[str, int] = {}
+        for i, adm in enumerate(self.drugs):
+            j = first.setdefault(adm.drug, i)
+            if adm.parameters != self.drugs[j].parameters:
+                raise FieldProblem(f"drugs.{i}.parameters", dict(adm.parameters),
+                                   f"differs from the parameters of drugs.{j} ({adm.drug}); one drug has one "
+                                   "parameter set")
+        return self
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> Treatment:
+        owner: dict[int, int] = {}
+        events = []
+        for i, adm in enumerate(self.drugs):
+            for event in adm.events(self.patient):
+                owner[id(event)] = i
+                events.append(event)
+        pair = first_overlap(events)
+        if pair is not None:
+            prev, nxt = pair
+            i = owner[id(nxt)]
+            key = "schedule" if self.drugs[i].schedule is not None else "start"
+            raise FieldProblem(
+                f"drugs.{i}.{key}", getattr(self.drugs[i], key),
+                f"overlapping administrations of {nxt.drug}: a dose starts at {nxt.time / DAY:g} day while the "
+                f"{prev.route} started at {prev.time / DAY:g} day (until {prev.end / DAY:g} day) still runs")
+        return self
+
+    def drug_names(self) -> list[str]:
+        """Drugs of the treatment, in order of first appearance."""
+        return list(dict.fromkeys(adm.drug for adm in self.drugs))
+
+    def drug_parameters(self, name: str) -> DrugParameters:
+        """Parameters of one drug with overrides and the covariate clearance adjustment applied."""
+        adm = next((a for a in self.drugs if a.drug == name), None)
+        if adm is None:
+            raise KeyError(f"{name!r} is not given in this treatment; drugs: {', '.join(self.drug_names())}")
+        drug = adm.drug_parameters()
+        clearance = adjusted_clearance(drug.clearance, drug.fraction_renal, self.patient.crcl_ml_per_min,
+                                       self.patient.hepatic_factor)
+        return drug.with_clearance(clearance)
+
+    def events(self, drug: str | None = None) -> list[DoseEvent]:
+        """Dose events of all drugs (or of one), sorted in time."""
+        return merge(*(a.events(self.patient) for a in self.drugs if drug is None or a.drug == drug))
+
+    def plasma_curves(self) -> dict[str, PlasmaCurve]:
+        """Plasma concentration curve of each drug (what the FEM transport model evaluates)."""
+        return {name: PlasmaCurve(self.drug_parameters(name), tuple(self.events(name)))
+                for name in self.drug_names()}
+
+    def kink_times(self, t_end: float | None = None) -> np.ndarray:
+        """Dose starts and infusion ends of all drugs (s), for the FEM time stepper."""
+        return _kink_times(self.events(), t_end=t_end)

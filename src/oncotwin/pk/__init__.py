@@ -1,0 +1,21 @@
+"""Plasma pharmacokinetics: drug library, covariates, dosing schedules and compartment models.
+
+Entry points for the FEM driver (all in internal units: s, mm^3, mg, mg/mm^3):
+
+* :meth:`oncotwin.case.treatment.Treatment.plasma_curves` -> ``{drug: PlasmaCurve}``;
+  ``PlasmaCurve.unbound_concentration(t)`` is the vascular source concentration, ``.drug`` holds the
+  tissue-transport parameters (diffusivity, permeability, reflection coefficient, decay rate);
+* :meth:`oncotwin.case.treatment.Treatment.kink_times` -> times where a step should end.
+"""
+
+from oncotwin.pk.compartments import MG_PER_L_PER_INTERNAL, CompartmentModel, PlasmaCurve
+from oncotwin.pk.covariates import adjusted_clearance, bsa_dubois, bsa_mosteller, cockcroft_gault
+from oncotwin.pk.drugs import LIBRARY, DrugParameters, UnknownDrugError, get_drug, known_drugs, library_table
+from oncotwin.pk.schedule import DoseEvent, Schedule, ScheduleError, expand, kink_times, merge, parse_schedule
+
+__all__ = [
+    "LIBRARY", "MG_PER_L_PER_INTERNAL", "CompartmentModel", "DoseEvent", "DrugParameters", "PlasmaCurve",
+    "Schedule", "ScheduleError", "UnknownDrugError", "adjusted_clearance", "bsa_dubois", "bsa_mosteller",
+    "cockcroft_gault", "expand", "get_drug", "kink_times", "known_drugs", "library_table", "merge",
+    "parse_schedule",
+]

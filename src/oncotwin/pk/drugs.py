@@ -1,0 +1,347 @@
+"""Drug library: population plasma-PK parameters and tissue-transport parameters, with sources.
+
+Every entry is written with units, as a literature source reports it (``"62.4 L/h"``, ``"17.7 L"``), and
+converted once, by :func:`get_drug`, to the internal units of :mod:`oncotwin.units` (mm, s, mg):
+
+========================  ===========  ==========================================================
+parameter                 internal     meaning
+========================  ===========  ==========================================================
+clearance                 mm^3/s       elimination clearance CL from the central compartment
+central_volume            mm^3         central volume V1
+q2, v2 / q3, v3           mm^3/s, mm^3 inter-compartmental clearance and volume of peripheral 2/3
+absorption_rate           1/s          first-order absorption ka (oral route), ``None``: IV only
+bioavailability           -            oral bioavailability F
+fraction_renal            -            fraction of CL that is renal (covariate model)
+diffusivity               mm^2/s       effective diffusivity in tumour interstitium
+permeability              mm/s         vascular permeability P (Kedem-Katchalsky diffusive term)
+reflection_coefficient    -            solvent-drag reflection coefficient sigma (Kedem-Katchalsky)
+unbound_fraction          -            fraction unbound in plasma (only free drug extravasates)
+tissue_decay_rate         1/s          lumped degradation / cellular uptake in tissue
+emax, ic50, hill          -, mg/mm^3   Emax model hint for a later pharmacodynamic model
+========================  ===========  ==========================================================
+
+Plasma PK values are population typical values from the cited studies. Tissue-transport and Emax values
+are order-of-magnitude estimates (marked "approximate" per entry): they vary by tumour type by more than an
+order of magnitude and are meant to be overridden per case.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from types import MappingProxyType
+
+from oncotwin.units import UnitError, registry, to_internal
+
+# name -> internal unit ("dimensionless" for pure numbers); the case file may override any of these
+PARAMETER_UNITS: Mapping[str, str] = MappingProxyType({
+    "clearance": "mm^3/s",
+    "central_volume": "mm^3",
+    "q2": "mm^3/s",
+    "v2": "mm^3",
+    "q3": "mm^3/s",
+    "v3": "mm^3",
+    "absorption_rate": "1/s",
+    "bioavailability": "dimensionless",
+    "fraction_renal": "dimensionless",
+    "diffusivity": "mm^2/s",
+    "permeability": "mm/s",
+    "reflection_coefficient": "dimensionless",
+    "unbound_fraction": "dimensionless",
+    "tissue_decay_rate": "1/s",
+    "emax": "dimensionless",
+    "ic50": "mg/mm^3",
+    "hill": "dimensionless",
+})
+_FRACTIONS = ("bioavailability", "fraction_renal", "reflection_coefficient", "unbound_fraction", "emax")
+_EXAMPLES = {
+    "clearance": "62 L/h", "central_volume": "18 L", "q2": "50 L/h", "v2": "1800 L", "q3": "28 L/h",
+    "v3": "71 L", "absorption_rate": "5.8 1/h", "diffusivity": "3.4e-6 cm^2/s", "permeability": "3e-4 cm/s",
+    "tissue_decay_rate": "1e-4 1/s", "ic50": "0.1 umol/L",
+}
+
+
+class UnknownDrugError(ValueError):
+    """A drug name that is not in the library (the message lists the known names)."""
+
+
+@dataclass(frozen=True)
+class DrugEntry:
+    """One library entry, as published (quantities are strings with units).
+
+    Attributes:
+        name: library key (lower case).
+        molecular_weight: g/mol, used to convert molar concentrations (IC50) to mass concentrations.
+        source: short citation of the plasma PK parameter set.
+    """
+
+    name: str
+    molecular_weight: float
+    clearance: str
+    central_volume: str
+    q2: str | None = None
+    v2: str | None = None
+    q3: str | None = None
+    v3: str | None = None
+    absorption_rate: str | None = None
+    bioavailability: float = 1.0
+    fraction_renal: float = 0.0
+    diffusivity: str = "1e-4 mm^2/s"
+    permeability: str = "1e-4 mm/s"
+    reflection_coefficient: float = 0.1
+    unbound_fraction: float = 1.0
+    tissue_decay_rate: str = "0 1/s"
+    emax: float = 1.0
+    ic50: str = "1 umol/L"
+    hill: float = 1.0
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class DrugParameters:
+    """A resolved parameter set in internal units (see the module table).
+
+    ``q2``/``v2`` and ``q3``/``v3`` are ``None`` for models with fewer compartments.
+    """
+
+    name: str
+    molecular_weight: float
+    clearance: float
+    central_volume: float
+    q2: float | None
+    v2: float | None
+    q3: float | None
+    v3: float | None
+    absorption_rate: float | None
+    bioavailability: float
+    fraction_renal: float
+    diffusivity: float
+    permeability: float
+    reflection_coefficient: float
+    unbound_fraction: float
+    tissue_decay_rate: float
+    emax: float
+    ic50: float
+    hill: float
+    source: str
+
+    @property
+    def n_compartments(self) -> int:
+        """1, 2 or 3 (central plus the peripheral compartments that are present)."""
+        return 1 + (self.q2 is not None) + (self.q3 is not None)
+
+    @property
+    def peripheral(self) -> tuple[tuple[float, float], ...]:
+        """(Q, V) of each peripheral compartment, in internal units."""
+        pairs = ((self.q2, self.v2), (self.q3, self.v3))
+        return tuple((q, v) for q, v in pairs if q is not None)
+
+    def with_clearance(self, clearance: float) -> DrugParameters:
+        """A copy with another elimination clearance (mm^3/s), e.g. after the covariate model."""
+        return replace(self, clearance=clearance)
+
+
+# Plasma PK: population typical values of adult patients. Volumes and clearances refer to the
+# concentration the study measured (total drug unless stated); ``unbound_fraction`` converts it to free drug.
+LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
+    # Plasma PK: Perez-Blanco JS et al., Br J Clin Pharmacol 2016;82:1517 (adult NHL, R-CHOP, 3-compartment;
+    #   V1-V3 fixed to the adult reference values of Kontny NE et al., Cancer Chemother Pharmacol 2013).
+    # Renal fraction ~0.1: <10% excreted unchanged in urine (doxorubicin label), approximate.
+    # Transport (approximate): D = 3.4e-6 cm^2/s and P = 3e-4 cm/s as used by Zhan W & Xu XY (PLoS One
+    #   2013, after Eikenberry S, Theor Biol Med Model 2009); sigma 0.15 (small molecule, Zhan & Xu);
+    #   protein binding ~75% (label) -> fu 0.25; uptake rate and IC50 ~0.1 uM (cell-line range 0.01-1 uM)
+    #   are order-of-magnitude values.
+    "doxorubicin": DrugEntry(
+        name="doxorubicin", molecular_weight=543.52,
+        clearance="62.4 L/h", central_volume="17.7 L", q2="50.7 L/h", v2="1830 L", q3="28.4 L/h", v3="71 L",
+        fraction_renal=0.1,
+        diffusivity="3.4e-6 cm^2/s", permeability="3e-4 cm/s", reflection_coefficient=0.15,
+        unbound_fraction=0.25, tissue_decay_rate="1e-4 1/s", emax=1.0, ic50="0.1 umol/L",
+        source="Perez-Blanco et al., Br J Clin Pharmacol 2016 (V1-V3: Kontny et al., Cancer Chemother Pharmacol 2013)",
+    ),
+    # Plasma PK of unbound (ultrafilterable) platinum: Urien S & Lokiec F, Br J Clin Pharmacol
+    #   2004;57:756 (2-compartment, typical patient BSA 1.62 m^2, CrCl 81 mL/min). The model describes free
+    #   drug, hence fu = 1; the irreversible binding to plasma proteins is part of its clearance.
+    # Renal fraction ~0.5: renal 149 of 285 mL/min total clearance of ultrafilterable platinum (Kern W et
+    #   al., Anticancer Res 2000), approximate.
+    # Transport (approximate): small hydrophilic molecule (300 Da): D ~5e-6 cm^2/s in tumour interstitium,
+    #   P ~3e-4 cm/s, sigma 0.1; tissue decay = aquation / binding to tissue proteins (t1/2 ~2 h);
+    #   IC50 ~5 uM (typical cell-line range 1-20 uM).
+    "cisplatin": DrugEntry(
+        name="cisplatin", molecular_weight=300.05,
+        clearance="35.5 L/h", central_volume="23.4 L", q2="8.64 L/h", v2="12.0 L",
+        fraction_renal=0.5,
+        diffusivity="5e-6 cm^2/s", permeability="3e-4 cm/s", reflection_coefficient=0.1,
+        unbound_fraction=1.0, tissue_decay_rate="1e-4 1/s", emax=1.0, ic50="5 umol/L",
+        source="Urien & Lokiec, Br J Clin Pharmacol 2004 (unbound platinum)",
+    ),
+    # Plasma PK: Ostermann S et al., Clin Cancer Res 2004;10:3728 (glioma patients, oral: CL/F 10 L/h,
+    #   V/F 30.3 L, ka 5.8 1/h; the CSF compartment of that model is omitted). Oral bioavailability ~1
+    #   (Temodar label: IV and oral AUC equivalent), so the apparent values are used as CL and V.
+    # Renal fraction ~0.06: 5-10% excreted unchanged in urine (label), approximate.
+    # Tissue decay: spontaneous hydrolysis to MTIC at pH 7.4, t1/2 ~1.8 h (Denny BJ et al., Biochemistry
+    #   1994) -> 1.07e-4 1/s. Protein binding ~15% (label) -> fu 0.85. D, P, sigma approximate (194 Da,
+    #   lipophilic, crosses the blood-brain barrier). IC50 ~100 uM in MGMT-negative glioma lines
+    #   (range 10-1000 uM), approximate.
+    "temozolomide": DrugEntry(
+        name="temozolomide", molecular_weight=194.15,
+        clearance="10 L/h", central_volume="30.3 L", absorption_rate="5.8 1/h", bioavailability=1.0,
+        fraction_renal=0.06,
+        diffusivity="6e-6 cm^2/s", permeability="3e-4 cm/s", reflection_coefficient=0.1,
+        unbound_fraction=0.85, tissue_decay_rate="1.07e-4 1/s", emax=1.0, ic50="100 umol/L",
+        source="Ostermann et al., Clin Cancer Res 2004",
+    ),
+    # Plasma PK: Yamada A et al., Cancer Chemother Pharmacol 2025;95:89 (mFOLFOX6, 1-compartment linear:
+    #   CL 179 L/h, V 65.6 L, t1/2 0.25 h). 5-FU elimination is saturable (Michaelis-Menten, e.g. Bressolle F
+    #   et al.); the linear model is an approximation valid near the clinical infusion rates.
+    # Renal fraction ~0.1: <10% excreted unchanged (Diasio RB & Harris BE, Clin Pharmacokinet 1989).
+    # Transport (approximate): 130 Da: D ~1e-5 cm^2/s in interstitium, P ~3e-4 cm/s, sigma 0.05; protein
+    #   binding ~10% -> fu 0.9; tissue decay = DPD catabolism/anabolism, approximate; IC50 ~5 uM, approximate.
+    "5-fluorouracil": DrugEntry(
+        name="5-fluorouracil", molecular_weight=130.08,
+        clearance="179 L/h", central_volume="65.6 L",
+        fraction_renal=0.1,
+        diffusivity="1e-5 cm^2/s", permeability="3e-4 cm/s", reflection_coefficient=0.05,
+        unbound_fraction=0.9, tissue_decay_rate="2e-4 1/s", emax=1.0, ic50="5 umol/L",
+        source="Yamada et al., Cancer Chemother Pharmacol 2025",
+    ),
+    # Plasma PK: Sun Y et al., Clin Transl Sci 2025;18:e70404 (weekly 80 mg/m^2 1-h infusions,
+    #   2-compartment linear: CL 26.04 L/h, V1 34.08 L, Q 4.2 L/h, V2 67.67 L). Paclitaxel in Cremophor EL is
+    #   non-linear at 175 mg/m^2 over 3 h (Henningsson A et al., J Clin Oncol 2001); this is a linear
+    #   approximation.
+    # Renal fraction ~0.05 (<10% unchanged in urine, label). Protein binding 89-98% (label) -> fu 0.05.
+    # Transport (approximate): 854 Da, lipophilic, binds tubulin: D ~1.5e-6 cm^2/s, P ~1e-4 cm/s, sigma 0.2;
+    #   uptake/binding 5e-5 1/s; IC50 ~5 nM, approximate.
+    "paclitaxel": DrugEntry(
+        name="paclitaxel", molecular_weight=853.9,
+        clearance="26.04 L/h", central_volume="34.08 L", q2="4.2 L/h", v2="67.67 L",
+        fraction_renal=0.05,
+        diffusivity="1.5e-6 cm^2/s", permeability="1e-4 cm/s", reflection_coefficient=0.2,
+        unbound_fraction=0.05, tissue_decay_rate="5e-5 1/s", emax=1.0, ic50="0.005 umol/L",
+        source="Sun et al., Clin Transl Sci 2025",
+    ),
+    # Plasma PK: Bruno R et al., Cancer Chemother Pharmacol 2005;56:361 (HER2+ metastatic breast cancer,
+    #   2-compartment linear, typical 70 kg patient: CL 0.225 L/day, V1 2.95 L, K12 0.164 1/day,
+    #   K21 0.101 1/day -> Q 0.484 L/day, V2 4.79 L).
+    # Renal fraction 0: IgG is cleared by proteolytic catabolism (label: no renal dose adjustment).
+    # Transport (approximate): IgG (~148 kDa): D ~1.3e-7 cm^2/s in tumours (Pluen A et al., PNAS 2001),
+    #   P ~3e-7 cm/s (Yuan F et al., Cancer Res 1995), sigma ~0.9; no plasma protein binding (fu 1);
+    #   tissue decay = HER2-mediated internalisation, ~1e-5 1/s, approximate; IC50 ~1 ug/mL (~7 nM) with a
+    #   partial Emax ~0.5 (SK-BR-3 growth inhibition), approximate.
+    "trastuzumab": DrugEntry(
+        name="trastuzumab", molecular_weight=148000.0,
+        clearance="0.225 L/day", central_volume="2.95 L", q2="0.484 L/day", v2="4.79 L",
+        fraction_renal=0.0,
+        diffusivity="1.3e-7 cm^2/s", permeability="3e-7 cm/s", reflection_coefficient=0.9,
+        unbound_fraction=1.0, tissue_decay_rate="1e-5 1/s", emax=0.5, ic50="0.007 umol/L",
+        source="Bruno et al., Cancer Chemother Pharmacol 2005",
+    ),
+})
+
+
+def known_drugs() -> list[str]:
+    """Names in the library, sorted."""
+    return sorted(LIBRARY)
+
+
+def lookup(name: str) -> DrugEntry:
+    """The library entry of ``name`` (case-insensitive).
+
+    Raises:
+        UnknownDrugError: the name is not in the library (the message lists the known names).
+    """
+    key = str(name).strip().lower()
+    if key not in LIBRARY:
+        raise UnknownDrugError(f"unknown drug {name!r}; known drugs: {', '.join(known_drugs())}")
+    return LIBRARY[key]
+
+
+def get_drug(name: str, overrides: Mapping[str, object] | None = None) -> DrugParameters:
+    """Resolve a library entry, with optional overrides, to internal units.
+
+    Args:
+        name: a library name (see :func:`known_drugs`).
+        overrides: parameter name -> value; dimensional values are strings with units
+            (``{"clearance": "40 L/h", "ic50": "0.5 umol/L"}``), fractions are numbers. ``q2``/``v2``
+            (and ``q3``/``v3``) must be given together when the entry has no such compartment.
+
+    Raises:
+        UnknownDrugError: unknown drug name.
+        ValueError: unknown parameter name, wrong unit or value out of range (one-line message naming
+            the parameter).
+    """
+    entry = lookup(name)
+    raw = {f.name: getattr(entry, f.name) for f in fields(entry) if f.name in PARAMETER_UNITS}
+    for key, value in (overrides or {}).items():
+        if key not in PARAMETER_UNITS:
+            raise ValueError(f"unknown drug parameter {key!r}; allowed: {', '.join(PARAMETER_UNITS)}")
+        raw[key] = value
+    values = {key: _resolve(key, value, entry.molecular_weight) for key, value in raw.items()}
+    for q, v in (("q2", "v2"), ("q3", "v3")):
+        if (values[q] is None) != (values[v] is None):
+            raise ValueError(f"{q} and {v} must be given together (peripheral compartment {q[1]})")
+    if values["q3"] is not None and values["q2"] is None:
+        raise ValueError("a third compartment (q3, v3) needs a second one (q2, v2)")
+    return DrugParameters(name=entry.name, molecular_weight=entry.molecular_weight, source=entry.source, **values)
+
+
+def _resolve(key: str, value: object, molecular_weight: float) -> float | None:
+    if value is None:
+        return None
+    unit = PARAMETER_UNITS[key]
+    try:
+        if key == "ic50":
+            number = concentration_to_internal(value, molecular_weight)
+        else:
+            number = to_internal(value, unit, example=_EXAMPLES.get(key))
+    except UnitError as exc:
+        raise ValueError(f"drug parameter {key!r} {exc}") from None
+    if key in _FRACTIONS and not 0.0 <= number <= 1.0:
+        raise ValueError(f"drug parameter {key!r} must be between 0 and 1, got {number:g}")
+    if key in ("clearance", "central_volume", "q2", "v2", "q3", "v3", "absorption_rate", "ic50", "hill",
+               "diffusivity") and not number > 0:
+        raise ValueError(f"drug parameter {key!r} must be > 0, got {number:g}")
+    if number < 0:
+        raise ValueError(f"drug parameter {key!r} must be >= 0, got {number:g}")
+    return number
+
+
+def concentration_to_internal(value: object, molecular_weight: float) -> float:
+    """A mass (``"0.05 mg/L"``) or molar (``"0.1 umol/L"``) concentration, in mg/mm^3.
+
+    Raises:
+        UnitError: neither a mass nor a molar concentration.
+    """
+    try:
+        return to_internal(value, "mg/mm^3", example="0.1 umol/L")
+    except UnitError:
+        pass
+    molar = to_internal(value, "mol/L", example="0.1 umol/L")  # raises with the molar hint
+    grams_per_litre = molar * molecular_weight
+    return float(registry().Quantity(grams_per_litre, "g/L").to("mg/mm^3").magnitude)
+
+
+def library_table() -> list[dict[str, object]]:
+    """One row per drug (name, compartments, CL in L/h, V1 in L, fu, source), for reports and docs."""
+    rows = []
+    for name in known_drugs():
+        drug = get_drug(name)
+        rows.append({
+            "drug": name,
+            "compartments": drug.n_compartments,
+            "CL_L_per_h": drug.clearance * 3600 / 1e6,
+            "V1_L": drug.central_volume / 1e6,
+            "t_half_terminal_h": _terminal_half_life_h(drug),
+            "unbound_fraction": drug.unbound_fraction,
+            "fraction_renal": drug.fraction_renal,
+            "source": drug.source,
+        })
+    return rows
+
+
+def _terminal_half_life_h(drug: DrugParameters) -> float:
+    from oncotwin.pk.compartments import CompartmentModel
+
+    rates = CompartmentModel.from_drug(drug).rates
+    return math.log(2) / float(min(rates)) / 3600
