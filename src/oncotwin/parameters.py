@@ -60,3 +60,16 @@ FLUID_DEFAULTS["edema"] = dict(FLUID_DEFAULTS["normal"], hydraulic_conductivity=
 
 TISSUE_KINDS = ("tumour", "necrotic", "edema", "normal")
 TUMOUR_KINDS = ("tumour", "necrotic")
+
+
+# Region-wise modifiers of a drug's transport parameters (the drug library gives tumour values).
+# Modelling choices, to be overridden per case: normal and edematous tissue have a continuous, less
+# leaky endothelium than tumours (Jain, Cancer Metastasis Rev. 6:559, 1987: tumour vessels are several
+# times more permeable), so their vascular permeability is scaled down; the interstitial diffusivity is
+# taken as the tumour's everywhere.
+DRUG_REGION_SCALES: dict[str, dict[str, float]] = {
+    "tumour": {"permeability_scale": 1.0, "diffusivity_scale": 1.0},
+    "necrotic": {"permeability_scale": 1.0, "diffusivity_scale": 1.0},  # no vessels (S/V = 0) anyway
+    "edema": {"permeability_scale": 0.3, "diffusivity_scale": 1.0},
+    "normal": {"permeability_scale": 0.1, "diffusivity_scale": 1.0},
+}

@@ -46,7 +46,8 @@ class Simulation:
     force: bool = False
     remesh: bool = False
     timer: StageTimer = field(default_factory=StageTimer)
-    metrics: dict[str, float] = field(default_factory=dict)
+    steady_metrics: dict[str, float] = field(default_factory=dict)
+    rows: list[dict[str, float]] = field(default_factory=list)
 
     def run(self) -> Path:
         """Execute the pipeline; returns the final run folder."""
@@ -55,11 +56,25 @@ class Simulation:
         try:
             tmesh, mesh_info = self.initialise()
             fields = []
+            fluid = None
             if self.case.physics.fluid.enabled:
                 with self.timer.stage("fluid"):
-                    fields += self.solve_fluid(tmesh)
+                    fluid, fluid_fields = self.solve_fluid(tmesh)
+                    fields += fluid_fields
+            drugs = {}
+            if self.case.physics.drug.enabled:
+                with self.timer.stage("drug setup"):
+                    drugs = self.create_drugs(tmesh, fluid)
+                    fields += [f for problem in drugs.values() for f in problem.output_fields()]
+            writer = self.open_writer(rundir.work, tmesh, fields)
+            self.record(0.0, drugs, writer)
+            if self.case.time is not None and drugs:
+                with self.timer.stage("transient"):
+                    self.march(drugs, writer)
             with self.timer.stage("output"):
-                self.write_outputs(rundir.work, tmesh, fields)
+                if writer is not None:
+                    writer.close()
+                self.write_tables(rundir.work, tmesh, drugs)
             if self.case.output.figures and self.case.output.fields:
                 with self.timer.stage("figures"):
                     self.render(rundir.work)
@@ -83,8 +98,8 @@ class Simulation:
         log.info("mesh: %d cells on %d rank(s)", cells, self.comm.size)
         return tmesh, {"folder": str(folder), "reused": reused, "cells": cells}
 
-    def solve_fluid(self, tmesh: TaggedMesh) -> list:
-        """Steady interstitial flow: pressure, velocity (um/s) and net fluid source."""
+    def solve_fluid(self, tmesh: TaggedMesh):
+        """Steady interstitial flow: the problem and its output fields (pressure, velocity, source)."""
         from oncotwin.problems.fluid import UM_PER_MM, FluidProblem
 
         opts = self.case.physics.fluid
@@ -97,35 +112,83 @@ class Simulation:
                  problem.ksp.getType(), info.residual_norm, info.reason,
                  problem.V.dofmap.index_map.size_global)
         velocity = problem.velocity()
-        velocity.x.array[:] *= UM_PER_MM
-        velocity.name = "velocity_um_per_s"
+        velocity_out = velocity.copy()
+        velocity_out.x.array[:] *= UM_PER_MM
+        velocity_out.name = "velocity_um_per_s"
         problem.p.name = "pressure_mmHg"
         source = problem.net_source()
         source.name = "fluid_source_per_s"
-        self.metrics.update(problem.metrics())
-        self.metrics["fluid_residual_norm"] = info.residual_norm
+        self.steady_metrics.update(problem.metrics())
+        self.steady_metrics["fluid_residual_norm"] = info.residual_norm
         log.info("fluid: IFP max %.2f mmHg, mean %.2f mmHg in the tumour; rim velocity %.3g um/s",
-                 self.metrics["ifp_max_tumour_mmHg"], self.metrics["ifp_mean_tumour_mmHg"],
-                 self.metrics["rim_outward_velocity_mean_um_per_s"])
-        return [problem.p, velocity, source]
+                 self.steady_metrics["ifp_max_tumour_mmHg"], self.steady_metrics["ifp_mean_tumour_mmHg"],
+                 self.steady_metrics["rim_outward_velocity_mean_um_per_s"])
+        return problem, [problem.p, velocity_out, source]
 
-    def write_outputs(self, work: Path, tmesh: TaggedMesh, fields: list) -> None:
-        """Fields (VTK XML, all ranks), metrics.csv and summary.json (rank 0)."""
-        if self.case.output.fields:
-            from oncotwin.io.fields import VtkSeries
+    def create_drugs(self, tmesh: TaggedMesh, fluid) -> dict:
+        """One transport problem per drug of the treatment, fed by its plasma curve."""
+        from oncotwin.delivery import create_drug_problems
 
-            series = VtkSeries(self.comm, work / FIELDS_FILE, tmesh.mesh, fields, tmesh.cell_tags)
-            series.write(0.0)
-            series.close()
-        if self.comm.rank == 0:
-            row = {"time_s": 0.0, **self.metrics}
-            with open(work / "metrics.csv", "w", newline="") as fh:
-                writer = csv.DictWriter(fh, fieldnames=list(row))
-                writer.writeheader()
-                writer.writerow(row)
-            summary = {"case": self.case.name, "final": row, "regions": tmesh.regions,
-                       "tumour_regions": list(tmesh.tumour_regions), "boundaries": tmesh.boundaries}
-            (work / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_float) + "\n")
+        return create_drug_problems(self.case, tmesh, fluid)
+
+    def open_writer(self, work: Path, tmesh: TaggedMesh, fields: list):
+        """The field time series (VTK XML), or None when fields are off."""
+        if not self.case.output.fields:
+            return None
+        from oncotwin.io.fields import VtkSeries
+
+        return VtkSeries(self.comm, work / FIELDS_FILE, tmesh.mesh, fields, tmesh.cell_tags)
+
+    def record(self, t: float, drugs: dict, writer) -> None:
+        """Metrics row (and fields) at an output time."""
+        row = {"time_s": t, "time_day": t / 86400.0, **self.steady_metrics}
+        for problem in drugs.values():
+            row.update(problem.metrics())
+        self.rows.append(row)
+        if writer is not None:
+            writer.write(t)
+
+    def march(self, drugs: dict, writer) -> None:
+        """Time loop: step every drug problem; outputs at the requested times."""
+        from oncotwin.progress import Progress
+        from oncotwin.timestepping import step_sequence
+
+        time = self.case.time
+        events = sorted({float(t) for problem in drugs.values() for t in problem.event_times(time.end)})
+        n_out = int(round(time.end / time.output_every))
+        outputs = [k * time.output_every for k in range(1, n_out + 1) if k * time.output_every < time.end]
+        outputs.append(time.end)
+        progress = Progress(self.comm, time.end, label="transient")
+        next_output = iter(outputs)
+        target = next(next_output)
+        for t, dt in step_sequence(time.end, time.min_step, time.max_step, events=events, stops=outputs):
+            for problem in drugs.values():
+                problem.step(dt)
+            progress.update(t)
+            if t >= target - 1e-9 * time.end:
+                self.record(t, drugs, writer)
+                target = next(next_output, float("inf"))
+        progress.close()
+        for name, problem in drugs.items():
+            log.info("drug %s: mass balance error %.2e, min concentration %.3g mg/L, %d operators",
+                     name, problem.balance_error_max, problem.min_concentration_mg_per_l, problem.operators)
+
+    def write_tables(self, work: Path, tmesh: TaggedMesh, drugs: dict) -> None:
+        """metrics.csv, plasma.csv and summary.json (rank 0)."""
+        if self.comm.rank != 0:
+            return
+        keys = list(dict.fromkeys(k for row in self.rows for k in row))
+        with open(work / "metrics.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        if drugs and self.case.time is not None:
+            from oncotwin.delivery import write_plasma_csv
+
+            write_plasma_csv(work / "plasma.csv", drugs, self.case.time.end, self.case.time.min_step)
+        summary = {"case": self.case.name, "final": self.rows[-1], "regions": tmesh.regions,
+                   "tumour_regions": list(tmesh.tumour_regions), "boundaries": tmesh.boundaries}
+        (work / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_float) + "\n")
 
     def render(self, work: Path) -> None:
         """Figures from the written files (rank 0)."""

@@ -20,8 +20,10 @@ from pydantic import (
     model_validator,
 )
 
+from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.quantity import Quantity
-from oncotwin.parameters import FLUID_DEFAULTS, TISSUE_KINDS, TUMOUR_KINDS
+from oncotwin.case.treatment import Treatment  # noqa: E402  (after the base classes it imports)
+from oncotwin.parameters import DRUG_REGION_SCALES, FLUID_DEFAULTS, TISSUE_KINDS, TUMOUR_KINDS
 
 Length = Quantity("mm", example="12 mm", positive=True)
 LengthOrZero = Quantity("mm", example="4 mm", nonnegative=True)
@@ -31,6 +33,7 @@ Permeability = Quantity("mm/(mmHg*s)", example="2.8e-7 cm/(mmHg*s)", nonnegative
 SurfaceDensity = Quantity("1/mm", example="200 1/cm", nonnegative=True)
 LymphaticFiltration = Quantity("1/(mmHg*s)", example="1.5e-5 1/(mmHg*s)", nonnegative=True)
 RobinConductance = Quantity("mm/(mmHg*s)", example="1e-6 mm/(mmHg*s)", positive=True)
+Duration = Quantity("s", example="1 day", positive=True)
 
 # Label conventions of the BraTS challenges, as documented presets (never assumed).
 LABEL_PRESETS: dict[str, dict[str, list[int]]] = {
@@ -41,20 +44,6 @@ LABEL_PRESETS: dict[str, dict[str, list[int]]] = {
     # BraTS 2023+: 1 necrotic core, 2 edema, 3 enhancing tumour.
     "brats2023": {"necrotic": [1], "edema": [2], "enhancing": [3]},
 }
-
-
-class FieldProblem(ValueError):
-    """A cross-field check failure that belongs to one key (relative to the model that raised it)."""
-
-    def __init__(self, key: str, value: Any, message: str):
-        super().__init__(message)
-        self.key, self.value = key, value
-
-
-class StrictModel(BaseModel):
-    """Base of every case-file section: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _resolve_path(value: Any, info: ValidationInfo) -> Path:
@@ -250,11 +239,19 @@ class FluidTissue(StrictModel):
     lymphatic_pressure: Pressure | None = None
 
 
+class RegionDrug(StrictModel):
+    """Region-wise scaling of the drug library's (tumour) transport parameters."""
+
+    permeability_scale: Annotated[float, Field(ge=0)] | None = None
+    diffusivity_scale: Annotated[float, Field(gt=0)] | None = None
+
+
 class Region(StrictModel):
     """A tissue region: its kind (which selects literature defaults) and parameter overrides."""
 
     kind: Literal["tumour", "necrotic", "edema", "normal"]
     fluid: FluidTissue = FluidTissue()
+    drug: RegionDrug = RegionDrug()
 
     @model_validator(mode="before")
     @classmethod
@@ -266,6 +263,9 @@ class Region(StrictModel):
             merged = dict(FLUID_DEFAULTS[data["kind"]])
             merged.update(fluid)
             data = dict(data, fluid=merged)
+        drug = data.get("drug") or {}
+        if isinstance(drug, dict):
+            data = dict(data, drug={**DRUG_REGION_SCALES[data["kind"]], **drug})
         return data
 
     @property
@@ -320,15 +320,44 @@ class FluidPhysics(StrictModel):
         return value
 
 
+class DrugPhysics(StrictModel):
+    """Drug transport in tissue for every drug of the treatment (needs a treatment and a time section)."""
+
+    enabled: bool = True
+    degree: Annotated[int, Field(ge=1, le=2)] = 1
+    supg: Literal["auto", "on", "off"] = "auto"
+
+
 class Physics(StrictModel):
     """Which physics are on, with their options."""
 
     fluid: FluidPhysics = FluidPhysics(enabled=False)
+    drug: DrugPhysics = DrugPhysics(enabled=False)
+
+
+class TimeOptions(StrictModel):
+    """Time stepping of the transient physics.
+
+    Steps restart at ``min_step`` after every dose event (start and end of each infusion or bolus)
+    and double up to ``max_step``; outputs are written every ``output_every`` and at the end.
+    """
+
+    end: Duration
+    max_step: Duration = 6 * 3600.0
+    min_step: Duration = 300.0
+    output_every: Duration = 86400.0
+
+    @model_validator(mode="after")
+    def _steps(self) -> TimeOptions:
+        if self.min_step > self.max_step:
+            raise FieldProblem("min_step", f"{self.min_step:g} s", f"must not exceed max_step ({self.max_step:g} s)")
+        if self.max_step > self.end:
+            raise FieldProblem("max_step", f"{self.max_step:g} s", f"must not exceed end ({self.end:g} s)")
+        return self
 
 
 # ----------------------------------------------------------------------------------------- solver
 PetscValue = str | int | float | bool
-SOLVED_PROBLEMS = ("fluid",)
 
 
 class Output(StrictModel):
@@ -348,7 +377,9 @@ class Case(StrictModel):
     mesh: MeshOptions = MeshOptions()
     regions: dict[str, Region]
     physics: Physics = Physics()
-    solver: dict[Literal["fluid"], dict[str, PetscValue]] = {}
+    time: TimeOptions | None = None
+    treatment: Treatment = Treatment()
+    solver: dict[Literal["fluid", "drug"], dict[str, PetscValue]] = {}
     output: Output = Output()
 
     @model_validator(mode="after")
@@ -375,6 +406,16 @@ class Case(StrictModel):
             if bc.boundary not in known:
                 raise FieldProblem(f"physics.fluid.boundary_conditions.{i}.boundary", bc.boundary,
                                    f"not a boundary of this geometry; allowed: {', '.join(known)}")
+        return self
+
+    @model_validator(mode="after")
+    def _transient_inputs(self) -> Case:
+        if self.physics.drug.enabled:
+            if self.time is None:
+                raise FieldProblem("physics.drug.enabled", True, "drug transport needs a 'time' section "
+                                   "(end, max_step, min_step, output_every)")
+            if not self.treatment.drugs:
+                raise FieldProblem("physics.drug.enabled", True, "drug transport needs treatment.drugs")
         return self
 
     def region_tags(self) -> dict[str, int]:

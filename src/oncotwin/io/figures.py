@@ -14,6 +14,17 @@ FIELD_LABELS = {
 }
 
 
+def label_of(name: str) -> str:
+    """Colour-bar title of a field (unit from its name suffix)."""
+    if name in FIELD_LABELS:
+        return FIELD_LABELS[name]
+    for suffix, unit in (("_auc_mg_h_per_L", "AUC [mg h/L]"), ("_cmax_mg_per_L", "Cmax [mg/L]"),
+                         ("_mg_per_L", "concentration [mg/L]")):
+        if name.endswith(suffix):
+            return f"{name[: -len(suffix)]} {unit}"
+    return name.replace("_", " ")
+
+
 def read_fields(run_dir: Path):
     """The run's fields at its last output time as one PyVista mesh, read with VTK's XML readers."""
     import pyvista as pv
@@ -71,14 +82,14 @@ def render_run(run_dir: Path) -> list[Path]:
     out = run_dir / "figures"
     out.mkdir(exist_ok=True)
     written = []
-    for name in [n for n in grid.point_data if n in FIELD_LABELS] + [
+    for name in [n for n in grid.point_data if n != "regions"] + [
             n for n in grid.cell_data if n in FIELD_LABELS]:
         values = grid[name]
         scalars = name
         if values.ndim == 2:
             scalars = f"|{name}|"
             grid[scalars] = np.linalg.norm(values, axis=1)
-        written.append(_slices(grid, scalars, centre, FIELD_LABELS[name], out / f"{name}_slices.png",
+        written.append(_slices(grid, scalars, centre, label_of(name), out / f"{name}_slices.png",
                                summary.get("case", ""), outline))
     return written
 

@@ -51,6 +51,14 @@ class StarlingDarcy:
         return (self.vascular_filtration * (self.effective_vascular_pressure - p)
                 - self.lymphatic_filtration * (p - self.lymphatic_pressure))
 
+    def filtration(self, p: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
+        """Transvascular fluid filtration J_f = Lp S/V (p_v - p - sigma_T (pi_v - pi_i)) [1/s]."""
+        return self.vascular_filtration * (self.effective_vascular_pressure - p)
+
+    def lymphatic_drainage_rate(self, p: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
+        """Lymphatic drainage per unit volume and unit interstitial concentration [1/s] (no backflow)."""
+        return self.lymphatic_filtration * ufl.max_value(p - self.lymphatic_pressure, 0.0)
+
     def flux(self, p: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
         """Darcy flux (interstitial velocity times porosity) u = -K grad p [mm/s]."""
         return -self.conductivity * ufl.grad(p)

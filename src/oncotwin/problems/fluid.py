@@ -20,6 +20,7 @@ from oncotwin.problems.regions import (
     region_field,
     region_ids,
     region_indicator,
+    region_max,
     set_region_values,
 )
 
@@ -221,7 +222,7 @@ class FluidProblem:
         source = integrate(comm, self.physics.source(p) * self.dx_exchange(tumour)) if tumour else 0.0
         return {
             "tumour_volume_mm3": volume,
-            "ifp_max_tumour_mmHg": self._max_in(tumour),
+            "ifp_max_tumour_mmHg": region_max(comm, p, tm, tumour),
             "ifp_mean_tumour_mmHg": integrate(comm, p * dxT) / volume,
             "ifp_fraction_above_threshold": integrate(comm, above * dxT) / volume,
             "ifp_threshold_mmHg": self.ifp_threshold,
@@ -229,14 +230,6 @@ class FluidProblem:
             "tumour_net_fluid_source_mm3_per_s": source,
             "fluid_iterations": self.last_solve.iterations if self.last_solve else -1,
         }
-
-    def _max_in(self, tags: tuple[int, ...]) -> float:
-        """Max of the pressure over the dofs of cells in the given regions."""
-        cells = np.concatenate([self.tmesh.cell_tags.find(t) for t in tags]) if tags else np.zeros(0, np.int32)
-        dofs = np.unique(self.V.dofmap.list[cells].ravel())
-        local = self.p.x.array[dofs]
-        value = float(local.max()) if local.size else -np.inf
-        return self.comm.allreduce(value, op=MPI.MAX)
 
     # ---------------------------------------------------------------- diagnostics
     def boundary_layers(self) -> list[BoundaryLayer]:

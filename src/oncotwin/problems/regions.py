@@ -60,3 +60,11 @@ def max_over(comm, values: np.ndarray) -> float:
     """Global maximum of a local array (-inf when empty everywhere)."""
     local = float(values.max()) if values.size else -np.inf
     return comm.allreduce(local, op=MPI.MAX)
+
+
+def region_max(comm, f: dolfinx.fem.Function, tmesh: TaggedMesh, tags) -> float:
+    """Max of a Lagrange function over the dofs of the cells of the given region tags."""
+    cells = [tmesh.cell_tags.find(t) for t in tags]
+    cells = np.concatenate(cells) if cells else np.zeros(0, np.int32)
+    dofs = np.unique(f.function_space.dofmap.list[cells].ravel())
+    return max_over(comm, f.x.array[dofs])

@@ -1,0 +1,144 @@
+"""Drug delivery for a case: one tissue transport problem per drug, fed by its plasma PK curve.
+
+Couples the treatment (dose events -> plasma curves, :mod:`oncotwin.pk`) with the steady fluid solution
+(filtration, convection, lymphatic drainage) and the region parameters of the case.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from oncotwin.case.schema import Case
+from oncotwin.fenics import dolfinx, ufl
+from oncotwin.log import get_logger
+from oncotwin.mesh.distribute import TaggedMesh
+from oncotwin.pk.compartments import PlasmaCurve
+from oncotwin.problems.drug import DrugProblem, DrugTissue
+from oncotwin.problems.regions import dg0_space, integrate, measures, region_field, region_ids, region_max
+
+MG_PER_L = 1e6  # 1 mg/mm^3 = 1e6 mg/L
+log = get_logger("drug")
+
+
+def _scalar(value) -> float:
+    return float(np.asarray(value, dtype=float).reshape(-1)[0])
+
+
+class DrugDelivery:
+    """One drug: its plasma curve, its tissue transport problem and its outputs (mg/L, mg h/L).
+
+    Args:
+        name: drug name.
+        curve: plasma concentration over the treatment.
+        problem: the tissue transport problem.
+        tmesh: the tagged mesh.
+    """
+
+    def __init__(self, name: str, curve: PlasmaCurve, problem: DrugProblem, tmesh: TaggedMesh):
+        self.name, self.curve, self.problem, self.tmesh = name, curve, problem, tmesh
+        V = problem.V
+        self._outputs = {
+            "c": dolfinx.fem.Function(V, name=f"{name}_mg_per_L"),
+            "auc": dolfinx.fem.Function(V, name=f"{name}_auc_mg_h_per_L"),
+            "cmax": dolfinx.fem.Function(V, name=f"{name}_cmax_mg_per_L"),
+        }
+        self.dx, _, _ = measures(tmesh)
+        self.tumour = region_ids(tmesh, tmesh.tumour_regions)
+        self.normal = region_ids(tmesh, [r for r in tmesh.regions if r not in tmesh.tumour_regions])
+        self.balance_error_max = 0.0
+        self.min_concentration_mg_per_l = 0.0
+
+    @property
+    def operators(self) -> int:
+        """Number of distinct step sizes (assembled operators) used so far."""
+        return len(self.problem._levels)
+
+    def output_fields(self) -> list[dolfinx.fem.Function]:
+        """Concentration, AUC and Cmax fields (updated by :meth:`metrics`)."""
+        return list(self._outputs.values())
+
+    def event_times(self, t_end: float) -> np.ndarray:
+        """Dose starts and infusion ends within the horizon."""
+        return self.curve.kink_times(t_end)
+
+    def step(self, dt: float) -> None:
+        """Advance the tissue concentration by ``dt``."""
+        self.problem.step(dt)
+        self.balance_error_max = max(self.balance_error_max, self.problem.balance.error)
+
+    def metrics(self) -> dict[str, float]:
+        """Plasma and tissue exposure metrics at the current time; refreshes the output fields."""
+        p, comm, n = self.problem, self.tmesh.comm, self.name
+        self._outputs["c"].x.array[:] = MG_PER_L * p.c.x.array
+        self._outputs["auc"].x.array[:] = MG_PER_L / 3600.0 * p.auc.x.array
+        self._outputs["cmax"].x.array[:] = MG_PER_L * p.cmax.x.array
+        self.min_concentration_mg_per_l = min(self.min_concentration_mg_per_l, MG_PER_L * p.minimum())
+        out = {f"{n}_plasma_mg_per_L": _scalar(self.curve.concentration_mg_per_l(p.t)),
+               f"{n}_plasma_auc_mg_h_per_L": _scalar(self.curve.auc_mg_h_per_l(p.t))}
+        for label, tags in (("tumour", self.tumour), ("normal", self.normal)):
+            if not tags:
+                continue
+            volume = integrate(comm, 1.0 * self.dx(tags))
+            c, auc = self._outputs["c"], self._outputs["auc"]
+            out[f"{n}_{label}_mean_mg_per_L"] = integrate(comm, c * self.dx(tags)) / volume
+            out[f"{n}_{label}_max_mg_per_L"] = region_max(comm, c, self.tmesh, tags)
+            out[f"{n}_{label}_auc_mean_mg_h_per_L"] = integrate(comm, auc * self.dx(tags)) / volume
+            out[f"{n}_{label}_cmax_max_mg_per_L"] = region_max(comm, self._outputs["cmax"], self.tmesh, tags)
+        normal_auc = out.get(f"{n}_normal_auc_mean_mg_h_per_L", 0.0)
+        if self.tumour and self.normal:
+            tumour_auc = out[f"{n}_tumour_auc_mean_mg_h_per_L"]
+            out[f"{n}_auc_ratio_tumour_to_normal"] = tumour_auc / normal_auc if normal_auc > 0 else float("nan")
+        out[f"{n}_mass_balance_error"] = p.balance.error
+        out[f"{n}_min_mg_per_L"] = MG_PER_L * p.minimum()
+        return out
+
+
+def create_drug_problems(case: Case, tmesh: TaggedMesh, fluid=None) -> dict[str, DrugDelivery]:
+    """Transport problems for every drug of ``case.treatment`` (coupled to ``fluid`` when given)."""
+    curves = case.treatment.plasma_curves()
+    mesh = tmesh.mesh
+    Q0 = dg0_space(tmesh)
+    tags = tmesh.regions
+    surface = region_field(Q0, tmesh, {tags[r]: reg.fluid.vessel_surface_density
+                                       for r, reg in case.regions.items() if r in tags}, "S_V")
+    if fluid is not None:
+        velocity = fluid.velocity()
+        filtration = fluid.physics.filtration(fluid.p)
+        lymph = fluid.physics.lymphatic_drainage_rate(fluid.p)
+        surface = fluid.vascular_scale * surface
+    else:
+        velocity = ufl.as_vector([0.0] * mesh.geometry.dim)
+        filtration = dolfinx.fem.Constant(mesh, 0.0)
+        lymph = dolfinx.fem.Constant(mesh, 0.0)
+    opts = case.physics.drug
+    supg = {"auto": None, "on": True, "off": False}[opts.supg]
+    deliveries = {}
+    for name, curve in curves.items():
+        drug = curve.drug
+        tissue = {r: DrugTissue(diffusivity=drug.diffusivity * reg.drug.diffusivity_scale,
+                                permeability=drug.permeability * reg.drug.permeability_scale,
+                                reflection=drug.reflection_coefficient, decay=drug.tissue_decay_rate)
+                  for r, reg in case.regions.items()}
+        problem = DrugProblem(tmesh, tissue, velocity, filtration, surface, lymph,
+                              plasma=lambda t, c=curve: _scalar(c.unbound_concentration(t)), degree=opts.degree,
+                              supg=supg, petsc_options=case.solver.get("drug"))
+        deliveries[name] = DrugDelivery(name, curve, problem, tmesh)
+        log.info("drug %s: %d dose events, %s, SUPG %s", name, len(curve.events),
+                 f"{drug.n_compartments}-compartment PK", "on" if problem.supg else "off")
+    return deliveries
+
+
+def write_plasma_csv(path: Path, deliveries: dict[str, DrugDelivery], t_end: float, resolution: float) -> None:
+    """Plasma concentration and AUC of every drug on a uniform time grid (mg/L, mg h/L)."""
+    times = np.arange(0.0, t_end + 0.5 * resolution, resolution)
+    columns = {"time_s": times, "time_h": times / 3600.0}
+    for name, d in deliveries.items():
+        columns[f"{name}_mg_per_L"] = d.curve.concentration_mg_per_l(times)
+        columns[f"{name}_auc_mg_h_per_L"] = d.curve.auc_mg_h_per_l(times)
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(list(columns))
+        writer.writerows(np.column_stack(list(columns.values())).tolist())
