@@ -27,7 +27,7 @@ import pint
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from oncotwin.case.quantity import Quantity
-from oncotwin.case.schema import FieldProblem, StrictModel
+from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.pk.compartments import PlasmaCurve
 from oncotwin.pk.covariates import (
     BSA_FORMULAS,

@@ -78,7 +78,8 @@ def render_run(run_dir: Path) -> list[Path]:
     centre = tumour_centroid(grid, tags)
     outline = None
     if "regions" in grid.cell_data and tags:
-        outline = grid.extract_cells(np.isin(grid.cell_data["regions"], tags)).extract_surface(algorithm=None)
+        grid.cell_data["tumour_indicator"] = np.isin(grid.cell_data["regions"], tags).astype(float)
+        outline = "tumour_indicator"
     out = run_dir / "figures"
     out.mkdir(exist_ok=True)
     written = []
@@ -108,8 +109,8 @@ def _slices(grid, scalars: str, centre, label: str, path: Path, title: str, outl
                    "title_font_size": 16, "label_font_size": 13, "fmt": "%.3g"}
             plotter.add_mesh(section, scalars=scalars, cmap="viridis", clim=clim, show_edges=False,
                              scalar_bar_args=bar if i == 1 else None, show_scalar_bar=(i == 1))
-            if outline is not None and outline.n_cells:
-                contour = outline.slice(normal=normal, origin=centre)
+            if outline is not None:  # tumour boundary: the 0.5 level of the smoothed tumour indicator
+                contour = section.cell_data_to_point_data().contour([0.5], scalars=outline)
                 if contour.n_points:
                     plotter.add_mesh(contour, color="white", line_width=2)
         plotter.add_text(f"{name} through tumour centroid (white: tumour boundary)", font_size=8)
