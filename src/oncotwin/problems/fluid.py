@@ -263,12 +263,14 @@ class FluidProblem:
         return layers
 
     def warn_unresolved_layers(self) -> list[BoundaryLayer]:
-        """Log a warning for every unresolved rim boundary layer; returns those layers."""
+        """Log one warning listing every unresolved rim pressure layer; returns those layers."""
         bad = [layer for layer in self.boundary_layers() if not layer.resolved]
-        for layer in bad:
+        if bad:
+            widths = ", ".join(f"{layer.region} {layer.width_mm:.3g} mm" for layer in bad)
+            finest = min(layer.width_mm for layer in bad)
             log.warning(
-                "fluid: the IFP boundary layer at the rim of '%s' is %.3g mm wide (1/sqrt(Lp*S/V/K)) but "
-                "rim cells are up to %.3g mm; the rim pressure drop is under-resolved. Set mesh.size_rim "
-                "<= %.2g mm (or raise physics.fluid.degree).", layer.region, layer.width_mm,
-                layer.rim_cell_size_mm, 0.5 * layer.width_mm)
+                "fluid: the IFP drop at the tumour rim is under-resolved: layer widths 1/sqrt((Lp S/V + LpL "
+                "SL/V)/K) are %s, rim cells are up to %.3g mm; set mesh.size_rim <= %.2g mm with a "
+                "mesh.rim_band of a few widths (or raise physics.fluid.degree) to resolve it",
+                widths, bad[0].rim_cell_size_mm, 0.5 * finest)
         return bad
