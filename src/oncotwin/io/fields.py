@@ -66,5 +66,8 @@ class VtkSeries:
         self._file.write_function([out for _, out in self._pairs], t)
 
     def close(self) -> None:
-        """Close the files."""
-        self._file.close()
+        """Close the files (and drop the DOLFINx object now: its destructor writes the .pvd again, which
+        must happen before the run folder is renamed)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None

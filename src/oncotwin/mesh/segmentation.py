@@ -21,6 +21,7 @@ set of surfaces around a connected cavity: a region in two pieces must be two vo
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 
@@ -62,8 +63,12 @@ def mesh_tag_volume(volume: TagVolume, case: Case, progress: Callable[[str], Non
     progress(f"{len(surface_pairs)} parametrised surface patches ({time.perf_counter() - start:.1f} s)")
     volumes = add_volumes(surface_pairs, len(component_tag), REMESH)
     add_physical_groups(case, surface_pairs, volumes, component_tag)
-    set_size_field(case, volume)
-    generate(case, progress)
+    size_file = set_size_field(case, volume)
+    try:
+        generate(case, progress)
+    finally:
+        if size_file is not None:
+            os.remove(size_file)
     frame = volume.frame()
     frame["meshing_seconds"] = round(time.perf_counter() - start, 2)
     frame["surface_patches"] = len(surface_pairs)
@@ -308,13 +313,56 @@ def size_volume(case: Case, volume: TagVolume) -> np.ndarray:
     return np.where(tumour, inner, size).astype(np.float64)
 
 
-def set_size_field(case: Case, volume: TagVolume) -> None:
-    """Drive gmsh with the voxel size map (nearest voxel; ``size_far`` outside the grid)."""
+def set_size_field(case: Case, volume: TagVolume) -> str | None:
+    """Drive gmsh with the voxel size map (``size_far`` outside the grid).
+
+    When the image axes are the world axes up to order and sign (every NIfTI/NRRD volume without an
+    oblique acquisition), the map becomes a native gmsh ``Structured`` field (trilinear, evaluated in
+    C++, usable by every 3D algorithm); otherwise a Python size callback looks up the nearest voxel.
+
+    Returns:
+        The temporary file of the structured field (remove it after meshing), or None.
+    """
+    import tempfile
+
     sizes = size_volume(case, volume)
-    inverse = np.linalg.inv(volume.affine)
+    far = float(case.mesh.size_far)
+    for option, value in (("Mesh.MeshSizeExtendFromBoundary", 0), ("Mesh.MeshSizeFromPoints", 0),
+                          ("Mesh.MeshSizeFromCurvature", 0), ("Mesh.MeshSizeMax", far),
+                          ("Mesh.MeshSizeMin", 0.25 * float(sizes.min()))):
+        gmsh.option.setNumber(option, value)
+    matrix = volume.affine[:3, :3]
+    axis_of_world = np.argmax(np.abs(matrix), axis=1)  # voxel axis along each world axis
+    aligned = (sorted(axis_of_world) == [0, 1, 2]
+               and np.allclose(np.abs(matrix[np.arange(3), axis_of_world]), volume.spacing[axis_of_world])
+               and np.count_nonzero(np.abs(matrix) > 1e-6 * volume.spacing.max()) == 3)
+    if not aligned:
+        _set_size_callback(sizes, volume.affine, far)
+        return None
+    grid = np.transpose(sizes, axis_of_world)
+    steps = matrix[np.arange(3), axis_of_world]
+    flip = tuple(w for w in range(3) if steps[w] < 0)
+    grid = np.flip(grid, axis=flip) if flip else grid
+    corner = volume.affine[:3, 3] + np.where(steps < 0, steps * (np.asarray(grid.shape) - 1), 0.0)
+    descriptor, path = tempfile.mkstemp(prefix="oncotwin_size_", suffix=".bin")
+    with os.fdopen(descriptor, "wb") as stream:
+        corner.astype(np.float64).tofile(stream)
+        np.abs(steps).astype(np.float64).tofile(stream)
+        np.asarray(grid.shape, dtype=np.int32).tofile(stream)
+        np.ascontiguousarray(grid, dtype=np.float64).tofile(stream)
+    field = gmsh.model.mesh.field.add("Structured")
+    gmsh.model.mesh.field.setString(field, "FileName", path)
+    gmsh.model.mesh.field.setNumber(field, "TextFormat", 0)
+    gmsh.model.mesh.field.setNumber(field, "SetOutsideValue", 1)
+    gmsh.model.mesh.field.setNumber(field, "OutsideValue", far)
+    gmsh.model.mesh.field.setAsBackgroundMesh(field)
+    return path
+
+
+def _set_size_callback(sizes: np.ndarray, affine: np.ndarray, far: float) -> None:
+    inverse = np.linalg.inv(affine)
     rows = [tuple(float(v) for v in inverse[r]) for r in range(3)]
     shape = sizes.shape
-    far = float(case.mesh.size_far)
     flat = sizes.ravel().tolist()
     strides = (shape[1] * shape[2], shape[2], 1)
 
@@ -325,10 +373,6 @@ def set_size_field(case: Case, volume: TagVolume) -> None:
         return flat[ijk[0] * strides[0] + ijk[1] * strides[1] + ijk[2]]
 
     gmsh.model.mesh.setSizeCallback(size_at)
-    for option, value in (("Mesh.MeshSizeExtendFromBoundary", 0), ("Mesh.MeshSizeFromPoints", 0),
-                          ("Mesh.MeshSizeFromCurvature", 0), ("Mesh.MeshSizeMax", far),
-                          ("Mesh.MeshSizeMin", 0.25 * float(sizes.min()))):
-        gmsh.option.setNumber(option, value)
 
 
 # ------------------------------------------------------------------------------------ generation
