@@ -29,9 +29,13 @@ treatment:
 """
 
 
-def rows(run: Path) -> list[dict[str, float]]:
-    with open(run / "metrics.csv") as fh:
+def rows_of(path: Path) -> list[dict[str, float]]:
+    with open(path) as fh:
         return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def rows(run: Path) -> list[dict[str, float]]:
+    return rows_of(run / "metrics.csv")
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +61,9 @@ def test_outputs_and_mass_balance(runs):
         assert final[f"{drug}_tumour_auc_mean_mg_h_per_L"] > 0
         assert final[f"{drug}_tumour_cmax_max_mg_per_L"] > final[f"{drug}_normal_cmax_max_mg_per_L"]
         assert final[f"{drug}_plasma_auc_mg_h_per_L"] > table[1][f"{drug}_plasma_auc_mg_h_per_L"]
+    steps = rows_of(runs[1] / "steps.csv")
+    assert max(s["doxorubicin_mass_balance_error"] for s in steps) < 1e-6
+    assert min(s["dt_s"] for s in steps) == pytest.approx(600.0)  # refined after the dose events
     with open(runs[1] / "plasma.csv") as fh:
         header = next(csv.reader(fh))
     assert "doxorubicin_mg_per_L" in header and "cisplatin_auc_mg_h_per_L" in header

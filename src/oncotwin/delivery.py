@@ -64,10 +64,11 @@ class DrugDelivery:
         """Dose starts and infusion ends within the horizon."""
         return self.curve.kink_times(t_end)
 
-    def step(self, dt: float) -> None:
-        """Advance the tissue concentration by ``dt``."""
-        self.problem.step(dt)
+    def step(self, dt: float):
+        """Advance the tissue concentration by ``dt``; returns the solver's SolveInfo."""
+        info = self.problem.step(dt)
         self.balance_error_max = max(self.balance_error_max, self.problem.balance.error)
+        return info
 
     def metrics(self) -> dict[str, float]:
         """Plasma and tissue exposure metrics at the current time; refreshes the output fields."""

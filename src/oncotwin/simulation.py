@@ -48,6 +48,7 @@ class Simulation:
     timer: StageTimer = field(default_factory=StageTimer)
     steady_metrics: dict[str, float] = field(default_factory=dict)
     rows: list[dict[str, float]] = field(default_factory=list)
+    steps: list[dict[str, float]] = field(default_factory=list)
 
     def run(self) -> Path:
         """Execute the pipeline; returns the final run folder."""
@@ -162,8 +163,12 @@ class Simulation:
         next_output = iter(outputs)
         target = next(next_output)
         for t, dt in step_sequence(time.end, time.min_step, time.max_step, events=events, stops=outputs):
-            for problem in drugs.values():
-                problem.step(dt)
+            step = {"time_s": t, "dt_s": dt}
+            for name, problem in drugs.items():
+                info = problem.step(dt)
+                step[f"{name}_iterations"] = info.iterations
+                step[f"{name}_mass_balance_error"] = problem.problem.balance.error
+            self.steps.append(step)
             progress.update(t)
             if t >= target - 1e-9 * time.end:
                 self.record(t, drugs, writer)
@@ -174,14 +179,12 @@ class Simulation:
                      name, problem.balance_error_max, problem.min_concentration_mg_per_l, problem.operators)
 
     def write_tables(self, work: Path, tmesh: TaggedMesh, drugs: dict) -> None:
-        """metrics.csv, plasma.csv and summary.json (rank 0)."""
+        """metrics.csv, steps.csv, plasma.csv and summary.json (rank 0)."""
         if self.comm.rank != 0:
             return
-        keys = list(dict.fromkeys(k for row in self.rows for k in row))
-        with open(work / "metrics.csv", "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=keys)
-            writer.writeheader()
-            writer.writerows(self.rows)
+        _write_csv(work / "metrics.csv", self.rows)
+        if self.steps:  # every time step: size, Krylov iterations and mass balance of each drug
+            _write_csv(work / "steps.csv", self.steps)
         if drugs and self.case.time is not None:
             from oncotwin.delivery import write_plasma_csv
 
@@ -214,6 +217,14 @@ class Simulation:
             "stages": self.timer.stages,
         }
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_float) + "\n")
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _json_float(value):
