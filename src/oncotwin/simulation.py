@@ -209,6 +209,7 @@ class Simulation:
             "case_file": str(Path(self.case_file).resolve()),
             "case_sha256": self.case_sha256,
             "resolved_case": json.loads(self.case.model_dump_json()),
+            "input_files": _input_hashes(self.case),
             "mesh": mesh_info,
             "ranks": self.comm.size,
             "packages": package_versions(),
@@ -217,6 +218,13 @@ class Simulation:
             "stages": self.timer.stages,
         }
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_float) + "\n")
+
+
+def _input_hashes(case: Case) -> dict:
+    """Content hashes of the geometry's input files (inputs are identified by content, not headers)."""
+    from oncotwin.mesh.cache import mesh_inputs
+
+    return mesh_inputs(case)["geometry"]
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
