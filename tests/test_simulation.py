@@ -98,3 +98,27 @@ def test_manifest_and_figures(runs):
     assert "pressure_mmHg_slices.png" in figures
     result = run_cli("render", str(runs[1]))
     assert result.returncode == 0 and "pressure_mmHg_slices.png" in result.stdout
+
+
+def test_probe_matches_vtk_readers(runs, tmp_path):
+    import pyvista as pv
+
+    from oncotwin.io.figures import read_fields
+
+    points = tmp_path / "needles.csv"
+    points.write_text("name,x,y,z\ncentre,0,0,0\nrim,2.9,0.3,0\nhost,0,-6,1\noutside,40,0,0\n")
+    out = tmp_path / "probe.csv"
+    for ranks, run in runs.items():
+        result = run_cli("probe", str(run), "--field", "pressure_mmHg", "--points", str(points), "--out", str(out),
+                         ranks=ranks)
+        assert result.returncode == 0, result.stderr
+        with open(out) as fh:
+            table = list(csv.DictReader(fh))
+        assert [r["name"] for r in table] == ["centre", "rim", "host", "outside"]
+        assert table[-1]["pressure_mmHg"] == ""  # outside the mesh
+        grid = read_fields(run)
+        xyz = np.array([[float(r[c]) for c in "xyz"] for r in table[:3]])
+        expected = pv.PolyData(xyz).sample(grid)["pressure_mmHg"]
+        assert [float(r["pressure_mmHg"]) for r in table[:3]] == pytest.approx(list(expected), rel=1e-6)
+    bad = run_cli("probe", str(runs[1]), "--field", "nope", "--points", str(points))
+    assert bad.returncode == 2 and "fields: pressure_mmHg" in bad.stderr

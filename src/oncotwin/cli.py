@@ -55,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("render", help="re-render the figures of a run from its files")
     p.add_argument("run_dir", type=Path)
 
+    p = sub.add_parser("probe", help="sample a field of a run at world coordinates (mm) into CSV")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--field", required=True, help="field name, e.g. pressure_mmHg")
+    p.add_argument("--points", required=True, type=Path, help="CSV with columns [name,]x,y,z in mm")
+    p.add_argument("--time", type=float, action="append", help="output time in s (repeatable; default: all)")
+    p.add_argument("--out", type=Path, help="CSV file (default: standard output)")
+
     sub.add_parser("version", help="print versions of oncotwin and its stack")
     return parser
 
@@ -122,6 +129,23 @@ def _render(comm, args) -> int:
     return 0
 
 
+def _probe(comm, args) -> int:
+    from oncotwin.io.probe import probe, read_points, write_probe_csv
+    from oncotwin.parallel import on_root
+
+    def run():
+        names, points = read_points(args.points)
+        times, values = probe(args.run_dir, args.field, points, args.time)
+        if args.out:
+            with open(args.out, "w", newline="") as fh:
+                write_probe_csv(fh, names, points, args.field, times, values)
+        else:
+            write_probe_csv(sys.stdout, names, points, args.field, times, values)
+
+    on_root(comm, run)
+    return 0
+
+
 def _version(comm, args) -> int:
     from oncotwin.manifest import package_versions
 
@@ -133,7 +157,8 @@ def _version(comm, args) -> int:
     return 0
 
 
-COMMANDS = {"validate": _validate, "mesh": _mesh, "run": _run, "render": _render, "version": _version}
+COMMANDS = {"validate": _validate, "mesh": _mesh, "run": _run, "render": _render, "probe": _probe,
+            "version": _version}
 
 
 def main(argv: list[str] | None = None) -> int:
