@@ -24,7 +24,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "brats20
 def main(size_tumour: float = 2.0) -> None:
     """Mesh, then print the numbers."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.mesh.test_segmentation import dice, rasterise
+    from tests.mesh.helpers import dice, rasterise
 
     case = Case.model_validate({
         "name": "brats_benchmark",

@@ -9,6 +9,7 @@ import pytest
 from oncotwin.errors import InputDataError
 from oncotwin.mesh import images
 from oncotwin.mesh.preprocess import remove_diagonal_contacts, segmentation_tag_volume
+from oncotwin.mesh.quality import tet_quality
 from oncotwin.mesh.segmentation import build_segmentation_mesh
 
 from .helpers import dice, make_case, need_data, rasterise, run_gmsh, tet_volumes
@@ -46,7 +47,7 @@ def test_two_spheres_end_to_end(tmp_path):
     voxel_volume = float(np.prod(frame["spacing"]))
     for tag, count in frame["voxels_per_tag"].items():
         meshed = volumes[tags == tag].sum()
-        assert meshed == pytest.approx(count * voxel_volume, rel=0.10), tag  # r = 5 voxels core: 10 %
+        assert meshed == pytest.approx(count * voxel_volume, rel=0.05), tag
     tumour = volumes[np.isin(tags, [1, 2])].sum()
     assert tumour == pytest.approx(4 / 3 * np.pi * 10 ** 3, rel=0.04)
     raster = rasterise(points, tets, tags, frame)
@@ -89,6 +90,27 @@ def test_diagonal_contacts_are_removed():
 
 
 # ------------------------------------------------------------------------------------------ real data
+def assert_region_volumes(frame: dict, volumes: np.ndarray, tags: np.ndarray, rel: float = 0.05) -> None:
+    """Every tagged region of the mesh within ``rel`` of its voxel volume (the acceptance criterion)."""
+    voxel_volume = float(np.prod(frame["spacing"]))
+    for tag, count in frame["voxels_per_tag"].items():
+        meshed = volumes[tags == tag].sum()
+        assert meshed == pytest.approx(count * voxel_volume, rel=rel), f"tag {tag}: {meshed} vs {count} voxels"
+
+
+def test_thin_structures_keep_their_volume(tmp_path):
+    """A 2-slice plate and a 2x2-voxel rod (anisotropic voxels) lose 15-40 % to smoothing uncorrected."""
+    labels = np.zeros((24, 24, 12), np.float32)
+    labels[5:19, 5:19, 5:7] = 1  # plate, 2 slices (4 mm) thick
+    labels[11:13, 11:13, 7:10] = 2  # rod of 2 x 2 voxels on the plate
+    nib.save(nib.Nifti1Image(labels, np.diag([0.8, 0.8, 2.0, 1.0])), str(tmp_path / "labels.nii.gz"))
+    case = _case(tmp_path, margin="3 mm", size_tumour="1 mm", min_component="1 mm^3")
+    frame, points, tets, tags, _ = run_gmsh(build_segmentation_mesh, case)
+    volumes = tet_volumes(points, tets)
+    assert volumes.min() > 0
+    assert_region_volumes(frame, volumes, tags, rel=0.01)
+
+
 @pytest.mark.data
 def test_brats_volumes_and_dice():
     folder = need_data("brats2013_pat0001")
@@ -101,10 +123,10 @@ def test_brats_volumes_and_dice():
     frame, points, tets, tags, _ = run_gmsh(build_segmentation_mesh, case)
     volumes = tet_volumes(points, tets)
     assert volumes.min() > 0
-    for name, tag in case.region_tags().items():
-        voxels = frame["voxels_per_tag"][tag]
-        tolerance = 0.05 if voxels > 5000 else 0.20  # non-enhancing: 380 voxels in thin fragments
-        assert volumes[tags == tag].sum() == pytest.approx(voxels, rel=tolerance), name
+    assert set(frame["voxels_per_tag"]) == set(case.region_tags().values())
+    assert_region_volumes(frame, volumes, tags)  # non-enhancing: ~350 voxels in thin fragments
+    report = tet_quality(points, tets, tags)
+    assert report["inverted"] == 0 and report["min_radius_ratio"] > 1e-5
     tumour_tags = [case.region_tags()[n] for n in case.tumour_regions()]
     raster = rasterise(points, tets, tags, frame)
     labels = images.read_label_map(folder / "OTMultiClass.nii.gz", "geometry.labels").array
@@ -129,6 +151,6 @@ def test_lung_and_breast_mesh_without_bad_elements(folder, labels, regions, mask
     volumes = tet_volumes(points, tets)
     assert volumes.min() > 1e-6
     assert set(np.unique(tags)) == {1, 2}
-    voxel_volume = float(np.prod(frame["spacing"]))
-    # the breast lesion is 143 voxels, 2-4 slices thick: constrained smoothing loses ~15 % of it
-    assert volumes[tags == 1].sum() == pytest.approx(frame["voxels_per_tag"][1] * voxel_volume, rel=0.2)
+    assert_region_volumes(frame, volumes, tags)  # the breast lesion is 143 voxels, 2-4 slices thick
+    lesion = images.read_label_map(path, "geometry.labels").array == regions["tumour"][0]
+    assert dice(rasterise(points, tets, tags, frame) == 1, lesion) >= 0.90
