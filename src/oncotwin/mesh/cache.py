@@ -21,8 +21,17 @@ from oncotwin.case.load import file_sha256
 from oncotwin.case.schema import Case
 from oncotwin.parallel import on_root
 
-MESH_FORMAT_VERSION = 1
+MESH_FORMAT_VERSION = 2
 MSH_NAME = "mesh.msh"
+
+
+def mesher_fingerprint() -> str:
+    """Hash of the meshing code itself: a new mesher invalidates cached meshes automatically."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def mesh_inputs(case: Case) -> dict:
@@ -40,6 +49,7 @@ def mesh_inputs(case: Case) -> dict:
     geometry = hashed(dict(case.geometry.__dict__))
     return {
         "format": MESH_FORMAT_VERSION,
+        "mesher": mesher_fingerprint(),
         "geometry": geometry,
         "mesh": case.mesh.model_dump(),
         "region_tags": case.region_tags(),
