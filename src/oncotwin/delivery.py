@@ -54,7 +54,7 @@ class DrugDelivery:
     @property
     def operators(self) -> int:
         """Number of distinct step sizes (assembled operators) used so far."""
-        return len(self.problem._levels)
+        return self.problem.operator_count
 
     def output_fields(self) -> list[dolfinx.fem.Function]:
         """Concentration, AUC and Cmax fields (updated by :meth:`metrics`)."""

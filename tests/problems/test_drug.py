@@ -130,4 +130,4 @@ def test_mass_balance_with_flow_and_outflow(comm):
     # positivity is monitored: with lumped mass and exchange the undershoot stays small under SUPG
     assert problem.minimum() >= -0.01 * comm.allreduce(problem.cmax.x.array.max(), op=MPI.MAX)
     assert problem.balance.lost > 0 and problem.balance.gained > 0
-    assert len(problem._levels) == 2  # one operator per distinct step size
+    assert problem.operator_count == 2  # one operator per distinct step size

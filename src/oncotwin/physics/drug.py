@@ -102,22 +102,32 @@ class DrugTransport:
                 + outflow * c * q * ds
                 + self.loss * c * q * dxr)
 
-    def supg(self, c, q, dx, dt, strong_rhs=0.0) -> ufl.Form:
-        """Streamline-upwind Petrov-Galerkin terms for backward Euler (``dt`` = None: steady).
+    def supg_tau(self, mesh, dt=None) -> ufl.core.expr.Expr:
+        """Stabilisation parameter (Tezduyar): ``(4/dt^2 + (2|u|/h)^2 + 9 (4D/h^2)^2 + loss^2)^(-1/2)``.
 
-        The strong residual of the (linear, P1) equation is ``c/dt + div(u c) + loss c - rhs``; the
-        diffusion term vanishes element-wise for P1. ``tau`` follows Tezduyar's standard choice.
+        ``dt`` = None gives the steady parameter.
         """
-        mesh = ufl.domain.extract_unique_domain(c)
         h = ufl.CellDiameter(mesh)
         u = self.velocity
-        unorm = ufl.sqrt(ufl.dot(u, u) + 1e-30)
-        D = self.diffusivity
-        inv_tau2 = (2 * unorm / h) ** 2 + 9 * (4 * D / h**2) ** 2 + self.loss**2
+        speed = ufl.sqrt(ufl.dot(u, u) + 1e-30)
+        inv_tau2 = (2 * speed / h) ** 2 + 9 * (4 * self.diffusivity / h**2) ** 2 + self.loss**2
         if dt is not None:
             inv_tau2 += (2 / dt) ** 2
-        tau = 1 / ufl.sqrt(inv_tau2)
-        residual = ufl.div(u * c) + self.loss * c - strong_rhs
+        return 1 / ufl.sqrt(inv_tau2)
+
+    def supg_test(self, q, mesh, dt=None) -> ufl.core.expr.Expr:
+        """The SUPG weighting ``tau u . grad q`` of the strong residual."""
+        return self.supg_tau(mesh, dt) * ufl.dot(self.velocity, ufl.grad(q))
+
+    def supg(self, c, q, dx, dt=None) -> ufl.Form:
+        """Streamline-upwind Petrov-Galerkin terms of the backward-Euler operator (bilinear part).
+
+        The strong residual of the (linear, P1) equation is ``c/dt + div(u c) + loss c - rhs``; the
+        diffusion term vanishes element-wise for P1. The matching right-hand-side terms (``c_old/dt`` and
+        sources) are weighted with :meth:`supg_test` by the problem.
+        """
+        mesh = ufl.domain.extract_unique_domain(c)
+        residual = ufl.div(self.velocity * c) + self.loss * c
         if dt is not None:
             residual += c / dt
-        return tau * ufl.dot(u, ufl.grad(q)) * residual * dx
+        return self.supg_test(q, mesh, dt) * residual * dx

@@ -173,7 +173,7 @@ class DrugProblem:
             extra = boundary if extra is None else extra + boundary
         if self.supg:
             a += self.physics.supg(c, q, self.dx, dt_c)
-            tau_test = self._supg_test(q, dt_c)
+            tau_test = self.physics.supg_test(q, self.tmesh.mesh, dt_c)
             mass += tau_test * c / dt_c * self.dx
             gain_form += tau_test * self.physics.exchange.gain * self.dx
             if self._extra is not None:
@@ -192,16 +192,6 @@ class DrugProblem:
         level = (A, B, g, e, ksp, A.createVecRight())
         self._levels[key] = level
         return level
-
-    def _supg_test(self, q, dt_c):
-        """``tau u . grad q`` (the SUPG weighting of the residual)."""
-        u = self.physics.velocity
-        h = ufl.CellDiameter(self.tmesh.mesh)
-        unorm = ufl.sqrt(ufl.dot(u, u) + 1e-30)
-        D = self.physics.diffusivity
-        tau = 1 / ufl.sqrt((2 / dt_c) ** 2 + (2 * unorm / h) ** 2 + 9 * (4 * D / h**2) ** 2
-                           + self.physics.loss**2)
-        return tau * ufl.dot(u, ufl.grad(q))
 
     # ------------------------------------------------------------------ time stepping
     def step(self, dt: float) -> SolveInfo:
@@ -224,6 +214,11 @@ class DrugProblem:
         self.auc.x.array[:] += 0.5 * dt * (self.c.x.array + self.c_old.x.array)
         self.t = t_new
         return info
+
+    @property
+    def operator_count(self) -> int:
+        """Number of step sizes whose operator has been assembled (and cached)."""
+        return len(self._levels)
 
     def minimum(self) -> float:
         """Global minimum of the concentration (positivity monitor)."""
