@@ -15,7 +15,7 @@ import numpy as np
 from oncotwin.case.schema import Case
 from oncotwin.mesh import images
 from oncotwin.mesh.generate import model_tets
-from oncotwin.mesh.quality import tet_quality
+from oncotwin.mesh.quality import radius_ratio, tet_quality
 from oncotwin.mesh.segmentation import build_segmentation_mesh
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "brats2013_pat0001"
@@ -56,6 +56,8 @@ def main(size_tumour: float = 2.0) -> None:
     print(f"radius ratio min {report['min_radius_ratio']:.4f} mean {report['mean_radius_ratio']:.4f}; dihedral "
           f"min {report['min_dihedral_deg']:.2f} deg max {report['max_dihedral_deg']:.2f} deg; "
           f"inverted {report['inverted']}")
+    ratio = radius_ratio(points, tets)
+    print(f"cells with radius ratio < 0.05: {int(np.sum(ratio < 0.05))}, < 0.01: {int(np.sum(ratio < 0.01))}")
 
 
 if __name__ == "__main__":

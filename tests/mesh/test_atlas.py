@@ -7,6 +7,7 @@ import pytest
 
 from oncotwin.errors import InputDataError
 from oncotwin.mesh.atlas import atlas_tag_volume, build_atlas_mesh
+from oncotwin.mesh.quality import tet_quality
 
 from .helpers import make_case, run_gmsh, tet_volumes
 
@@ -32,6 +33,8 @@ def test_atlas_mesh_has_every_region():
     voxel_volume = float(np.prod(frame["spacing"]))
     for tag, count in frame["voxels_per_tag"].items():  # the necrotic core: r = 2.5 voxels
         assert volumes[tags == tag].sum() == pytest.approx(count * voxel_volume, rel=0.05), tag
+    report = tet_quality(points, tets, tags)  # flat surface caps repaired (remove_surface_caps)
+    assert report["min_radius_ratio"] > 1e-3, report["min_radius_ratio"]
 
 
 def test_centre_outside_brain_is_rejected():

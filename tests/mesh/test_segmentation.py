@@ -126,7 +126,9 @@ def test_brats_volumes_and_dice():
     assert set(frame["voxels_per_tag"]) == set(case.region_tags().values())
     assert_region_volumes(frame, volumes, tags)  # non-enhancing: ~350 voxels in thin fragments
     report = tet_quality(points, tets, tags)
-    assert report["inverted"] == 0 and report["min_radius_ratio"] > 1e-5
+    assert report["inverted"] == 0
+    # flat caps on pairs of surface triangles (1.8e-4 before remove_surface_caps) are repaired
+    assert report["min_radius_ratio"] > 1e-3, report["min_radius_ratio"]
     tumour_tags = [case.region_tags()[n] for n in case.tumour_regions()]
     raster = rasterise(points, tets, tags, frame)
     labels = images.read_label_map(folder / "OTMultiClass.nii.gz", "geometry.labels").array
@@ -152,5 +154,7 @@ def test_lung_and_breast_mesh_without_bad_elements(folder, labels, regions, mask
     assert volumes.min() > 1e-6
     assert set(np.unique(tags)) == {1, 2}
     assert_region_volumes(frame, volumes, tags)  # the breast lesion is 143 voxels, 2-4 slices thick
+    # min radius ratio after remove_surface_caps: lung 1.3e-4, breast 2.7e-4 (caps the repair cannot flip)
+    assert tet_quality(points, tets, tags)["inverted"] == 0
     lesion = images.read_label_map(path, "geometry.labels").array == regions["tumour"][0]
     assert dice(rasterise(points, tets, tags, frame) == 1, lesion) >= 0.90

@@ -16,6 +16,8 @@ Pipeline (all on one rank, in the caller's current gmsh model):
    is a native gmsh ``Structured`` field on the voxel grid.
 5. One volume per component (bounded by all its surfaces, holes included), Delaunay ``generate(3)``
    and, with ``mesh.optimize``, gmsh's tetrahedral optimiser.
+6. :func:`remove_surface_caps` repairs the flat tetrahedra spanning two surface triangles of one
+   patch (local deletion on the outer boundary, edge removal otherwise), which no optimiser can touch.
 
 Components (rather than regions) bound the gmsh volumes because gmsh identifies each volume from the
 set of surfaces around a connected cavity: a region in two pieces must be two volumes.
@@ -69,12 +71,16 @@ def mesh_tag_volume(volume: TagVolume, case: Case, progress: Callable[[str], Non
     size_file = set_size_field(case, volume)
     try:
         generate(case, progress)
+        caps = remove_surface_caps(volumes, surface_pairs)
+        progress(f"flat surface caps removed: {caps['outer']} outer, {caps['inner']} across interfaces, "
+                 f"{caps['interior']} inside ({time.perf_counter() - start:.1f} s)")
     finally:
         if size_file is not None:
             os.remove(size_file)
     frame = volume.frame()
     frame["meshing_seconds"] = round(time.perf_counter() - start, 2)
     frame["surface_patches"] = len(surface_pairs)
+    frame["surface_caps_removed"] = caps
     return frame
 
 
@@ -399,3 +405,220 @@ def generate(case: Case, progress: Callable[[str], None]) -> None:
         raise InputDataError(f"{case.name}: gmsh failed to mesh the segmentation ({exc}); try a smaller "
                              "mesh.size_far, more mesh.smoothing_iterations or a larger mesh.min_component"
                              ) from None
+
+
+# ------------------------------------------------------------------------------------ cap repair
+_FACES = ((1, 2, 3), (0, 2, 3), (0, 1, 3), (0, 1, 2))
+
+
+def _signed_volume(p: np.ndarray, tet) -> float:
+    a, b, c, d = (p[i] for i in tet)
+    return float(np.dot(np.cross(b - a, c - a), d - a)) / 6.0
+
+
+def _triangulations(polygon: list[int]):
+    """Every triangulation of a convex-indexed polygon (list of vertex ids), as lists of triangles."""
+    if len(polygon) < 3:
+        yield []
+        return
+    first, last = polygon[0], polygon[-1]
+    for k in range(1, len(polygon) - 1):
+        for left in _triangulations(polygon[:k + 1]):
+            for right in _triangulations(polygon[k:]):
+                yield left + [(first, polygon[k], last)] + right
+
+
+def _ratio(p: np.ndarray, tets) -> np.ndarray:
+    from oncotwin.mesh.quality import radius_ratio
+
+    return radius_ratio(p, np.asarray(tets, dtype=np.int64).reshape(-1, 4))
+
+
+def remove_surface_caps(volumes: dict[int, int], surface_pairs: dict[int, tuple[int, int]],
+                        threshold: float = 0.1, passes: int = 3) -> dict:
+    """Remove the flat tetrahedra ("caps") spanning two adjacent triangles of one surface patch.
+
+    Surface nets quads are nearly planar and cocircular, so Delaunay may fill one with a flat
+    tetrahedron ``abcd`` whose faces ``abc`` and ``abd`` are both surface triangles; with fixed surface
+    triangles no optimiser can remove it. Locally:
+
+    * on the outer boundary the cap is deleted and its other faces ``acd``, ``bcd`` become the
+      boundary triangles (the volume changes by the cap's tiny volume);
+    * on an inner interface, either the tetrahedra around the cap's inner edge ``cd`` (all in its
+      region) are re-meshed without ``cd`` (edge removal: best triangulation of the ring polygon; the
+      surface is unchanged), or else the cap and the tetrahedra around the surface edge ``ab`` on the
+      other side are re-meshed without ``ab`` and given to the other region: the interface then runs
+      through ``acd`` and ``bcd``.
+
+    An operation is applied only when every new tetrahedron is positive, the ring's volume is kept
+    and the worst element improves; ``cd`` must not already be a surface edge. Triangles are updated
+    in their discrete surface (same orientation with respect to the regions), so facet groups stay
+    consistent.
+
+    Returns:
+        Counts of repaired caps: deleted on the outer boundary, moved across an interface, and
+        removed inside their region by removing their interior edge ``cd`` (surface unchanged).
+    """
+    node_tags, coords, _ = gmsh.model.mesh.getNodes()
+    node_tags = node_tags.astype(np.int64)
+    p = np.zeros((int(node_tags.max()) + 1, 3))
+    p[node_tags] = coords.reshape(-1, 3)
+    stats = {"outer": 0, "inner": 0, "interior": 0}
+    for _ in range(passes):
+        done = _cap_pass(p, volumes, surface_pairs, threshold, stats)
+        if not done:
+            break
+    return stats
+
+
+def _cap_pass(p: np.ndarray, volumes: dict[int, int], surface_pairs: dict[int, tuple[int, int]],
+              threshold: float, stats: dict) -> int:
+    entity_of = {v: c for c, v in volumes.items()}
+    tet_list, comp_list, tag_list = [], [], []
+    for volume, component in entity_of.items():
+        _, etags, enodes = gmsh.model.mesh.getElements(3, volume)
+        if not len(etags):
+            continue
+        tet_list.append(enodes[0].astype(np.int64).reshape(-1, 4))
+        tag_list.append(etags[0].astype(np.int64))
+        comp_list.append(np.full(len(etags[0]), component, dtype=np.int64))
+    tets, comps, etags = np.concatenate(tet_list), np.concatenate(comp_list), np.concatenate(tag_list)
+    ratio = _ratio(p, tets)
+    bad = np.flatnonzero(ratio < threshold)
+    if not len(bad):
+        return 0
+    near = np.zeros(len(p), dtype=bool)
+    near[tets[bad].ravel()] = True
+    surface_of: dict[tuple, tuple[int, int, tuple]] = {}  # sorted triangle -> (surface, element tag, nodes)
+    for surface in surface_pairs:  # only the triangles touching a bad cell
+        _, stags, snodes = gmsh.model.mesh.getElements(2, surface)
+        if not len(stags):
+            continue
+        triangles = snodes[0].astype(np.int64).reshape(-1, 3)
+        keep = near[triangles].any(axis=1)
+        for tag, tri in zip(stags[0][keep].tolist(), triangles[keep].tolist()):
+            surface_of[tuple(sorted(tri))] = (surface, tag, tuple(tri))
+    # vertex -> tetrahedra (CSR)
+    flat = tets.ravel()
+    order = np.argsort(flat, kind="stable")
+    starts = np.searchsorted(flat[order], np.arange(len(p) + 1))
+
+    def around(*vertices):
+        sets = [set((order[starts[v]:starts[v + 1]] // 4).tolist()) for v in vertices]
+        return sorted(set.intersection(*sets))
+
+    locked: set[int] = set()
+    remove_tets: dict[int, list[int]] = {}
+    add_tets: dict[int, list[tuple]] = {}
+    remove_tris: dict[int, list[int]] = {}
+    add_tris: dict[int, list[tuple]] = {}
+    changed = 0
+    for t in bad[np.argsort(ratio[bad])]:
+        tet = tets[t].tolist()
+        faces = [tuple(sorted(tet[i] for i in f)) for f in _FACES]
+        on_surface = [f for f in faces if f in surface_of]
+        if len(on_surface) != 2 or surface_of[on_surface[0]][0] != surface_of[on_surface[1]][0]:
+            continue
+        surface = surface_of[on_surface[0]][0]
+        a, b = sorted(set(on_surface[0]) & set(on_surface[1]))
+        c, d = (v for v in tet if v not in (a, b))
+        if locked & set(tet):
+            continue
+        # cd must not be a surface edge already
+        cd_ring = around(c, d)
+        if any(tuple(sorted((c, d, x))) in surface_of for s in cd_ring for x in tets[s] if x not in (c, d)):
+            continue
+        ring = around(a, b)
+        component = int(comps[t])
+        pair = surface_pairs[surface]
+        other = pair[1] if pair[0] == component else pair[0]
+        new: list[tuple] = []
+        if other == 0:
+            if ring != [t]:
+                continue
+        else:
+            # (1) remove cd inside the cap's region (surface unchanged); (2) remove ab across the interface
+            quality = float(ratio[t])
+            inside = [s for s in cd_ring if s != t]
+            if all(comps[s] == component for s in inside) and len(inside) <= 7:
+                new, quality = _edge_removal(p, tets, inside, c, d, a, b, cd_ring, quality)
+                if new:
+                    for s in cd_ring:
+                        remove_tets.setdefault(component, []).append(int(etags[s]))
+                        locked |= set(tets[s].tolist())
+                    add_tets.setdefault(component, []).extend(new)
+                    stats["interior"] += 1
+                    changed += 1
+                    continue
+            others = [s for s in ring if s != t]
+            if any(comps[s] != other for s in others) or len(others) > 7:
+                continue
+            new, _ = _edge_removal(p, tets, others, a, b, c, d, ring, quality)
+            if not new:
+                continue
+        # surface: remove abc, abd; add acd, bcd with the same orientation relative to the regions
+        old = surface_of[on_surface[0]][2]
+        centre = p[tet].mean(axis=0)
+        old_out = np.dot(np.cross(p[old[1]] - p[old[0]], p[old[2]] - p[old[0]]), p[old[0]] - centre) > 0
+        for face in (on_surface[0], on_surface[1]):
+            remove_tris.setdefault(surface, []).append(surface_of.pop(face)[1])
+        for tri in ((a, c, d), (b, c, d)):
+            out = np.dot(np.cross(p[tri[1]] - p[tri[0]], p[tri[2]] - p[tri[0]]), p[tri[0]] - centre) > 0
+            tri = tri if out != old_out else (tri[0], tri[2], tri[1])
+            add_tris.setdefault(surface, []).append(tri)
+            surface_of[tuple(sorted(tri))] = (surface, -1, tri)
+        for s in ring:
+            remove_tets.setdefault(int(comps[s]), []).append(int(etags[s]))
+            locked |= set(tets[s].tolist())
+        if new:
+            add_tets.setdefault(other, []).extend(new)
+        stats["inner" if other else "outer"] += 1
+        changed += 1
+    for component, removed in remove_tets.items():
+        gmsh.model.mesh.removeElements(3, volumes[component], removed)
+    for component, added in add_tets.items():
+        gmsh.model.mesh.addElementsByType(volumes[component], 4, [], np.asarray(added, dtype=np.int64).ravel())
+    for surface, removed in remove_tris.items():
+        gmsh.model.mesh.removeElements(2, surface, removed)
+    for surface, added in add_tris.items():
+        gmsh.model.mesh.addElementsByType(surface, 2, [], np.asarray(added, dtype=np.int64).ravel())
+    return changed
+
+
+def _edge_removal(p: np.ndarray, tets: np.ndarray, others: list[int], u: int, v: int, start: int, end: int,
+                  ring: list[int], quality: float) -> tuple[list[tuple], float]:
+    """Best re-meshing of the ring of edge ``uv`` without it (tetrahedra over a triangulated link polygon).
+
+    ``others`` are the ring's tetrahedra but the one whose link edge is ``(start, end)``. Returns the new
+    tetrahedra (positive, same total volume, worst radius ratio above ``quality``) or ``[]``.
+    """
+    polygon = _ring_polygon([tets[s].tolist() for s in others], u, v, start, end)
+    if polygon is None:
+        return [], quality
+    old_volume = sum(abs(_signed_volume(p, tets[s])) for s in ring)
+    best: list[tuple] = []
+    for triangles in _triangulations(polygon):
+        candidate = [q for x, y, z in triangles for q in ((x, y, z, u), (y, x, z, v))]
+        signed = np.array([_signed_volume(p, q) for q in candidate])
+        if signed.max() < 0:
+            candidate, signed = [(q[1], q[0], q[2], q[3]) for q in candidate], -signed
+        if signed.min() <= 0 or abs(signed.sum() - old_volume) > 1e-6 * old_volume:
+            continue
+        worst = float(_ratio(p, candidate).min())
+        if worst > quality:
+            best, quality = candidate, worst
+    return best, quality
+
+
+def _ring_polygon(others: list[list[int]], a: int, b: int, c: int, d: int) -> list[int] | None:
+    """Chain the link edges of the tetrahedra around ``ab`` (other side) from ``c`` to ``d``."""
+    links = [tuple(v for v in tet if v not in (a, b)) for tet in others]
+    polygon, current, unused = [c], c, list(links)
+    while current != d:
+        step = next((e for e in unused if current in e), None)
+        if step is None:
+            return None
+        unused.remove(step)
+        current = step[1] if step[0] == current else step[0]
+        polygon.append(current)
+    return polygon if not unused and len(set(polygon)) == len(polygon) else None
