@@ -451,13 +451,16 @@ def remove_surface_caps(volumes: dict[int, int], surface_pairs: dict[int, tuple[
       through ``acd`` and ``bcd``.
 
     An operation is applied only when every new tetrahedron is positive, the ring's volume is kept
-    and the worst element improves; ``cd`` must not already be a surface edge. Triangles are updated
-    in their discrete surface (same orientation with respect to the regions), so facet groups stay
-    consistent.
+    and the worst element improves; ``cd`` must not already be a surface edge. Cells below
+    ``0.2 * threshold`` that are not such caps (or whose cap cannot be repaired so) get the best
+    removal of one of their interior edges (ring in one region, no surface triangle around it), which
+    keeps every surface (only the worst: these Python loops are slow on unoptimised meshes). Triangles
+    are updated in their discrete surface (same orientation with respect to the regions), so facet
+    groups stay consistent.
 
     Returns:
         Counts of repaired caps: deleted on the outer boundary, moved across an interface, and
-        removed inside their region by removing their interior edge ``cd`` (surface unchanged).
+        removed inside their region by an interior edge removal (surface unchanged).
     """
     node_tags, coords, _ = gmsh.model.mesh.getNodes()
     node_tags = node_tags.astype(np.int64)
@@ -513,11 +516,39 @@ def _cap_pass(p: np.ndarray, volumes: dict[int, int], surface_pairs: dict[int, t
     remove_tris: dict[int, list[int]] = {}
     add_tris: dict[int, list[tuple]] = {}
     changed = 0
+
+    def remove_an_edge(t: int) -> bool:
+        """Edge removal on the best interior edge of tetrahedron ``t`` (ring in one region, not on a surface)."""
+        tet = tets[t].tolist()
+        if ratio[t] >= 0.2 * threshold or locked & set(tet):  # only the worst: the loop is in Python
+            return False
+        component, best, best_ring, quality = int(comps[t]), [], [], float(ratio[t])
+        for i, j in ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)):
+            u, v = tet[i], tet[j]
+            ring = around(u, v)
+            if len(ring) > 7 or any(comps[s] != component for s in ring):
+                continue
+            if any(tuple(sorted((u, v, x))) in surface_of for s in ring for x in tets[s] if x not in (u, v)):
+                continue
+            start, end = (x for x in tet if x not in (u, v))
+            new, quality = _edge_removal(p, tets, [s for s in ring if s != t], u, v, start, end, ring, quality)
+            if new:
+                best, best_ring = new, ring
+        if not best:
+            return False
+        for s in best_ring:
+            remove_tets.setdefault(component, []).append(int(etags[s]))
+            locked.update(tets[s].tolist())
+        add_tets.setdefault(component, []).extend(best)
+        stats["interior"] += 1
+        return True
+
     for t in bad[np.argsort(ratio[bad])]:
         tet = tets[t].tolist()
         faces = [tuple(sorted(tet[i] for i in f)) for f in _FACES]
         on_surface = [f for f in faces if f in surface_of]
         if len(on_surface) != 2 or surface_of[on_surface[0]][0] != surface_of[on_surface[1]][0]:
+            changed += remove_an_edge(t)
             continue
         surface = surface_of[on_surface[0]][0]
         a, b = sorted(set(on_surface[0]) & set(on_surface[1]))
@@ -527,6 +558,7 @@ def _cap_pass(p: np.ndarray, volumes: dict[int, int], surface_pairs: dict[int, t
         # cd must not be a surface edge already
         cd_ring = around(c, d)
         if any(tuple(sorted((c, d, x))) in surface_of for s in cd_ring for x in tets[s] if x not in (c, d)):
+            changed += remove_an_edge(t)
             continue
         ring = around(a, b)
         component = int(comps[t])
@@ -535,6 +567,7 @@ def _cap_pass(p: np.ndarray, volumes: dict[int, int], surface_pairs: dict[int, t
         new: list[tuple] = []
         if other == 0:
             if ring != [t]:
+                changed += remove_an_edge(t)
                 continue
         else:
             # (1) remove cd inside the cap's region (surface unchanged); (2) remove ab across the interface
@@ -549,12 +582,14 @@ def _cap_pass(p: np.ndarray, volumes: dict[int, int], surface_pairs: dict[int, t
                     add_tets.setdefault(component, []).extend(new)
                     stats["interior"] += 1
                     changed += 1
-                    continue
+                    continue  # done
             others = [s for s in ring if s != t]
             if any(comps[s] != other for s in others) or len(others) > 7:
+                changed += remove_an_edge(t)
                 continue
             new, _ = _edge_removal(p, tets, others, a, b, c, d, ring, quality)
             if not new:
+                changed += remove_an_edge(t)
                 continue
         # surface: remove abc, abd; add acd, bcd with the same orientation relative to the regions
         old = surface_of[on_surface[0]][2]
