@@ -33,8 +33,8 @@ def test_atlas_mesh_has_every_region():
     voxel_volume = float(np.prod(frame["spacing"]))
     for tag, count in frame["voxels_per_tag"].items():  # the necrotic core: r = 2.5 voxels
         assert volumes[tags == tag].sum() == pytest.approx(count * voxel_volume, rel=0.05), tag
-    report = tet_quality(points, tets, tags)  # flat surface caps repaired (remove_surface_caps)
-    assert report["min_radius_ratio"] > 1e-3, report["min_radius_ratio"]
+    report = tet_quality(points, tets, tags)  # flat surface caps repaired (remove_surface_caps): 0.020
+    assert report["min_radius_ratio"] > 1e-2, report["min_radius_ratio"]
 
 
 def test_centre_outside_brain_is_rejected():

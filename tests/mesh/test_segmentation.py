@@ -154,7 +154,7 @@ def test_lung_and_breast_mesh_without_bad_elements(folder, labels, regions, mask
     assert volumes.min() > 1e-6
     assert set(np.unique(tags)) == {1, 2}
     assert_region_volumes(frame, volumes, tags)  # the breast lesion is 143 voxels, 2-4 slices thick
-    # min radius ratio after remove_surface_caps: lung 1.3e-4, breast 2.7e-4 (caps the repair cannot flip)
-    assert tet_quality(points, tets, tags)["inverted"] == 0
+    report = tet_quality(points, tets, tags)  # flat caps repaired: lung 0.013, breast 0.019 unoptimised
+    assert report["inverted"] == 0 and report["min_radius_ratio"] > 5e-3, report["min_radius_ratio"]
     lesion = images.read_label_map(path, "geometry.labels").array == regions["tumour"][0]
     assert dice(rasterise(points, tets, tags, frame) == 1, lesion) >= 0.90
