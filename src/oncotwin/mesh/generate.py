@@ -14,6 +14,11 @@ from oncotwin.mesh.gmsh_session import gmsh_session
 from oncotwin.mesh.quality import tet_quality
 
 
+# Elements with a normalised radius ratio (3 r_in / r_circ, 1 for the regular tetrahedron) below this
+# are called degenerate and the mesh is rejected (their stiffness rows are ill-conditioned).
+DEGENERATE_RADIUS_RATIO = 1e-3
+
+
 def build_model(case: Case, progress: Callable[[str], None]) -> dict:
     """Build and mesh the case geometry in the current gmsh model; returns frame metadata."""
     geometry = case.geometry
@@ -75,9 +80,12 @@ def generate_mesh(case: Case, msh_path: Path, progress: Callable[[str], None] = 
         if empty:
             raise InputDataError(f"{case.name}: mesh has no cells in region(s) {empty}; refine mesh sizes "
                                  f"(mesh.size_tumour = {case.mesh.size_tumour:g} mm)")
-        if report["inverted"] or report["min_radius_ratio"] <= 1e-6:
-            raise InputDataError(f"{case.name}: mesh has {report['inverted']} inverted and degenerate "
-                                 f"elements (min radius ratio {report['min_radius_ratio']:.2e})")
+        report["degenerate_threshold"] = DEGENERATE_RADIUS_RATIO
+        if report["inverted"] or report["min_radius_ratio"] < DEGENERATE_RADIUS_RATIO:
+            raise InputDataError(
+                f"{case.name}: the mesh has {report['inverted']} inverted elements and a minimum radius ratio of "
+                f"{report['min_radius_ratio']:.2e} (degenerate below {DEGENERATE_RADIUS_RATIO:g}); change "
+                "mesh.size_tumour/size_far or mesh.smoothing_iterations")
         gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
         gmsh.option.setNumber("Mesh.SaveAll", 0)
         msh_path.parent.mkdir(parents=True, exist_ok=True)
