@@ -85,7 +85,7 @@ def generate_mesh(case: Case, msh_path: Path, progress: Callable[[str], None] = 
             raise InputDataError(
                 f"{case.name}: the mesh has {report['inverted']} inverted elements and a minimum radius ratio of "
                 f"{report['min_radius_ratio']:.2e} (degenerate below {DEGENERATE_RADIUS_RATIO:g}); change "
-                "mesh.size_tumour/size_far or mesh.smoothing_iterations")
+                "mesh.size_tumour/size_far, mesh.smoothing_iterations or mesh.optimize")
         gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
         gmsh.option.setNumber("Mesh.SaveAll", 0)
         msh_path.parent.mkdir(parents=True, exist_ok=True)
