@@ -7,12 +7,13 @@ what is allowed and, where known, the line of the key in the file.
 from __future__ import annotations
 
 import hashlib
+import typing
 from pathlib import Path
 from typing import Any
 
 import yaml
 from mpi4py import MPI
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from oncotwin.case.schema import Case, FieldProblem
 from oncotwin.errors import CaseError
@@ -134,10 +135,6 @@ def _allowed_keys(loc: tuple) -> str:
 
 def _model_at(loc: tuple):
     """Walk the schema along ``loc`` and return the model class there, if determinable."""
-    import typing
-
-    from pydantic import BaseModel
-
     model: Any = Case
     for part in loc:
         if isinstance(part, int):
@@ -148,17 +145,15 @@ def _model_at(loc: tuple):
         if field is None:
             # a dict value keyed by a user name (regions.<name>): descend into the dict's value type
             continue
-        model = _first_model(field.annotation, typing)
+        model = _first_model(field.annotation)
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
-def _first_model(annotation: Any, typing) -> Any:
-    from pydantic import BaseModel
-
+def _first_model(annotation: Any) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in typing.get_args(annotation):
-        found = _first_model(arg, typing)
+        found = _first_model(arg)
         if found is not None:
             return found
     return None
