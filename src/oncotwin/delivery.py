@@ -48,6 +48,9 @@ class DrugDelivery:
         self.dx, _, _ = measures(tmesh)
         self.tumour = region_ids(tmesh, tmesh.tumour_regions)
         self.normal = region_ids(tmesh, [r for r in tmesh.regions if r not in tmesh.tumour_regions])
+        comm = tmesh.comm
+        self.volumes = {label: integrate(comm, 1.0 * self.dx(tags)) if tags else 0.0
+                        for label, tags in (("tumour", self.tumour), ("normal", self.normal))}
         self.balance_error_max = 0.0
         self.min_concentration_mg_per_l = 0.0
 
@@ -82,7 +85,7 @@ class DrugDelivery:
         for label, tags in (("tumour", self.tumour), ("normal", self.normal)):
             if not tags:
                 continue
-            volume = integrate(comm, 1.0 * self.dx(tags))
+            volume = self.volumes[label]
             c, auc = self._outputs["c"], self._outputs["auc"]
             out[f"{n}_{label}_mean_mg_per_L"] = integrate(comm, c * self.dx(tags)) / volume
             out[f"{n}_{label}_max_mg_per_L"] = region_max(comm, c, self.tmesh, tags)

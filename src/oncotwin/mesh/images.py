@@ -41,12 +41,22 @@ class Image:
     @property
     def spacing(self) -> np.ndarray:
         """Voxel edge lengths in mm (norms of the affine columns)."""
-        return np.linalg.norm(self.affine[:3, :3], axis=0)
+        return affine_spacing(self.affine)
 
     @property
     def voxel_volume(self) -> float:
         """Volume of one voxel in mm^3."""
-        return float(abs(np.linalg.det(self.affine[:3, :3])))
+        return affine_voxel_volume(self.affine)
+
+
+def affine_spacing(affine: np.ndarray) -> np.ndarray:
+    """Voxel edge lengths in mm of a voxel-to-world affine (norms of its columns)."""
+    return np.linalg.norm(affine[:3, :3], axis=0)
+
+
+def affine_voxel_volume(affine: np.ndarray) -> float:
+    """Volume of one voxel in mm^3 of a voxel-to-world affine."""
+    return float(abs(np.linalg.det(affine[:3, :3])))
 
 
 def _fail(path: Path, key: str, message: str) -> InputDataError:

@@ -54,12 +54,12 @@ class TagVolume:
     @property
     def spacing(self) -> np.ndarray:
         """Voxel edge lengths (mm)."""
-        return np.linalg.norm(self.affine[:3, :3], axis=0)
+        return images.affine_spacing(self.affine)
 
     @property
     def voxel_volume(self) -> float:
         """Voxel volume (mm^3)."""
-        return float(abs(np.linalg.det(self.affine[:3, :3])))
+        return images.affine_voxel_volume(self.affine)
 
     def frame(self) -> dict:
         """JSON-serialisable description of the image frame (for overlays on the image)."""

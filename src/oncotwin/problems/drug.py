@@ -12,7 +12,7 @@ from oncotwin.la.petsc import SolveInfo, create_ksp, solve
 from oncotwin.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.drug import DrugTransport, VascularExchange
-from oncotwin.problems.regions import dg0_space, measures, region_field
+from oncotwin.problems.regions import dg0_space, integrate, measures, region_field
 
 DRUG_PETSC_DEFAULTS = {
     "ksp_type": "gmres",
@@ -125,16 +125,13 @@ class DrugProblem:
                 + ufl.max_value(ufl.dot(velocity, n), 0.0) * q * self.ds)
         self._loss_weights = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(sink))
         self._loss_weights.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        self._gain_total = self._integrate(self.physics.exchange.gain * self.dx_lumped)
-        self._extra_total = (self._integrate(extra_source * self.dx) if extra_source is not None else 0.0) + (
-            self._integrate(extra_boundary_source * self.ds) if extra_boundary_source is not None else 0.0)
+        self._gain_total = integrate(self.comm, self.physics.exchange.gain * self.dx_lumped)
+        self._extra_total = (integrate(self.comm, extra_source * self.dx) if extra_source is not None else 0.0) + (
+            integrate(self.comm, extra_boundary_source * self.ds) if extra_boundary_source is not None else 0.0)
         self.balance = MassBalance()
         self.t = 0.0
 
     # ------------------------------------------------------------------ helpers
-    def _integrate(self, form) -> float:
-        return self.comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(form)), op=MPI.SUM)
-
     def _dot(self, weights: PETSc.Vec, f: dolfinx.fem.Function) -> float:
         return weights.dot(f.x.petsc_vec)
 
