@@ -35,10 +35,14 @@ class DrugDelivery:
         curve: plasma concentration over the treatment.
         problem: the tissue transport problem.
         tmesh: the tagged mesh.
+        vascular_scale: DG0 multiplier of the vessel surface density (vascular normalisation), shared
+            with the fluid problem when there is one.
     """
 
-    def __init__(self, name: str, curve: PlasmaCurve, problem: DrugProblem, tmesh: TaggedMesh):
+    def __init__(self, name: str, curve: PlasmaCurve, problem: DrugProblem, tmesh: TaggedMesh,
+                 vascular_scale: dolfinx.fem.Function | None = None):
         self.name, self.curve, self.problem, self.tmesh = name, curve, problem, tmesh
+        self.vascular_scale = vascular_scale
         V = problem.V
         self._outputs = {
             "c": dolfinx.fem.Function(V, name=f"{name}_mg_per_L"),
@@ -112,11 +116,13 @@ def create_drug_problems(case: Case, tmesh: TaggedMesh, fluid=None) -> dict[str,
         velocity = fluid.velocity()
         filtration = fluid.physics.filtration(fluid.p)
         lymph = fluid.physics.lymphatic_drainage_rate(fluid.p)
-        surface = fluid.vascular_scale * surface
+        vascular_scale = fluid.vascular_scale  # one normalisation state for fluid and drugs
     else:
         velocity = ufl.as_vector([0.0] * mesh.geometry.dim)
         filtration = dolfinx.fem.Constant(mesh, 0.0)
         lymph = dolfinx.fem.Constant(mesh, 0.0)
+        vascular_scale = region_field(Q0, tmesh, {t: 1.0 for t in tags.values()}, "vascular_scale")
+    surface = vascular_scale * surface
     opts = case.physics.drug
     supg = {"auto": None, "on": True, "off": False}[opts.supg]
     deliveries = {}
@@ -129,7 +135,7 @@ def create_drug_problems(case: Case, tmesh: TaggedMesh, fluid=None) -> dict[str,
         problem = DrugProblem(tmesh, tissue, velocity, filtration, surface, lymph,
                               plasma=lambda t, c=curve: _scalar(c.unbound_concentration(t)), degree=opts.degree,
                               supg=supg, petsc_options=case.solver.get("drug"))
-        deliveries[name] = DrugDelivery(name, curve, problem, tmesh)
+        deliveries[name] = DrugDelivery(name, curve, problem, tmesh, vascular_scale)
         log.info("drug %s: %d dose events, %s, SUPG %s", name, len(curve.events),
                  f"{drug.n_compartments}-compartment PK", "on" if problem.supg else "off")
     return deliveries

@@ -67,11 +67,16 @@ class Simulation:
                 with self.timer.stage("drug setup"):
                     drugs = self.create_drugs(tmesh, fluid)
                     fields += [f for problem in drugs.values() for f in problem.output_fields()]
+            tumour = None
+            if any(p.enabled for p in (self.case.physics.oxygen, self.case.physics.growth)):
+                with self.timer.stage("tumour setup"):
+                    tumour = self.create_tumour(tmesh, fluid, drugs)
+                    fields += tumour.output_fields()
             writer = self.open_writer(rundir.work, tmesh, fields)
-            self.record(0.0, drugs, writer)
-            if self.case.time is not None and drugs:
+            self.record(0.0, drugs, writer, tumour)
+            if self.case.time is not None and (drugs or (tumour is not None and tumour.growth is not None)):
                 with self.timer.stage("transient"):
-                    self.march(drugs, writer)
+                    self.march(drugs, tumour, writer)
             with self.timer.stage("output"):
                 if writer is not None:
                     writer.close()
@@ -101,7 +106,7 @@ class Simulation:
 
     def solve_fluid(self, tmesh: TaggedMesh):
         """Steady interstitial flow: the problem and its output fields (pressure, velocity, source)."""
-        from oncotwin.problems.fluid import UM_PER_MM, FluidProblem
+        from oncotwin.problems.fluid import FluidProblem
 
         opts = self.case.physics.fluid
         tissue = {name: region.fluid for name, region in self.case.regions.items()}
@@ -112,25 +117,27 @@ class Simulation:
         log.info("fluid: %d %s iterations, residual %.2e (%s), %d dofs", info.iterations,
                  problem.ksp.getType(), info.residual_norm, info.reason,
                  problem.V.dofmap.index_map.size_global)
-        velocity = problem.velocity()
-        velocity_out = velocity.copy()
-        velocity_out.x.array[:] *= UM_PER_MM
-        velocity_out.name = "velocity_um_per_s"
-        problem.p.name = "pressure_mmHg"
-        source = problem.net_source()
-        source.name = "fluid_source_per_s"
+        outputs = problem.output_fields()
         self.steady_metrics.update(problem.metrics())
         self.steady_metrics["fluid_residual_norm"] = info.residual_norm
         log.info("fluid: IFP max %.2f mmHg, mean %.2f mmHg in the tumour; rim velocity %.3g um/s",
                  self.steady_metrics["ifp_max_tumour_mmHg"], self.steady_metrics["ifp_mean_tumour_mmHg"],
                  self.steady_metrics["rim_outward_velocity_mean_um_per_s"])
-        return problem, [problem.p, velocity_out, source]
+        return problem, outputs
 
     def create_drugs(self, tmesh: TaggedMesh, fluid) -> dict:
         """One transport problem per drug of the treatment, fed by its plasma curve."""
         from oncotwin.delivery import create_drug_problems
 
         return create_drug_problems(self.case, tmesh, fluid)
+
+    def create_tumour(self, tmesh: TaggedMesh, fluid, drugs: dict):
+        """Growth, oxygen and mechanics with their treatment effects, in their state at t = 0."""
+        from oncotwin.tumour_model import TumourModel
+
+        tumour = TumourModel(self.case, tmesh, fluid, drugs)
+        tumour.start()
+        return tumour
 
     def open_writer(self, work: Path, tmesh: TaggedMesh, fields: list):
         """The field time series (VTK XML), or None when fields are off."""
@@ -140,17 +147,19 @@ class Simulation:
 
         return VtkSeries(self.comm, work / FIELDS_FILE, tmesh.mesh, fields, tmesh.cell_tags)
 
-    def record(self, t: float, drugs: dict, writer) -> None:
+    def record(self, t: float, drugs: dict, writer, tumour=None) -> None:
         """Metrics row (and fields) at an output time."""
         row = {"time_s": t, "time_day": t / 86400.0, **self.steady_metrics}
+        if tumour is not None:
+            row.update(tumour.metrics())
         for problem in drugs.values():
             row.update(problem.metrics())
         self.rows.append(row)
         if writer is not None:
             writer.write(t)
 
-    def march(self, drugs: dict, writer) -> None:
-        """Time loop: step every drug problem; outputs at the requested times."""
+    def march(self, drugs: dict, tumour, writer) -> None:
+        """Time loop: drug transport steps (refined after doses), tumour steps at their stops, outputs."""
         from oncotwin.progress import Progress
         from oncotwin.timestepping import step_sequence
 
@@ -159,19 +168,30 @@ class Simulation:
         n_out = int(round(time.end / time.output_every))
         outputs = [k * time.output_every for k in range(1, n_out + 1) if k * time.output_every < time.end]
         outputs.append(time.end)
+        stops = sorted(set(outputs) | set(tumour.stop_times(time.end) if tumour is not None else []))
+        max_step = time.max_step
+        if tumour is not None and tumour.growth is not None:
+            max_step = min(max_step, self.case.physics.growth.step)
+        min_step = min(time.min_step, max_step)
         progress = Progress(self.comm, time.end, label="transient")
-        next_output = iter(outputs)
-        target = next(next_output)
-        for t, dt in step_sequence(time.end, time.min_step, time.max_step, events=events, stops=outputs):
+        next_output, next_stop = iter(outputs), iter(stops)
+        target, stop = next(next_output), next(next_stop)
+        tol = 1e-9 * time.end
+        for t, dt in step_sequence(time.end, min_step, max_step, events=events, stops=stops):
             step = {"time_s": t, "dt_s": dt}
             for name, problem in drugs.items():
                 info = problem.step(dt)
                 step[f"{name}_iterations"] = info.iterations
                 step[f"{name}_mass_balance_error"] = problem.problem.balance.error
+            if tumour is not None:
+                tumour.after_transport_step(dt)
+                if t >= stop - tol:
+                    step.update(tumour.advance(t))
+                    stop = next(next_stop, float("inf"))
             self.steps.append(step)
             progress.update(t)
-            if t >= target - 1e-9 * time.end:
-                self.record(t, drugs, writer)
+            if t >= target - tol:
+                self.record(t, drugs, writer, tumour)
                 target = next(next_output, float("inf"))
         progress.close()
         for name, problem in drugs.items():

@@ -21,7 +21,26 @@ from pydantic import (
 from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.quantity import Quantity
 from oncotwin.case.treatment import Treatment  # noqa: E402  (after the base classes it imports)
-from oncotwin.parameters import DRUG_REGION_SCALES, FLUID_DEFAULTS, TISSUE_KINDS, TUMOUR_KINDS
+from oncotwin.parameters_oxygen import (
+    HYPOXIC_THRESHOLD,
+    NECROTIC_THRESHOLD,
+    OXYGEN_DEFAULTS,
+    TUMOUR_CONSUMPTION_DEFAULT,
+)
+from oncotwin.units import to_internal
+from oncotwin.parameters import (
+    CARRYING_CAPACITY,
+    DRUG_REGION_SCALES,
+    FLUID_DEFAULTS,
+    GROWTH_DEFAULTS,
+    GROWTH_STRAIN,
+    MECHANICS_DEFAULTS,
+    NECROSIS_RATE,
+    PROLIFERATION_RATE,
+    STRESS_COUPLING,
+    TISSUE_KINDS,
+    TUMOUR_KINDS,
+)
 
 Length = Quantity("mm", example="12 mm", positive=True)
 LengthOrZero = Quantity("mm", example="4 mm", nonnegative=True)
@@ -32,6 +51,10 @@ SurfaceDensity = Quantity("1/mm", example="200 1/cm", nonnegative=True)
 LymphaticFiltration = Quantity("1/(mmHg*s)", example="1.5e-5 1/(mmHg*s)", nonnegative=True)
 RobinConductance = Quantity("mm/(mmHg*s)", example="1e-6 mm/(mmHg*s)", positive=True)
 Duration = Quantity("s", example="1 day", positive=True)
+Rate = Quantity("1/s", example="0.05 1/day", nonnegative=True)
+CellDiffusivity = Quantity("mm^2/s", example="0.13 mm^2/day", nonnegative=True)
+Modulus = Quantity("mmHg", example="2 kPa", positive=True)
+Fraction = Annotated[float, Field(ge=0, le=1)]
 
 # Label conventions of the BraTS challenges, as documented presets (never assumed).
 LABEL_PRESETS: dict[str, dict[str, list[int]]] = {
@@ -244,12 +267,56 @@ class RegionDrug(StrictModel):
     diffusivity_scale: Annotated[float, Field(gt=0)] | None = None
 
 
+class RegionGrowth(StrictModel):
+    """Tumour-cell parameters of one region (CSF or ventricles: diffusivity 0 and proliferation_scale 0)."""
+
+    diffusivity: CellDiffusivity | None = None
+    proliferation_scale: Annotated[float, Field(ge=0)] | None = None
+    initial_density: Fraction | None = None
+    initial_necrotic: Fraction | None = None
+
+    @model_validator(mode="after")
+    def _room(self) -> RegionGrowth:
+        if (self.initial_density or 0) + (self.initial_necrotic or 0) > 1:
+            raise FieldProblem("initial_density", self.initial_density,
+                               f"initial_density + initial_necrotic must not exceed 1 (the carrying capacity); "
+                               f"initial_necrotic is {self.initial_necrotic}")
+        return self
+
+
+class RegionMechanics(StrictModel):
+    """Linear-elastic moduli of one region."""
+
+    young_modulus: Modulus | None = None
+    poisson_ratio: Annotated[float, Field(ge=0, le=0.499)] | None = None
+
+
+class RegionOxygen(StrictModel):
+    """Oxygen transport parameters of one region (pO2 based: rates in mmHg/s)."""
+
+    diffusivity: Quantity("mm^2/s", example="2e-5 cm^2/s", positive=True) | None = None
+    supply_rate: Quantity("1/s", example="2.8 1/s", nonnegative=True) | None = None
+    vascular_po2: Pressure | None = None
+    tissue_consumption: Quantity("mmHg/s", example="15 mmHg/s", nonnegative=True) | None = None
+    half_saturation: Quantity("mmHg", example="2.5 mmHg", positive=True) | None = None
+
+
+# internal units of the oxygen defaults (floats) so that they pass the same validation as user input
+_OXYGEN_UNITS = {"diffusivity": "mm^2/s", "supply_rate": "1/s", "vascular_po2": "mmHg",
+                 "tissue_consumption": "mmHg/s", "half_saturation": "mmHg"}
+OXYGEN_REGION_DEFAULTS = {kind: {k: f"{v!r} {_OXYGEN_UNITS[k]}" for k, v in values.items()}
+                          for kind, values in OXYGEN_DEFAULTS.items()}
+
+
 class Region(StrictModel):
     """A tissue region: its kind (which selects literature defaults) and parameter overrides."""
 
     kind: Literal["tumour", "necrotic", "edema", "normal"]
     fluid: FluidTissue = FluidTissue()
     drug: RegionDrug = RegionDrug()
+    growth: RegionGrowth = RegionGrowth()
+    mechanics: RegionMechanics = RegionMechanics()
+    oxygen: RegionOxygen = RegionOxygen()
 
     @model_validator(mode="before")
     @classmethod
@@ -261,9 +328,12 @@ class Region(StrictModel):
             merged = dict(FLUID_DEFAULTS[data["kind"]])
             merged.update(fluid)
             data = dict(data, fluid=merged)
-        drug = data.get("drug") or {}
-        if isinstance(drug, dict):
-            data = dict(data, drug={**DRUG_REGION_SCALES[data["kind"]], **drug})
+        for key, defaults in (("drug", DRUG_REGION_SCALES), ("growth", GROWTH_DEFAULTS),
+                              ("mechanics", MECHANICS_DEFAULTS),
+                              ("oxygen", OXYGEN_REGION_DEFAULTS)):
+            given = data.get(key) or {}
+            if isinstance(given, dict):
+                data = dict(data, **{key: {**defaults[data["kind"]], **given}})
         return data
 
     @property
@@ -326,11 +396,77 @@ class DrugPhysics(StrictModel):
     supg: Literal["auto", "on", "off"] = "auto"
 
 
+class DrugEffectSpec(StrictModel):
+    """Emax (Hill) kill of the sensitive clone by one drug's interstitial concentration."""
+
+    max_kill_rate: Quantity("1/s", example="0.3 1/day", positive=True)
+    ec50: Quantity("mg/mm^3", example="1 mg/L", positive=True)
+    hill: Annotated[float, Field(gt=0, le=10)] = 1.0
+
+
+class GrowthPhysics(StrictModel):
+    """Tumour growth: two clones (sensitive, resistant) and necrosis by reaction-diffusion.
+
+    Regions give the invasion diffusivity, a proliferation scale and the initial densities
+    (``regions.<name>.growth``); ``drug_effect`` gives each drug's kill of the sensitive clone.
+    """
+
+    enabled: bool = True
+    step: Duration = 86400.0
+    proliferation_rate: Rate = to_internal(PROLIFERATION_RATE, "1/s")
+    resistant_proliferation_rate: Rate | None = None
+    mutation_fraction: Annotated[float, Field(ge=0, le=0.1)] = 1e-4
+    initial_resistant_fraction: Fraction = 0.01
+    necrosis_rate: Rate = to_internal(NECROSIS_RATE, "1/s")
+    detection_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    carrying_capacity: Quantity("1/mm^3", example="1e6 1/mm^3", positive=True) = to_internal(
+        CARRYING_CAPACITY, "1/mm^3")
+    drug_effect: dict[str, DrugEffectSpec] = {}
+
+    @property
+    def resistant_rate(self) -> float:
+        """Proliferation rate of the resistant clone (default: the sensitive clone's)."""
+        return self.proliferation_rate if self.resistant_proliferation_rate is None \
+            else self.resistant_proliferation_rate
+
+
+class MechanicsPhysics(StrictModel):
+    """Mass effect: linear elasticity with a growth eigenstrain proportional to the tumour density."""
+
+    enabled: bool = True
+    degree: Annotated[int, Field(ge=1, le=2)] = 2
+    fixed_boundaries: list[str] = ["outer"]
+    growth_strain: Annotated[float, Field(ge=0, le=1)] = GROWTH_STRAIN
+    stress_coupling: Quantity("1/mmHg", example="0.5 1/kPa", nonnegative=True) = to_internal(
+        STRESS_COUPLING, "1/mmHg")
+    update_every: Duration | None = None
+
+
+class OxygenBC(StrictModel):
+    """Fixed oxygen partial pressure on a tagged boundary (elsewhere: no flux)."""
+
+    boundary: str
+    po2: Pressure
+
+
+class OxygenPhysics(StrictModel):
+    """Quasi-steady oxygen: diffusion, vascular supply and Michaelis-Menten consumption."""
+
+    enabled: bool = True
+    tumour_consumption: Quantity("mmHg/s", example="15 mmHg/s", nonnegative=True) = TUMOUR_CONSUMPTION_DEFAULT
+    hypoxic_threshold: Pressure = HYPOXIC_THRESHOLD
+    necrotic_threshold: Pressure = NECROTIC_THRESHOLD
+    boundary_conditions: list[OxygenBC] = []
+
+
 class Physics(StrictModel):
     """Which physics are on, with their options."""
 
     fluid: FluidPhysics = FluidPhysics(enabled=False)
     drug: DrugPhysics = DrugPhysics(enabled=False)
+    oxygen: OxygenPhysics = OxygenPhysics(enabled=False)
+    growth: GrowthPhysics = GrowthPhysics(enabled=False)
+    mechanics: MechanicsPhysics = MechanicsPhysics(enabled=False)
 
 
 class TimeOptions(StrictModel):
@@ -377,7 +513,7 @@ class Case(StrictModel):
     physics: Physics = Physics()
     time: TimeOptions | None = None
     treatment: Treatment = Treatment()
-    solver: dict[Literal["fluid", "drug"], dict[str, PetscValue]] = {}
+    solver: dict[Literal["fluid", "drug", "oxygen", "growth", "mechanics"], dict[str, PetscValue]] = {}
     output: Output = Output()
 
     @model_validator(mode="after")
@@ -414,6 +550,56 @@ class Case(StrictModel):
                                    "(end, max_step, min_step, output_every)")
             if not self.treatment.drugs:
                 raise FieldProblem("physics.drug.enabled", True, "drug transport needs treatment.drugs")
+        return self
+
+    @model_validator(mode="after")
+    def _tumour_physics(self) -> Case:
+        phys, treatment = self.physics, self.treatment
+        known = self.boundary_names()
+        for i, bc in enumerate(phys.oxygen.boundary_conditions):
+            if bc.boundary not in known:
+                raise FieldProblem(f"physics.oxygen.boundary_conditions.{i}.boundary", bc.boundary,
+                                   f"not a boundary of this geometry; allowed: {', '.join(known)}")
+        if phys.mechanics.enabled:
+            if not phys.growth.enabled:
+                raise FieldProblem("physics.mechanics.enabled", True, "mass effect needs physics.growth "
+                                   "(the growth eigenstrain follows the tumour density)")
+            if not phys.mechanics.fixed_boundaries:
+                raise FieldProblem("physics.mechanics.fixed_boundaries", [], "at least one fixed boundary is "
+                                   f"needed to rule out rigid motions; boundaries: {', '.join(known)}")
+            for i, name in enumerate(phys.mechanics.fixed_boundaries):
+                if name not in known:
+                    raise FieldProblem(f"physics.mechanics.fixed_boundaries.{i}", name,
+                                       f"not a boundary of this geometry; allowed: {', '.join(known)}")
+        if phys.growth.enabled and self.time is None:
+            raise FieldProblem("physics.growth.enabled", True, "growth needs a 'time' section (end, ...)")
+        if phys.growth.enabled and phys.growth.step > (self.time.end if self.time else phys.growth.step):
+            raise FieldProblem("physics.growth.step", f"{phys.growth.step / 86400:g} day",
+                               f"must not exceed time.end ({self.time.end / 86400:g} day)")
+        drugs = treatment.drug_names()
+        for name in phys.growth.drug_effect:
+            if name not in drugs:
+                raise FieldProblem(f"physics.growth.drug_effect.{name}", name,
+                                   f"not a drug of this treatment; drugs: {', '.join(drugs) or 'none'}")
+        if phys.growth.enabled and phys.drug.enabled:
+            missing = [d for d in drugs if d not in phys.growth.drug_effect]
+            if missing:
+                raise FieldProblem("physics.growth.drug_effect", sorted(phys.growth.drug_effect),
+                                   f"no effect given for {', '.join(missing)}: add e.g. "
+                                   f"'{missing[0]}: {{max_kill_rate: \"0.3 1/day\", ec50: \"1 mg/L\"}}'")
+        rt = treatment.radiotherapy
+        if rt is not None:
+            if not phys.growth.enabled:
+                raise FieldProblem("treatment.radiotherapy", "radiotherapy",
+                                   "radiotherapy acts on tumour cells: enable physics.growth")
+            for i, name in enumerate(rt.target_regions or []):
+                if name not in self.regions:
+                    raise FieldProblem(f"treatment.radiotherapy.target_regions.{i}", name,
+                                       f"not a region; regions: {', '.join(self.regions)}")
+        if treatment.antiangiogenic is not None and not (phys.fluid.enabled or phys.drug.enabled
+                                                         or phys.oxygen.enabled):
+            raise FieldProblem("treatment.antiangiogenic", "antiangiogenic", "vascular normalisation acts "
+                               "through fluid, drug or oxygen transport: enable at least one of them")
         return self
 
     def region_tags(self) -> dict[str, int]:

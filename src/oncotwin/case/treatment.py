@@ -40,6 +40,7 @@ from oncotwin.pk.drugs import DrugParameters, UnknownDrugError, get_drug, lookup
 from oncotwin.pk.schedule import DAY, HOUR, DoseEvent, Schedule, ScheduleError, expand, first_overlap, merge
 from oncotwin.pk.schedule import kink_times as _kink_times
 from oncotwin.pk.schedule import parse_schedule
+from oncotwin.parameters import OER_K, OER_MAX, RT_ALPHA, RT_ALPHA_BETA
 from oncotwin.units import UnitError, convert, registry, to_internal
 
 _DOSE_HINT = "a dose like '100 mg', '75 mg/m^2' (per body surface) or '5 mg/kg' (per body weight)"
@@ -279,12 +280,91 @@ class Administration(StrictModel):
                       route=self.effective_route)
 
 
+# ------------------------------------------------------------------------------ radiotherapy, vessels
+def _schedule_times(schedule: str) -> list[float]:
+    try:
+        return [float(t) for t in parse_schedule(schedule).times()]
+    except ScheduleError as exc:
+        raise FieldProblem("schedule", schedule, str(exc)) from None
+
+
+class Radiotherapy(StrictModel):
+    """External-beam radiotherapy by the linear-quadratic model with oxygen enhancement.
+
+    Each fraction multiplies the tumour cells in the target regions by
+    ``exp(-alpha D' - beta D'^2)`` with ``D' = OMF(pO2) dose`` (both clones).
+    """
+
+    dose_per_fraction: Quantity("Gy", example="2 Gy", positive=True)
+    schedule: str
+    alpha: Quantity("1/Gy", example="0.06 1/Gy", positive=True) = to_internal(RT_ALPHA, "1/Gy")
+    alpha_beta: Quantity("Gy", example="10 Gy", positive=True) = to_internal(RT_ALPHA_BETA, "Gy")
+    oer_max: Annotated[float, Field(ge=1, le=10)] = OER_MAX
+    oer_k: Quantity("mmHg", example="3 mmHg", positive=True) = to_internal(OER_K, "mmHg")
+    target_regions: list[str] | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        _schedule_times(value)
+        return value
+
+    @property
+    def beta(self) -> float:
+        """beta = alpha / (alpha/beta) [1/Gy^2]."""
+        return self.alpha / self.alpha_beta
+
+    def fraction_times(self) -> list[float]:
+        """Start times of the fractions [s]."""
+        return _schedule_times(self.schedule)
+
+    @property
+    def total_dose(self) -> float:
+        """Dose of the whole course [Gy]."""
+        return self.dose_per_fraction * len(self.fraction_times())
+
+
+class Antiangiogenic(StrictModel):
+    """Anti-angiogenic therapy as a vascular normalisation window after each dose (Jain 2005).
+
+    While a window is open, the tumour regions' vascular filtration (fluid), vascular permeability-surface
+    product (drugs) and oxygen supply are multiplied by the given scales.
+    """
+
+    schedule: str
+    effect_duration: Duration = 14 * DAY
+    permeability_scale: Annotated[float, Field(gt=0, le=1)] = 0.5
+    perfusion_scale: Annotated[float, Field(gt=0, le=10)] = 1.0
+
+    @field_validator("schedule")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        _schedule_times(value)
+        return value
+
+    def windows(self) -> list[tuple[float, float]]:
+        """Merged (start, end) intervals of normalisation [s]."""
+        merged: list[list[float]] = []
+        for t in _schedule_times(self.schedule):
+            if merged and t <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], t + self.effect_duration)
+            else:
+                merged.append([t, t + self.effect_duration])
+        return [(a, b) for a, b in merged]
+
+    def active(self, t: float) -> bool:
+        """Whether normalisation is in effect at time ``t`` (windows are closed on the left)."""
+        return any(a <= t < b for a, b in self.windows())
+
+
 # ----------------------------------------------------------------------------------------- treatment
 class Treatment(StrictModel):
-    """Drug treatment of a case: patient covariates and administrations (none: no drug)."""
+    """Treatment of a case: patient covariates, drug administrations, radiotherapy and anti-angiogenics."""
 
     patient: Patient = Patient()
     drugs: list[Administration] = []
+    radiotherapy: Radiotherapy | None = None
+    antiangiogenic: Antiangiogenic | None = None
 
     @model_validator(mode="after")
     def _covariates_available(self) -> Treatment:

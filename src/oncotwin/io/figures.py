@@ -11,6 +11,12 @@ FIELD_LABELS = {
     "pressure_mmHg": "interstitial fluid pressure [mmHg]",
     "velocity_um_per_s": "interstitial velocity [um/s]",
     "fluid_source_per_s": "net fluid source [1/s]",
+    "tumour_cells": "viable tumour cells [fraction of capacity]",
+    "resistant_cells": "resistant clone [fraction of capacity]",
+    "necrotic_cells": "necrotic (dead) cells [fraction of capacity]",
+    "oxygen_mmHg": "oxygen pO2 [mmHg]",
+    "displacement_mm": "displacement [mm]",
+    "von_mises_mmHg": "von Mises stress [mmHg]",
 }
 
 
@@ -82,7 +88,7 @@ def render_run(run_dir: Path) -> list[Path]:
         outline = "tumour_indicator"
     out = run_dir / "figures"
     out.mkdir(exist_ok=True)
-    written = []
+    written = [p for p in [tumour_curves(run_dir, out)] if p is not None]
     for name in [n for n in grid.point_data if n != "regions"] + [
             n for n in grid.cell_data if n in FIELD_LABELS]:
         values = grid[name]
@@ -93,6 +99,42 @@ def render_run(run_dir: Path) -> list[Path]:
         written.append(_slices(grid, scalars, centre, label_of(name), out / f"{name}_slices.png",
                                summary.get("case", ""), outline))
     return written
+
+
+CURVES = (
+    ("tumour burden [mm^3]", ("tumour_volume_mm3", "viable_volume_mm3", "necrotic_volume_mm3")),
+    ("fraction [-]", ("resistant_fraction", "hypoxic_fraction")),
+)
+
+
+def tumour_curves(run_dir: Path, out: Path) -> Path | None:
+    """Tumour volume (and composition) over time from ``metrics.csv``; None without growth metrics."""
+    import csv
+
+    with open(run_dir / "metrics.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or "tumour_cells" not in rows[0]:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    days = [float(r["time_day"]) for r in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for ax, (ylabel, keys) in zip(axes, CURVES, strict=True):
+        for key in keys:
+            if key in rows[0]:
+                ax.plot(days, [float(r[key]) if r[key] else float("nan") for r in rows], label=key, marker=".")
+        ax.set_xlabel("time [day]")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(json.loads((run_dir / "summary.json").read_text()).get("case", ""))
+    path = out / "tumour_volume.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _slices(grid, scalars: str, centre, label: str, path: Path, title: str, outline=None) -> Path:

@@ -7,6 +7,7 @@ PETSc option of one problem without touching the others.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from oncotwin.errors import SolverError
@@ -32,25 +33,50 @@ def _option_value(value: object) -> str:
 
 def create_ksp(comm, A: PETSc.Mat, prefix: str, defaults: dict, overrides: dict | None = None,
                near_nullspace: PETSc.NullSpace | None = None) -> PETSc.KSP:
-    """A KSP for operator ``A`` configured from ``defaults`` then ``overrides`` under ``prefix``."""
-    opts = PETSc.Options()
-    options = {**defaults, **(overrides or {})}
-    for key, value in options.items():
-        opts[f"{prefix}{key}"] = _option_value(value)
+    """A KSP for operator ``A`` configured from ``defaults`` then ``overrides`` under ``prefix``.
+
+    The options are kept with the KSP and put back into the PETSc database around every set-up and
+    solve (:func:`set_up`, :func:`solve`): multigrid preconditioners create their level smoothers only at
+    set-up and read their options (``mg_levels_*``) then. Between solves the global database stays clean,
+    so problems with the same prefix and different options do not see each other's options.
+    """
+    options = {f"{prefix}{key}": _option_value(value) for key, value in {**defaults, **(overrides or {})}.items()}
     if near_nullspace is not None:
         A.setNearNullSpace(near_nullspace)
     ksp = PETSc.KSP().create(comm)
     ksp.setOptionsPrefix(prefix)
     ksp.setOperators(A)
-    ksp.setFromOptions()
-    for key in options:  # leave the global database as it was: options are now in the objects
-        opts.delValue(f"{prefix}{key}")
+    with _options(options):
+        ksp.setFromOptions()
+    ksp.setAttr(_OPTIONS_ATTR, options)
     return ksp
+
+
+_OPTIONS_ATTR = "oncotwin_options"
+
+
+@contextmanager
+def _options(options: dict[str, str] | None):
+    db = PETSc.Options()
+    for key, value in (options or {}).items():
+        db[key] = value
+    try:
+        yield
+    finally:
+        for key in options or {}:
+            db.delValue(key)
+
+
+def set_up(ksp: PETSc.KSP) -> None:
+    """Set up the preconditioner now (e.g. build the multigrid hierarchy once, before time stepping)."""
+    with _options(ksp.getAttr(_OPTIONS_ATTR)):
+        ksp.setUp()
 
 
 def solve(ksp: PETSc.KSP, b: PETSc.Vec, x: PETSc.Vec, what: str) -> SolveInfo:
     """Solve and raise :class:`SolverError` (with PETSc's reason) when the solver did not converge."""
-    ksp.solve(b, x)
+    with _options(ksp.getAttr(_OPTIONS_ATTR)):
+        ksp.solve(b, x)
     reason = ksp.getConvergedReason()
     info = SolveInfo(ksp.getIterationNumber(), ksp.getResidualNorm(), _REASONS.get(reason, str(reason)))
     if reason < 0:

@@ -120,18 +120,33 @@ class DrugProblem:
         ones = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(q * self.dx_lumped))
         ones.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         self._volume_weights = ones  # sum_i c_i int phi_i = int c (P1 and higher: partition of unity)
-        n = ufl.FacetNormal(tmesh.mesh)
-        sink = (self.physics.loss * q * self.dx_lumped
-                + ufl.max_value(ufl.dot(velocity, n), 0.0) * q * self.ds)
-        self._loss_weights = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(sink))
-        self._loss_weights.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        self._gain_total = integrate(self.comm, self.physics.exchange.gain * self.dx_lumped)
+        self._exchange_weights()
         self._extra_total = (integrate(self.comm, extra_source * self.dx) if extra_source is not None else 0.0) + (
             integrate(self.comm, extra_boundary_source * self.ds) if extra_boundary_source is not None else 0.0)
         self.balance = MassBalance()
         self.t = 0.0
 
     # ------------------------------------------------------------------ helpers
+    def _exchange_weights(self) -> None:
+        """Loss weights and total gain of the mass balance (depend on velocity and vessel coefficients)."""
+        q = ufl.TestFunction(self.V)
+        n = ufl.FacetNormal(self.tmesh.mesh)
+        sink = (self.physics.loss * q * self.dx_lumped
+                + ufl.max_value(ufl.dot(self.physics.velocity, n), 0.0) * q * self.ds)
+        self._loss_weights = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(sink))
+        self._loss_weights.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        self._gain_total = integrate(self.comm, self.physics.exchange.gain * self.dx_lumped)
+
+    def coefficients_changed(self) -> None:
+        """Velocity, filtration or vessel coefficients were updated in place (e.g. vascular normalisation):
+        drop the cached operators and recompute the balance weights."""
+        for A, B, g, e, ksp, b in self._levels.values():
+            for obj in (A, B, g, e, ksp, b):
+                if obj is not None:
+                    obj.destroy()
+        self._levels.clear()
+        self._exchange_weights()
+
     def _dot(self, weights: PETSc.Vec, f: dolfinx.fem.Function) -> float:
         return weights.dot(f.x.petsc_vec)
 

@@ -192,6 +192,22 @@ class FluidProblem:
         u_h.x.scatter_forward()
         return u_h
 
+    def output_fields(self) -> list[dolfinx.fem.Function]:
+        """Pressure [mmHg], velocity [um/s] and net source [1/s] of the current solution.
+
+        The same Function objects are returned (and refreshed in place) on every call, so a field writer
+        opened once follows re-solves (e.g. vascular normalisation).
+        """
+        if not hasattr(self, "_outputs"):
+            W0 = self.W
+            self._outputs = (dolfinx.fem.Function(W0, name="velocity_um_per_s"),
+                             dolfinx.fem.Function(self.Q0, name="fluid_source_per_s"))
+        velocity, source = self._outputs
+        velocity.x.array[:] = UM_PER_MM * self.velocity().x.array
+        source.x.array[:] = self.net_source().x.array
+        self.p.name = "pressure_mmHg"
+        return [self.p, velocity, source]
+
     def net_source(self) -> dolfinx.fem.Function:
         """Net fluid source per unit volume (vascular gain - lymphatic loss) as a DG0 field [1/s]."""
         # Cell averages: exact integrals of the source over each cell divided by its volume.
@@ -221,7 +237,7 @@ class FluidProblem:
         # equations do (discrete mass balance), unlike a pointwise -K grad p . n at the rim.
         source = integrate(comm, self.physics.source(p) * self.dx_exchange(tumour)) if tumour else 0.0
         return {
-            "tumour_volume_mm3": volume,
+            "segmented_tumour_volume_mm3": volume,
             "ifp_max_tumour_mmHg": region_max(comm, p, tm, tumour),
             "ifp_mean_tumour_mmHg": integrate(comm, p * dxT) / volume,
             "ifp_fraction_above_threshold": integrate(comm, above * dxT) / volume,

@@ -117,6 +117,8 @@ class GrowthProblem:
         self.ksp = create_ksp(self.comm, self.A, self.prefix, GROWTH_PETSC_DEFAULTS, petsc_options)
         self._assembled_dt: float | None = None
         self.assemblies = 0
+        self._po2 = dolfinx.fem.Function(self.V)
+        self._volume_forms = self._level_set_volumes()
 
     # ------------------------------------------------------------------ helpers
     def _function(self, name: str, values: np.ndarray) -> dolfinx.fem.Function:
@@ -135,6 +137,25 @@ class GrowthProblem:
         """Lumped integral of nodal values (owned nodes, summed over ranks)."""
         n = self.n_owned
         return self.comm.allreduce(float(np.dot(self.mass[:n], values[:n])), op=MPI.SUM)
+
+    def _level_set_volumes(self) -> dict[str, dolfinx.fem.Form]:
+        """Volumes of {density >= threshold} of the P1 fields, by quadrature (a nodal count would add
+        up to a cell layer around every level set)."""
+        theta = dolfinx.fem.Constant(self.tmesh.mesh, PETSc.ScalarType(self.detection_threshold))
+        self._hypoxic_threshold = dolfinx.fem.Constant(self.tmesh.mesh, PETSc.ScalarType(10.0))
+        dx = self.dx(metadata={"quadrature_degree": 4})
+
+        def above(f):
+            return ufl.conditional(ufl.ge(f, theta), 1.0, 0.0)
+
+        viable = self.sensitive + self.resistant
+        hypoxic = above(viable) * ufl.conditional(ufl.lt(self._po2, self._hypoxic_threshold), 1.0, 0.0)
+        return {name: dolfinx.fem.form(expr * dx) for name, expr in (
+            ("tumour_volume_mm3", above(viable + self.necrotic)), ("viable_volume_mm3", above(viable)),
+            ("necrotic_volume_mm3", above(self.necrotic)), ("hypoxic_volume_mm3", hypoxic))}
+
+    def _volume(self, name: str) -> float:
+        return self.comm.allreduce(dolfinx.fem.assemble_scalar(self._volume_forms[name]), op=MPI.SUM)
 
     def stress_changed(self) -> None:
         """The stress field was updated: reassemble the invasion matrix at the next step."""
@@ -202,20 +223,21 @@ class GrowthProblem:
         return (self.viable.x.array + self.necrotic.x.array) >= self.detection_threshold
 
     def metrics(self, po2: np.ndarray | None = None, hypoxic_threshold: float = 10.0) -> dict[str, float]:
-        """Volumes (lumped nodal measure), cell counts and fractions of the current state."""
-        s, r, m = self.sensitive.x.array, self.resistant.x.array, self.necrotic.x.array
-        viable = s + r
-        theta = self.detection_threshold
-        cells = self._sum(viable)
-        out = {
-            "tumour_volume_mm3": self._sum(((viable + m) >= theta).astype(float)),
-            "viable_volume_mm3": self._sum((viable >= theta).astype(float)),
-            "necrotic_volume_mm3": self._sum((m >= theta).astype(float)),
-            "tumour_cells": cells * self.carrying_capacity,
-            "resistant_fraction": self._sum(r) / cells if cells > 0 else 0.0,
-        }
+        """Volumes above the detection threshold, cell counts and fractions of the current state.
+
+        Args:
+            po2: nodal oxygen [mmHg] for the hypoxic volume (viable tumour below ``hypoxic_threshold``).
+            hypoxic_threshold: [mmHg].
+        """
+        cells = self._sum(self.viable.x.array)  # lumped sums of P1 nodal values are exact integrals
+        out = {name: self._volume(name) for name in ("tumour_volume_mm3", "viable_volume_mm3",
+                                                     "necrotic_volume_mm3")}
+        out["tumour_cells"] = cells * self.carrying_capacity
+        out["resistant_fraction"] = self._sum(self.resistant.x.array) / cells if cells > 0 else 0.0
         if po2 is not None:
-            hypoxic = self._sum(((viable >= theta) & (po2 < hypoxic_threshold)).astype(float))
+            self._po2.x.array[:] = po2
+            self._hypoxic_threshold.value = hypoxic_threshold
+            hypoxic = self._volume("hypoxic_volume_mm3")
             out["hypoxic_volume_mm3"] = hypoxic
             out["hypoxic_fraction"] = hypoxic / out["viable_volume_mm3"] if out["viable_volume_mm3"] > 0 else 0.0
         return out

@@ -1,0 +1,281 @@
+"""Tissue mechanics: displacement and stress caused by tumour growth (mass effect).
+
+Small-strain linear elasticity with a growth eigenstrain ``beta N I`` (see
+:mod:`oncotwin.physics.elasticity`), region-wise moduli, fixed displacement on named boundaries (the
+skull or outer surface) and zero traction elsewhere. The operator does not depend on the cell density,
+so the matrix and its algebraic-multigrid preconditioner (with the rigid-body near-null space) are built
+once; each growth step re-assembles only the right-hand side and starts from the previous displacement.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.la.nullspace import rigid_body_modes
+from oncotwin.la.petsc import SolveInfo, create_ksp, set_up, solve
+from oncotwin.log import get_logger
+from oncotwin.mesh.distribute import TaggedMesh
+from oncotwin.physics.elasticity import GrowthElasticity
+from oncotwin.problems.regions import (
+    dg0_space,
+    integrate,
+    max_over,
+    measures,
+    region_field,
+    region_ids,
+)
+
+MECHANICS_PETSC_DEFAULTS = {
+    "ksp_type": "cg",
+    "pc_type": "gamg",
+    "pc_gamg_type": "agg",
+    # measured at nu = 0.49 (P2, 46k dofs): -1 / 0 / 0.01 / 0.05 -> 80 / 80 / 79 / 61 iterations, but
+    # 0.05 doubles the set-up time (and the time per solve is unchanged); 0.01 costs nothing extra
+    "pc_gamg_threshold": 0.01,
+    "mg_levels_ksp_type": "chebyshev",
+    "mg_levels_pc_type": "jacobi",
+    "ksp_rtol": 1e-8,
+    "ksp_atol": 1e-30,
+    "ksp_max_it": 1000,
+    "ksp_error_if_not_converged": False,
+}
+
+log = get_logger("mechanics")
+
+
+@dataclass(frozen=True)
+class MechanicsTissue:
+    """Elastic parameters of one region (internal units).
+
+    Attributes:
+        young_modulus: Young's modulus E [mmHg].
+        poisson_ratio: Poisson's ratio nu [-] (below 0.5; up to 0.49 with the default P2 displacement).
+        growth_strain_coefficient: beta [-]: the isotropic growth eigenstrain is ``beta N`` with ``N`` the
+            cell density as a fraction of the carrying capacity.
+    """
+
+    young_modulus: float
+    poisson_ratio: float
+    growth_strain_coefficient: float
+
+
+class MechanicsProblem:
+    """Linear elastic tissue deformed by a growth eigenstrain proportional to the cell density.
+
+    Args:
+        tmesh: distributed mesh with region and boundary tags (lengths in mm).
+        tissue: elastic parameters per region name; every region of the mesh needs them.
+        density: tumour cell density N (fraction of carrying capacity), a Function or any UFL expression
+            (e.g. a DG0 indicator for a sharp verification); it is read at every :meth:`solve`.
+        fixed_boundaries: names of the boundaries where the displacement is zero; the rest of the boundary
+            is traction-free. At least one is needed (rigid motions are otherwise undetermined).
+        degree: Lagrange degree of the displacement (2: free of volumetric locking up to nu = 0.49).
+        petsc_options: overrides of the PETSc options (prefix ``mechanics_``).
+        host_regions: region names over which ``host_displacement_max_mm`` is measured (the midline-shift
+            proxy); empty: every region that is not a tumour region.
+        body_force: optional body force [mmHg/mm] (verification with manufactured solutions).
+
+    Raises:
+        ValueError: no (or an unknown, or an empty) fixed boundary, a region without parameters, or a
+            Poisson's ratio outside (-1, 0.5).
+    """
+
+    prefix = "mechanics_"
+
+    def __init__(self, tmesh: TaggedMesh, tissue: dict[str, MechanicsTissue],
+                 density: dolfinx.fem.Function | ufl.core.expr.Expr, fixed_boundaries: list[str] | tuple,
+                 degree: int = 2, petsc_options: dict | None = None, host_regions: list[str] | tuple = (),
+                 body_force: ufl.core.expr.Expr | None = None):
+        self.tmesh = tmesh
+        self.comm = tmesh.comm
+        mesh = tmesh.mesh
+        self.degree = degree
+        self.tissue = tissue
+        self.density = density
+        self._check_tissue(tissue)
+        gdim = mesh.geometry.dim
+        self.V = dolfinx.fem.functionspace(mesh, ("Lagrange", degree, (gdim,)))
+        self.Q0 = dg0_space(tmesh)
+        self.displacement = dolfinx.fem.Function(self.V, name="displacement_mm")
+        self.dx, self.ds, _ = measures(tmesh)
+        self.host_regions = tuple(host_regions) or tuple(
+            r for r in tmesh.regions if r not in tmesh.tumour_regions)
+
+        tag = tmesh.regions
+
+        def field(fn, name):
+            return region_field(self.Q0, tmesh, {tag[r]: fn(t) for r, t in tissue.items() if r in tag}, name)
+
+        self.young = field(lambda t: t.young_modulus, "E")
+        self.poisson = field(lambda t: t.poisson_ratio, "nu")
+        self.growth_coefficient = field(lambda t: t.growth_strain_coefficient, "beta")
+        self.physics = GrowthElasticity(self.young, self.poisson, self.growth_coefficient * density)
+        self.bcs = self._fixed(fixed_boundaries)
+
+        u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
+        a, L = self.physics.forms(u, v, self.dx, body_force)
+        self.a, self.L = dolfinx.fem.form(a), dolfinx.fem.form(L)
+        self.A = dolfinx.fem.petsc.assemble_matrix(self.a, bcs=self.bcs)
+        self.A.assemble()
+        self.b = dolfinx.fem.petsc.create_vector(self.V)
+        self.near_nullspace = rigid_body_modes(self.V)
+        self.ksp = create_ksp(self.comm, self.A, self.prefix, MECHANICS_PETSC_DEFAULTS, petsc_options,
+                              near_nullspace=self.near_nullspace)
+        self.ksp.setInitialGuessNonzero(True)
+        set_up(self.ksp)  # the multigrid hierarchy, once
+        self.last_solve: SolveInfo | None = None
+        self._von_mises = None
+        self._vertex_projection = None
+        self._p1 = None
+
+    # ---------------------------------------------------------------- set-up
+    def _check_tissue(self, tissue: dict[str, MechanicsTissue]) -> None:
+        missing = [r for r in self.tmesh.regions if r not in tissue]
+        if missing:
+            raise ValueError(f"mechanics: no elastic parameters for region(s) {', '.join(missing)}")
+        for name, t in tissue.items():
+            if not -1.0 < t.poisson_ratio < 0.5:
+                raise ValueError(f"mechanics: region '{name}': Poisson's ratio must be in (-1, 0.5), "
+                                 f"got {t.poisson_ratio}")
+            if not t.young_modulus > 0:
+                raise ValueError(f"mechanics: region '{name}': Young's modulus must be positive, "
+                                 f"got {t.young_modulus}")
+
+    def _fixed(self, names) -> list:
+        if not names:
+            raise ValueError("mechanics: no fixed (zero-displacement) boundary given; rigid motions would be "
+                             "undetermined (name one, e.g. the outer/skull boundary)")
+        unknown = [n for n in names if n not in self.tmesh.boundaries]
+        if unknown:
+            raise ValueError(f"mechanics: unknown boundary {', '.join(unknown)}; the mesh has "
+                             f"{', '.join(self.tmesh.boundaries) or 'no tagged boundaries'}")
+        fdim = self.tmesh.mesh.topology.dim - 1
+        facets = np.unique(np.concatenate([self.tmesh.facet_tags.find(self.tmesh.boundaries[n]) for n in names]))
+        dofs = dolfinx.fem.locate_dofs_topological(self.V, fdim, facets.astype(np.int32))
+        owned = self.V.dofmap.index_map.size_local
+        if self.comm.allreduce(int(np.count_nonzero(dofs < owned)), op=MPI.SUM) == 0:
+            raise ValueError(f"mechanics: the fixed boundaries {', '.join(names)} have no facets")
+        zero = np.zeros(self.tmesh.mesh.geometry.dim, dtype=PETSc.ScalarType)
+        return [dolfinx.fem.dirichletbc(zero, dofs, self.V)]
+
+    # ---------------------------------------------------------------- solve
+    def solve(self) -> SolveInfo:
+        """Solve for the displacement with the current density (matrix and preconditioner reused).
+
+        The previous displacement is the initial guess. Raises :class:`~oncotwin.errors.SolverError` when
+        the Krylov solver diverges.
+        """
+        with self.b.localForm() as local:
+            local.set(0.0)
+        dolfinx.fem.petsc.assemble_vector(self.b, self.L)
+        self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        dolfinx.fem.petsc.set_bc(self.b, self.bcs)  # homogeneous: no lifting needed
+        x = self.displacement.x.petsc_vec
+        if self.b.norm() == 0.0:  # no load: a relative tolerance cannot be met from a non-zero guess
+            x.set(0.0)
+            self.last_solve = SolveInfo(0, 0.0, "ZERO_RHS")
+        else:
+            self.last_solve = solve(self.ksp, self.b, x, "mechanics displacement")
+            log.debug("mechanics: %d iterations, residual %.3e", self.last_solve.iterations,
+                      self.last_solve.residual_norm)
+        self.displacement.x.scatter_forward()
+        return self.last_solve
+
+    # ---------------------------------------------------------------- outputs
+    def von_mises(self) -> dolfinx.fem.Function:
+        """Von Mises stress of the current displacement per cell (DG0) [mmHg].
+
+        The cell value is the stress at the cell midpoint (interpolation into DG0), not the cell mean; for
+        a P2 displacement the stress is linear in each cell, so both coincide.
+        """
+        if self._von_mises is None:
+            expr = dolfinx.fem.Expression(self.physics.von_mises(self.displacement),
+                                          self.Q0.element.interpolation_points)
+            self._von_mises = (expr, dolfinx.fem.Function(self.Q0, name="von_mises_mmHg"))
+        expr, vm = self._von_mises
+        vm.interpolate(expr)
+        vm.x.scatter_forward()
+        return vm
+
+    def von_mises_at_vertices(self) -> dolfinx.fem.Function:
+        """Von Mises stress as a continuous P1 field [mmHg] (coupling to stress-dependent diffusion).
+
+        A lumped L2 projection of the DG0 cell values: the value at a vertex is the volume-weighted mean of
+        the cell values around it, ``sum_K |K| s_K / sum_K |K|``. It is cheap (two vector assemblies; the
+        lumped mass is assembled once) and stays within the range of the cell values (no overshoot).
+        """
+        vm = self.von_mises()
+        if self._vertex_projection is None:
+            P1 = dolfinx.fem.functionspace(self.tmesh.mesh, ("Lagrange", 1))
+            q = ufl.TestFunction(P1)
+            lumped = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(q * self.dx))
+            lumped.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+            form = dolfinx.fem.form(vm * q * self.dx)
+            out = dolfinx.fem.Function(P1, name="von_mises_p1_mmHg")
+            self._vertex_projection = (form, lumped, dolfinx.fem.petsc.create_vector(P1), out)
+        form, lumped, rhs, out = self._vertex_projection
+        with rhs.localForm() as local:
+            local.set(0.0)
+        dolfinx.fem.petsc.assemble_vector(rhs, form)
+        rhs.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        out.x.petsc_vec.pointwiseDivide(rhs, lumped)
+        out.x.scatter_forward()
+        return out
+
+    def displacement_p1(self) -> dolfinx.fem.Function:
+        """The displacement interpolated into vector P1 (vertex values) for output [mm]."""
+        if self.degree == 1:
+            return self.displacement
+        if self._p1 is None:
+            mesh = self.tmesh.mesh
+            space = dolfinx.fem.functionspace(mesh, ("Lagrange", 1, (mesh.geometry.dim,)))
+            self._p1 = dolfinx.fem.Function(space, name="displacement_mm")
+        self._p1.interpolate(self.displacement)
+        self._p1.x.scatter_forward()
+        return self._p1
+
+    def output_fields(self) -> list[dolfinx.fem.Function]:
+        """Displacement [mm] and von Mises stress (DG0) [mmHg] of the current solution."""
+        return [self.displacement, self.von_mises()]
+
+    def metrics(self) -> dict[str, float]:
+        """Displacement, stress and volume metrics of the current solution (same values on every rank).
+
+        Maxima of the displacement norm are over the owned nodes of the displacement space (vertices and,
+        for P2, edge midpoints); ``host_displacement_max_mm`` is over the nodes of the cells of the host
+        regions (the midline-shift proxy). Volume changes are the small-strain ``integral of div u``.
+        """
+        tm, comm, u = self.tmesh, self.comm, self.displacement
+        gdim = tm.mesh.geometry.dim
+        owned = self.V.dofmap.index_map.size_local
+        norms = np.linalg.norm(u.x.array.reshape(-1, gdim)[:owned], axis=1)
+        host_dofs = self._region_nodes(region_ids(tm, self.host_regions))
+        vm = self.von_mises()
+        num_cells = tm.mesh.topology.index_map(tm.mesh.topology.dim).size_local
+        vm_owned = vm.x.array[self.Q0.dofmap.list[np.arange(num_cells), 0]]
+        tumour = region_ids(tm, tm.tumour_regions)
+        dxT = self.dx(tumour) if tumour else None
+        tumour_volume = integrate(comm, 1.0 * dxT) if tumour else 0.0
+        tumour_change = integrate(comm, ufl.div(u) * dxT) if tumour else 0.0
+        mean_vm = integrate(comm, vm * dxT) / tumour_volume if tumour_volume > 0 else math.nan
+        return {
+            "displacement_max_mm": max(max_over(comm, norms), 0.0),
+            "host_displacement_max_mm": max(max_over(comm, norms[host_dofs]), 0.0),
+            "von_mises_max_mmHg": max(max_over(comm, vm_owned), 0.0),
+            "von_mises_mean_tumour_mmHg": mean_vm,
+            "tumour_volume_change_mm3": tumour_change,
+            "tumour_volume_change_fraction": tumour_change / tumour_volume if tumour_volume > 0 else math.nan,
+            "volume_change_mm3": integrate(comm, ufl.div(u) * self.dx),
+            "mechanics_iterations": self.last_solve.iterations if self.last_solve else -1,
+        }
+
+    def _region_nodes(self, tags) -> np.ndarray:
+        """Owned nodes (block indices) of the displacement space on the cells of the given region tags."""
+        cells = [self.tmesh.cell_tags.find(t) for t in tags]
+        cells = np.concatenate(cells) if cells else np.zeros(0, np.int32)
+        nodes = np.unique(self.V.dofmap.list[cells].ravel())
+        return nodes[nodes < self.V.dofmap.index_map.size_local]

@@ -1,0 +1,331 @@
+"""The quasi-steady oxygen problem: region coefficients, Dirichlet/no-flux boundaries, Newton, hypoxia metrics."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from oncotwin.errors import SolverError
+from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.la.petsc import create_ksp, solve
+from oncotwin.log import get_logger
+from oncotwin.mesh.distribute import TaggedMesh
+from oncotwin.parameters_oxygen import HYPOXIC_THRESHOLD, NECROTIC_THRESHOLD
+from oncotwin.physics.oxygen import OxygenTransport
+from oncotwin.problems.regions import (
+    dg0_space,
+    measures,
+    region_field,
+    region_indicator,
+    set_region_values,
+)
+
+OXYGEN_PETSC_DEFAULTS = {
+    "ksp_type": "cg",  # the Jacobian is symmetric positive definite (lumped, monotone reaction)
+    "pc_type": "gamg",
+    "pc_gamg_type": "agg",
+    "pc_gamg_threshold": -1.0,
+    # aggregates and prolongators from the first Jacobian are reused by every later Newton step and
+    # solve; only the Galerkin coarse operators and the smoothers are refreshed
+    "pc_gamg_reuse_interpolation": True,
+    "mg_levels_ksp_type": "chebyshev",
+    "mg_levels_pc_type": "jacobi",
+    "ksp_rtol": 1e-10,
+    "ksp_atol": 1e-30,
+    "ksp_max_it": 1000,
+    "ksp_error_if_not_converged": False,
+}
+
+EXTRA_SOURCE_QUADRATURE_DEGREE = 4
+
+log = get_logger("oxygen")
+
+
+@dataclass(frozen=True)
+class OxygenTissue:
+    """Oxygen-transport parameters of one region (internal units).
+
+    Attributes:
+        diffusivity: D [mm^2/s].
+        supply_rate: vascular oxygen transfer rate per volume S_v [1/s].
+        vascular_po2: c_v [mmHg].
+        tissue_consumption: V_max of the normal tissue [mmHg/s] (independent of the tumour density).
+        half_saturation: Michaelis-Menten constant K_m [mmHg] (> 0).
+    """
+
+    diffusivity: float
+    supply_rate: float
+    vascular_po2: float
+    tissue_consumption: float
+    half_saturation: float
+
+
+@dataclass(frozen=True)
+class NewtonInfo:
+    """What a Newton solve did.
+
+    Attributes:
+        iterations: Newton steps (0 when the initial guess already met the tolerance).
+        linear_iterations: Krylov iterations summed over the steps.
+        residual_norm: final residual 2-norm.
+        initial_residual_norm: residual 2-norm of the initial guess.
+        clipped_min: most negative nodal pO2 before clipping to 0 [mmHg] (0 when nothing was clipped).
+    """
+
+    iterations: int
+    linear_iterations: int
+    residual_norm: float
+    initial_residual_norm: float
+    clipped_min: float = 0.0
+
+
+class OxygenProblem:
+    """Quasi-steady oxygen reaction-diffusion (P1, lumped supply and consumption) solved by Newton's method.
+
+    Each :meth:`solve` starts from the previous solution (the tumour density changes slowly between
+    growth steps), so an unchanged or slightly changed problem needs zero or a few Newton steps. Reused
+    across Newton steps and solves: the compiled forms, the Jacobian matrix (sparsity and storage), the
+    KSP and GAMG's aggregation/prolongators (``pc_gamg_reuse_interpolation``); each step reassembles the
+    Jacobian values and refreshes GAMG's coarse operators and smoothers (the reaction derivative on the
+    diagonal changes with the pO2). Changing the density or the vascular scaling needs no rebuild.
+
+    Args:
+        tmesh: distributed mesh with region and boundary tags.
+        tissue: oxygen parameters for every region name of the mesh (internal units).
+        density: tumour cell density fraction N [-]: a P1 function, a UFL expression or a number.
+        tumour_consumption: V_max of tumour cells at full density [mmHg/s].
+        boundary_conditions: pO2 [mmHg] per tagged boundary name (Dirichlet); other boundaries are no-flux.
+        petsc_options: overrides of the PETSc options (prefix ``oxygen_``).
+        hypoxic_threshold: pO2 below which tissue counts as hypoxic [mmHg].
+        necrotic_threshold: pO2 below which tissue counts as anoxic/necrotic [mmHg].
+        extra_source: optional additional UFL source [mmHg/s] (verification), integrated with a
+            degree-4 rule.
+        newton_rtol: stop when the residual norm is below ``newton_rtol`` times the larger of the initial
+            residual norm and the norm of the individual source/sink terms.
+        newton_max_it: maximum number of Newton steps.
+
+    Raises:
+        ValueError: a region of the mesh has no parameters, K_m <= 0, or an unknown boundary name.
+    """
+
+    prefix = "oxygen_"
+
+    def __init__(self, tmesh: TaggedMesh, tissue: dict[str, OxygenTissue], density,
+                 tumour_consumption: float, boundary_conditions: dict[str, float] | None = None,
+                 petsc_options: dict | None = None, hypoxic_threshold: float = HYPOXIC_THRESHOLD,
+                 necrotic_threshold: float = NECROTIC_THRESHOLD,
+                 extra_source: ufl.core.expr.Expr | None = None, newton_rtol: float = 1e-10,
+                 newton_max_it: int = 50):
+        self.tmesh = tmesh
+        self.comm = tmesh.comm
+        mesh = tmesh.mesh
+        missing = sorted(set(tmesh.regions) - set(tissue))
+        if missing:
+            raise ValueError(f"oxygen: no parameters for region(s) {missing}; got {sorted(tissue)}")
+        bad = [name for name, t in tissue.items() if not t.half_saturation > 0]
+        if bad:
+            raise ValueError(f"oxygen: half_saturation must be > 0 mmHg in region(s) {bad}")
+        self.tissue = tissue
+        self.hypoxic_threshold = float(hypoxic_threshold)
+        self.necrotic_threshold = float(necrotic_threshold)
+        self.newton_rtol, self.newton_max_it = newton_rtol, newton_max_it
+        self.V = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
+        self.Q0 = dg0_space(tmesh)
+        self.dx, self.ds, _ = measures(tmesh)
+        # lumped supply and consumption (vertex quadrature): M-matrix Jacobian, discrete maximum principle
+        self.dx_lumped = self.dx(metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
+        tag = tmesh.regions
+
+        def field(fn, name):
+            return region_field(self.Q0, tmesh, {tag[r]: fn(t) for r, t in tissue.items() if r in tag}, name)
+
+        if isinstance(density, int | float):
+            density = dolfinx.fem.Constant(mesh, PETSc.ScalarType(density))
+        self.density = density
+        self.tumour_consumption = dolfinx.fem.Constant(mesh, PETSc.ScalarType(tumour_consumption))
+        self.base_supply = field(lambda t: t.supply_rate, "S_v")
+        self.vascular_scale = field(lambda t: 1.0, "vascular_scale")
+        self.physics = OxygenTransport(
+            diffusivity=field(lambda t: t.diffusivity, "D"),
+            supply_rate=self.vascular_scale * self.base_supply,
+            vascular_po2=field(lambda t: t.vascular_po2, "c_v"),
+            tissue_consumption=field(lambda t: t.tissue_consumption, "V_tissue"),
+            tumour_consumption=self.tumour_consumption,
+            half_saturation=field(lambda t: t.half_saturation, "K_m"),
+            density=density,
+        )
+        self.boundary_values = dict(boundary_conditions or {})
+        self.bcs = self._boundary_conditions(self.boundary_values)
+        self.po2 = dolfinx.fem.Function(self.V, name="oxygen_mmHg")
+        # initial guess: the largest vascular or boundary pO2 (an upper bound of the solution)
+        self.reference_po2 = max([t.vascular_po2 for t in tissue.values()] + list(self.boundary_values.values())
+                                 + [1.0])
+        self.po2.x.array[:] = self.reference_po2
+
+        q, dc = ufl.TestFunction(self.V), ufl.TrialFunction(self.V)
+        F = self.physics.residual(self.po2, q, self.dx, self.dx_lumped)
+        # a fixed rule for the (verification) source: its estimated degree is often ~20 (cos, quotients)
+        dx_source = self.dx(metadata={"quadrature_degree": EXTRA_SOURCE_QUADRATURE_DEGREE})
+        if extra_source is not None:
+            F -= extra_source * q * dx_source
+        self._F = dolfinx.fem.form(F)
+        self._J = dolfinx.fem.form(ufl.derivative(F, self.po2, dc))
+        scale = (self.physics.supply_rate * self.physics.vascular_po2 + self.physics.max_consumption) * q * self.dx_lumped
+        if extra_source is not None:
+            scale += abs(extra_source) * q * dx_source
+        self._scale = dolfinx.fem.form(scale)
+        self.A = dolfinx.fem.petsc.create_matrix(self._J)
+        self.b = dolfinx.fem.petsc.create_vector(self.V)
+        self.du = dolfinx.fem.petsc.create_vector(self.V)
+        self.ksp = create_ksp(self.comm, self.A, self.prefix, OXYGEN_PETSC_DEFAULTS, petsc_options)
+        self._tumour_indicator = region_indicator(tmesh, tmesh.tumour_regions)
+        self._one = dolfinx.fem.Constant(mesh, PETSc.ScalarType(1.0))
+        self._weight_forms: dict[int, tuple] = {}
+        self.last_solve: NewtonInfo | None = None
+
+    # ---------------------------------------------------------------- set-up
+    def _boundary_conditions(self, values: dict[str, float]) -> list:
+        tmesh, fdim = self.tmesh, self.tmesh.mesh.topology.dim - 1
+        unknown = sorted(set(values) - set(tmesh.boundaries))
+        if unknown:
+            raise ValueError(f"oxygen: unknown boundary name(s) {unknown}; the mesh has {sorted(tmesh.boundaries)}")
+        bcs = []
+        for name, po2 in values.items():
+            dofs = dolfinx.fem.locate_dofs_topological(self.V, fdim, tmesh.facet_tags.find(tmesh.boundaries[name]))
+            value = dolfinx.fem.Constant(tmesh.mesh, PETSc.ScalarType(po2))
+            bcs.append(dolfinx.fem.dirichletbc(value, dofs, self.V))
+        return bcs
+
+    def set_vascular_scaling(self, factors: dict[str, float]) -> None:
+        """Scale the vascular transfer rate S_v per region (anti-angiogenic normalisation); others keep 1."""
+        values = {self.tmesh.regions[r]: 1.0 for r in self.tissue if r in self.tmesh.regions}
+        values.update({self.tmesh.regions[r]: float(f) for r, f in factors.items() if r in self.tmesh.regions})
+        set_region_values(self.vascular_scale, self.tmesh, values)
+
+    # ---------------------------------------------------------------- Newton
+    def _residual(self) -> float:
+        """Assemble F(po2) into ``b`` (zero on Dirichlet rows: po2 already holds the boundary values)."""
+        with self.b.localForm() as local:
+            local.set(0.0)
+        dolfinx.fem.petsc.assemble_vector(self.b, self._F)
+        self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        dolfinx.fem.petsc.set_bc(self.b, self.bcs, self.po2.x.petsc_vec, -1.0)
+        return self.b.norm()
+
+    def _scale_norm(self) -> float:
+        vec = dolfinx.fem.petsc.assemble_vector(self._scale)
+        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        dolfinx.fem.petsc.set_bc(vec, self.bcs, alpha=0.0)
+        norm = vec.norm()
+        vec.destroy()
+        return norm
+
+    def solve(self) -> NewtonInfo:
+        """Newton's method from the previous solution; clips tiny negative nodal values to 0.
+
+        Raises:
+            SolverError: Newton did not converge in ``newton_max_it`` steps, produced non-finite values,
+                or a linear solve failed.
+        """
+        c = self.po2
+        dolfinx.fem.petsc.set_bc(c.x.petsc_vec, self.bcs)
+        c.x.scatter_forward()
+        initial = residual = self._residual()
+        tolerance = self.newton_rtol * max(self._scale_norm(), initial)
+        iterations = linear = 0
+        while not residual <= tolerance:
+            if iterations >= self.newton_max_it or not math.isfinite(residual):
+                raise SolverError(
+                    f"oxygen: Newton's method did not converge: residual norm {residual:.3e} after "
+                    f"{iterations} steps (initial {initial:.3e}, tolerance {tolerance:.3e}); check the "
+                    "oxygen parameters (K_m > 0, rates >= 0) or raise the solver's newton_max_it")
+            self.A.zeroEntries()
+            dolfinx.fem.petsc.assemble_matrix(self.A, self._J, bcs=self.bcs)
+            self.A.assemble()
+            step = solve(self.ksp, self.b, self.du, "oxygen Newton step")
+            linear += step.iterations
+            c.x.petsc_vec.axpy(-1.0, self.du)
+            c.x.scatter_forward()
+            iterations += 1
+            residual = self._residual()
+            log.debug("oxygen: Newton step %d: residual %.3e, %d linear iterations", iterations, residual,
+                      step.iterations)
+        clipped = self._clip_negative()
+        self.last_solve = NewtonInfo(iterations, linear, residual, initial, clipped)
+        return self.last_solve
+
+    def _clip_negative(self) -> float:
+        """Set negative nodal values to 0; returns the most negative value found (0 if none)."""
+        values = self.po2.x.array
+        local = float(values.min()) if values.size else 0.0
+        lowest = min(self.comm.allreduce(local, op=MPI.MIN), 0.0)
+        if lowest < 0.0:
+            np.maximum(values, 0.0, out=values)
+            level = log.warning if lowest < -1e-3 * self.reference_po2 else log.info
+            level("oxygen: clipped negative pO2 (min %.3e mmHg) to 0", lowest)
+        return lowest
+
+    # ---------------------------------------------------------------- outputs
+    def _lumped_weights(self, indicator) -> np.ndarray:
+        """Owned entries of ``int indicator phi_i`` with vertex quadrature (lumped volume per dof) [mm^3]."""
+        key = id(indicator)
+        if key not in self._weight_forms:
+            if len(self._weight_forms) >= 8:  # callers may build a new indicator expression per step
+                self._weight_forms.pop(next(iter(self._weight_forms)))
+            q = ufl.TestFunction(self.V)
+            self._weight_forms[key] = (indicator, dolfinx.fem.form(indicator * q * self.dx_lumped))
+        vec = dolfinx.fem.petsc.assemble_vector(self._weight_forms[key][1])
+        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        weights = vec.array.copy()
+        vec.destroy()
+        return weights
+
+    def metrics(self, tumour_indicator: ufl.core.expr.Expr | None = None) -> dict[str, float]:
+        """Oxygenation metrics of the tumour (same values on every rank).
+
+        Volumes are lumped integrals: with ``w_i = int chi phi_i`` (vertex quadrature) the hypoxic volume
+        is ``sum_i w_i [c_i < threshold]``, i.e. the exact vertex-quadrature integral of
+        ``chi * (c < threshold)``.
+
+        Args:
+            tumour_indicator: UFL expression in [0, 1] marking the tumour (e.g. ``N > 0.2`` as a
+                conditional of the density); default: the cells of ``tmesh.tumour_regions``.
+        """
+        chi = self._tumour_indicator if tumour_indicator is None else tumour_indicator
+        w = self._lumped_weights(chi)
+        c = self.po2.x.array[: w.size]
+        comm = self.comm
+
+        def total(values) -> float:
+            return comm.allreduce(float(np.sum(values)), op=MPI.SUM)
+
+        volume = total(w)
+        inside = w > 0
+        local_min = float(c[inside].min()) if np.any(inside) else math.inf
+        lowest = comm.allreduce(local_min, op=MPI.MIN)
+        hypoxic = total(w[c < self.hypoxic_threshold])
+        necrotic = total(w[c < self.necrotic_threshold])
+
+        def fraction(v: float) -> float:
+            return v / volume if volume > 0 else math.nan
+
+        return {
+            "tumour_volume_mm3": volume,
+            "po2_mean_tumour_mmHg": fraction(total(w * c)),
+            "po2_min_tumour_mmHg": lowest if math.isfinite(lowest) else math.nan,
+            "hypoxic_volume_mm3": hypoxic,
+            "hypoxic_fraction": fraction(hypoxic),
+            "necrotic_volume_mm3": necrotic,
+            "necrotic_fraction": fraction(necrotic),
+            "hypoxic_threshold_mmHg": self.hypoxic_threshold,
+            "necrotic_threshold_mmHg": self.necrotic_threshold,
+            "oxygen_newton_iterations": self.last_solve.iterations if self.last_solve else -1,
+        }
+
+    def volume_below(self, threshold: float, indicator: ufl.core.expr.Expr | None = None) -> float:
+        """Lumped volume where pO2 < ``threshold`` [mm^3], optionally weighted by an indicator."""
+        w = self._lumped_weights(self._one if indicator is None else indicator)
+        c = self.po2.x.array[: w.size]
+        return self.comm.allreduce(float(np.sum(w[c < threshold])), op=MPI.SUM)

@@ -1,0 +1,274 @@
+"""The tumour's response to its environment and to treatment: growth, oxygen, mass effect, therapy.
+
+Glue between the case and the problems (like :mod:`oncotwin.delivery` for drugs). Operator splitting
+across time scales, driven by :class:`oncotwin.simulation.Simulation`:
+
+* drug exposure accumulates a kill exponent ``E = int k(C(t)) dt`` at every transport step;
+* at each growth stop: oxygen is solved quasi-steadily for the current cells, the growth problem advances
+  (kinetics with that oxygen, invasion with the current stress), chemotherapy removes ``1 - exp(-E)`` of
+  the sensitive clone, and the mechanics is solved again for the new density (mass effect) whose von
+  Mises stress slows the next invasion step;
+* radiotherapy fractions act instantly (linear-quadratic with the oxygen modification factor);
+* anti-angiogenic windows rescale the tumour vessels of the fluid, drug and oxygen problems.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from oncotwin.case.schema import Case
+from oncotwin.fenics import dolfinx
+from oncotwin.log import get_logger
+from oncotwin.mesh.distribute import TaggedMesh
+from oncotwin.physics.response import CloneKinetics, DrugEffect, lq_survival, oxygen_modification
+from oncotwin.problems.growth import GrowthProblem, GrowthTissue
+from oncotwin.problems.regions import set_region_values
+
+log = get_logger("tumour")
+
+
+class TumourModel:
+    """Growth with oxygen, mechanics and treatment effects for one case.
+
+    Args:
+        case: the validated case.
+        tmesh: the tagged mesh.
+        fluid: the fluid problem (or None).
+        drugs: drug deliveries by name (may be empty).
+    """
+
+    def __init__(self, case: Case, tmesh: TaggedMesh, fluid=None, drugs: dict | None = None):
+        self.case, self.tmesh, self.fluid, self.drugs = case, tmesh, fluid, drugs or {}
+        phys = case.physics
+        self.treatment = case.treatment
+        self.growth = self._create_growth(case, tmesh) if phys.growth.enabled else None
+        self.oxygen = self._create_oxygen(case, tmesh) if phys.oxygen.enabled else None
+        self.mechanics = self._create_mechanics(case, tmesh) if phys.mechanics.enabled else None
+        self.effects = {name: DrugEffect(e.max_kill_rate, e.ec50, e.hill)
+                        for name, e in phys.growth.drug_effect.items() if name in self.drugs}
+        n = self.growth.V.dofmap.index_map.size_local + self.growth.V.dofmap.index_map.num_ghosts \
+            if self.growth else 0
+        self.kill_exponent = np.zeros(n)
+        self._drug_nodal = {}
+        self.rt_target = self._rt_target()
+        self.rt_fractions_given = 0
+        self.rt_dose_given = 0.0
+        self.normalised = False
+        self.last_oxygen = None
+        self.last_mechanics = None
+        self.t_growth = 0.0
+
+    # ------------------------------------------------------------------ construction
+    def _create_growth(self, case: Case, tmesh: TaggedMesh) -> GrowthProblem:
+        g = case.physics.growth
+        tissue = {name: GrowthTissue(r.growth.diffusivity, r.growth.proliferation_scale, r.growth.initial_density,
+                                     r.growth.initial_necrotic) for name, r in case.regions.items()}
+        kinetics = CloneKinetics(g.proliferation_rate, g.resistant_rate, g.mutation_fraction, g.necrosis_rate,
+                                 case.physics.oxygen.hypoxic_threshold, case.physics.oxygen.necrotic_threshold)
+        self._stress = None
+        if case.physics.mechanics.enabled:
+            V = dolfinx.fem.functionspace(tmesh.mesh, ("Lagrange", 1))
+            self._stress = dolfinx.fem.Function(V, name="von_mises_p1")
+        return GrowthProblem(tmesh, tissue, kinetics, g.initial_resistant_fraction, stress=self._stress,
+                             stress_coupling=case.physics.mechanics.stress_coupling,
+                             detection_threshold=g.detection_threshold, carrying_capacity=g.carrying_capacity,
+                             petsc_options=case.solver.get("growth"))
+
+    def _density(self):
+        """Viable tumour cells (the growth state, or the initial regional densities without growth)."""
+        if self.growth is not None:
+            return self.growth.viable
+        from oncotwin.problems.regions import dg0_space, region_field
+
+        return region_field(dg0_space(self.tmesh), self.tmesh,
+                            {self.tmesh.regions[n]: r.growth.initial_density for n, r in self.case.regions.items()
+                             if n in self.tmesh.regions}, "tumour_cells")
+
+    def _create_oxygen(self, case: Case, tmesh: TaggedMesh):
+        from oncotwin.problems.oxygen import OxygenProblem, OxygenTissue
+
+        o = case.physics.oxygen
+        tissue = {name: OxygenTissue(r.oxygen.diffusivity, r.oxygen.supply_rate, r.oxygen.vascular_po2,
+                                     r.oxygen.tissue_consumption, r.oxygen.half_saturation)
+                  for name, r in case.regions.items()}
+        return OxygenProblem(tmesh, tissue, self._density(), o.tumour_consumption,
+                             boundary_conditions={bc.boundary: bc.po2 for bc in o.boundary_conditions},
+                             petsc_options=case.solver.get("oxygen"), hypoxic_threshold=o.hypoxic_threshold,
+                             necrotic_threshold=o.necrotic_threshold)
+
+    def _create_mechanics(self, case: Case, tmesh: TaggedMesh):
+        from oncotwin.problems.mechanics import MechanicsProblem, MechanicsTissue
+
+        m = case.physics.mechanics
+        tissue = {name: MechanicsTissue(r.mechanics.young_modulus, r.mechanics.poisson_ratio, m.growth_strain)
+                  for name, r in case.regions.items()}
+        host = [n for n, r in case.regions.items() if not r.is_tumour]
+        # the eigenstrain follows all tumour mass: viable and dead cells
+        density = self.growth.viable + self.growth.necrotic
+        return MechanicsProblem(tmesh, tissue, density, list(m.fixed_boundaries), degree=m.degree,
+                                petsc_options=case.solver.get("mechanics"), host_regions=host)
+
+    def _rt_target(self) -> np.ndarray | float:
+        """Nodal indicator of the radiotherapy target (1 everywhere without target regions)."""
+        rt = self.treatment.radiotherapy
+        if rt is None or self.growth is None or not rt.target_regions:
+            return 1.0
+        from oncotwin.problems.regions import region_indicator
+
+        chi = region_indicator(self.tmesh, rt.target_regions)
+        V = self.growth.V
+        f = dolfinx.fem.Function(V)
+        f.interpolate(chi)  # DG0 -> P1 by evaluation at nodes: a node on the target's boundary counts
+        return (f.x.array > 0.0).astype(float)
+
+    # ------------------------------------------------------------------ schedule
+    def stop_times(self, t_end: float) -> list[float]:
+        """Times the driver must land on: growth steps, radiotherapy fractions, normalisation windows."""
+        stops: set[float] = set()
+        if self.growth is not None:
+            step = self.case.physics.growth.step
+            stops.update(k * step for k in range(1, int(math.floor(t_end / step + 1e-9)) + 1))
+        rt = self.treatment.radiotherapy
+        if rt is not None:
+            stops.update(t for t in rt.fraction_times() if t < t_end)
+        aa = self.treatment.antiangiogenic
+        if aa is not None:
+            stops.update(x for window in aa.windows() for x in window if 0 < x < t_end)
+        return sorted(t for t in stops if t > 0)
+
+    # ------------------------------------------------------------------ time stepping
+    def start(self) -> None:
+        """State at t = 0: vessels, oxygen, mechanics and a fraction given on day 1."""
+        self.update_vessels(0.0)
+        self.solve_oxygen()
+        self.solve_mechanics()
+        self.radiotherapy(0.0)
+
+    def after_transport_step(self, dt: float) -> None:
+        """Accumulate the chemotherapy kill exponent of the sensitive clone over a drug step."""
+        for name, effect in self.effects.items():
+            self.kill_exponent += dt * effect.kill_rate(self._nodal_concentration(name))
+
+    def _nodal_concentration(self, name: str) -> np.ndarray:
+        """Drug concentration [mg/mm^3] at the growth nodes (interpolated when the drug space differs)."""
+        c = self.drugs[name].problem.c
+        if c.function_space == self.growth.V or c.function_space.element == self.growth.V.element:
+            return c.x.array
+        target = self._drug_nodal.setdefault(name, dolfinx.fem.Function(self.growth.V))
+        target.interpolate(c)
+        return target.x.array
+
+    def advance(self, t: float) -> dict[str, float]:
+        """Growth (and its coupled problems) from the last growth stop to ``t``; treatment events at ``t``."""
+        info = {}
+        dt = t - self.t_growth
+        if self.growth is not None and dt > 0:
+            po2 = self.solve_oxygen()
+            step = self.growth.step(dt, po2)
+            if self.effects:
+                self.growth.apply_survival(np.exp(-self.kill_exponent), 1.0)
+                self.kill_exponent[:] = 0.0
+            self.t_growth = t
+            info = {"growth_iterations": step.iterations, "kinetic_substeps": step.kinetic_substeps,
+                    "growth_clipped": step.clipped}
+            if self._mechanics_due(t):
+                self.solve_mechanics()
+        self.update_vessels(t)
+        self.radiotherapy(t)
+        return info
+
+    def _mechanics_due(self, t: float) -> bool:
+        if self.mechanics is None:
+            return False
+        every = self.case.physics.mechanics.update_every
+        if every is None or self.last_mechanics is None:
+            return True
+        return t - self.last_mechanics >= every * (1 - 1e-9)
+
+    def solve_oxygen(self) -> np.ndarray | None:
+        """Quasi-steady oxygen for the current cells; returns nodal pO2 (None without oxygen)."""
+        if self.oxygen is None:
+            return None
+        self.oxygen.solve()
+        self.last_oxygen = self.oxygen.po2.x.array
+        return self.last_oxygen
+
+    def solve_mechanics(self) -> None:
+        """Displacement and stress for the current density; the stress slows the next invasion step."""
+        if self.mechanics is None:
+            return
+        self.mechanics.solve()
+        self.last_mechanics = self.t_growth
+        self._stress.x.array[:] = self.mechanics.von_mises_at_vertices().x.array
+        self.growth.stress_changed()
+
+    def radiotherapy(self, t: float) -> None:
+        """Apply the fractions scheduled at ``t`` (each once)."""
+        rt = self.treatment.radiotherapy
+        if rt is None or self.growth is None:
+            return
+        times = rt.fraction_times()
+        while self.rt_fractions_given < len(times) and times[self.rt_fractions_given] <= t + 1e-6:
+            omf = 1.0 if self.last_oxygen is None else oxygen_modification(self.last_oxygen, rt.oer_max, rt.oer_k)
+            survival = lq_survival(rt.dose_per_fraction * self.rt_target, rt.alpha, rt.beta, omf)
+            self.growth.apply_survival(survival)
+            self.rt_fractions_given += 1
+            self.rt_dose_given += rt.dose_per_fraction
+
+    def update_vessels(self, t: float) -> None:
+        """Open or close an anti-angiogenic normalisation window at ``t``."""
+        aa = self.treatment.antiangiogenic
+        if aa is None or aa.active(t) == self.normalised:
+            return
+        self.normalised = aa.active(t)
+        tumour = list(self.tmesh.tumour_regions)
+        permeability = aa.permeability_scale if self.normalised else 1.0
+        perfusion = aa.perfusion_scale if self.normalised else 1.0
+        log.info("anti-angiogenic: normalisation window %s at day %.4g", "opens" if self.normalised else "closes",
+                 t / 86400.0)
+        if self.fluid is not None:
+            self.fluid.set_vascular_scaling({r: permeability for r in tumour})
+            self.fluid.solve()
+            self.fluid.output_fields()  # velocity updated in place: the drugs see the new flow
+        for delivery in self.drugs.values():
+            if self.fluid is None and delivery.vascular_scale is not None:
+                set_region_values(delivery.vascular_scale, self.tmesh,
+                                  {self.tmesh.regions[r]: permeability for r in tumour})
+            delivery.problem.coefficients_changed()
+        if self.oxygen is not None:
+            self.oxygen.set_vascular_scaling({r: perfusion for r in tumour})
+
+    # ------------------------------------------------------------------ outputs
+    def output_fields(self) -> list[dolfinx.fem.Function]:
+        """Cell densities, oxygen, displacement and stress."""
+        fields = []
+        if self.growth is not None:
+            fields += self.growth.output_fields()
+        if self.oxygen is not None:
+            fields.append(self.oxygen.po2)
+        if self.mechanics is not None:
+            fields += self.mechanics.output_fields()
+        return fields
+
+    def metrics(self) -> dict[str, float]:
+        """Tumour burden, oxygenation, mass effect and treatment delivered so far."""
+        out: dict[str, float] = {}
+        if self.growth is not None:
+            threshold = self.case.physics.oxygen.hypoxic_threshold
+            out.update(self.growth.metrics(self.last_oxygen, threshold))
+        if self.oxygen is not None:
+            # the oxygen problem's own volumes refer to the segmented tumour regions
+            out.update({k if k.startswith(("po2", "oxygen")) else f"oxygen_{k}": v
+                        for k, v in self.oxygen.metrics().items()})
+        if self.mechanics is not None:
+            out.update(self.mechanics.metrics())
+        if self.treatment.radiotherapy is not None:
+            out["rt_fractions_given"] = self.rt_fractions_given
+            out["rt_dose_given_Gy"] = self.rt_dose_given
+        if self.treatment.antiangiogenic is not None:
+            out["vessels_normalised"] = float(self.normalised)
+            if self.fluid is not None:  # the interstitial pressure follows the vessels
+                out.update(self.fluid.metrics())
+        return out

@@ -1,0 +1,210 @@
+"""Verification of tissue mechanics: eigenstrained sphere (closed form), MMS rates, solver reuse."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from oncotwin.case.schema import Case
+from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.mesh.distribute import TaggedMesh, mesh_in_memory
+from oncotwin.problems.mechanics import MechanicsProblem, MechanicsTissue
+from oncotwin.problems.regions import region_indicator
+from oncotwin.verification.spherical_inclusion import SphericalInclusion
+from tests.problems.test_fluid import cube
+
+
+def boxed_cube(comm, n: int) -> TaggedMesh:
+    """The two-region unit cube with every exterior facet tagged 'outer' (1)."""
+    tm = cube(comm, n)
+    mesh = tm.mesh
+    tdim = mesh.topology.dim
+    facets = dolfinx.mesh.exterior_facet_indices(mesh.topology)
+    tags = dolfinx.mesh.meshtags(mesh, tdim - 1, facets, np.full(facets.size, 1, dtype=np.int32))
+    return TaggedMesh(mesh, tm.cell_tags, tags, tm.regions, {"outer": 1}, tm.tumour_regions)
+
+
+def uniform(E: float, nu: float, beta: float) -> dict[str, MechanicsTissue]:
+    return {"tumour": MechanicsTissue(E, nu, beta), "host": MechanicsTissue(E, nu, beta)}
+
+
+def norm(comm, expr, degree: int = 6) -> float:
+    dx = ufl.dx(metadata={"quadrature_degree": degree})
+    return math.sqrt(comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(expr * dx)), op=MPI.SUM))
+
+
+# ---------------------------------------------------------------------------- manufactured solution
+def exact_displacement(x):
+    """Smooth, zero on the boundary of the unit cube, not divergence-free (loads the lambda term)."""
+    bubble = ufl.sin(ufl.pi * x[0]) * ufl.sin(ufl.pi * x[1]) * ufl.sin(ufl.pi * x[2])
+    return 0.1 * bubble * ufl.as_vector([1.0 + x[1], 2.0 * x[0] * x[2], 1.0 - x[0] + x[1]])
+
+
+def mms_errors(comm, n: int, degree: int, nu: float) -> tuple[float, float]:
+    tm = boxed_cube(comm, n)
+    x = ufl.SpatialCoordinate(tm.mesh)
+    density = 0.5 + 0.5 * ufl.cos(2 * x[0]) * x[1] * x[2]  # smooth UFL density
+    tissue = uniform(3.0, nu, 0.08)
+    u_exact = exact_displacement(x)
+    probe = MechanicsProblem(tm, tissue, density, ["outer"], degree=degree)
+    body_force = -ufl.div(probe.physics.stress(u_exact))
+    problem = MechanicsProblem(tm, tissue, density, ["outer"], degree=degree, body_force=body_force)
+    problem.solve()
+    e = problem.displacement - u_exact
+    deg = 2 * degree + 4
+    return norm(comm, ufl.inner(e, e), deg), norm(comm, ufl.inner(ufl.grad(e), ufl.grad(e)), deg)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize(("degree", "nu"), [(1, 0.3), (2, 0.3), (2, 0.49)])
+def test_manufactured_solution_converges_at_optimal_rates(comm, degree, nu):
+    sizes = [4, 8, 16] if degree == 1 else [3, 6, 12]
+    errors = [mms_errors(comm, n, degree, nu) for n in sizes]
+    l2_rates = [math.log2(errors[i][0] / errors[i + 1][0]) for i in range(len(sizes) - 1)]
+    h1_rates = [math.log2(errors[i][1] / errors[i + 1][1]) for i in range(len(sizes) - 1)]
+    assert l2_rates[-1] == pytest.approx(degree + 1, abs=0.25), (errors, l2_rates)
+    assert h1_rates[-1] == pytest.approx(degree, abs=0.2), (errors, h1_rates)
+
+
+# ---------------------------------------------------------------------------- spherical inclusion
+RADIUS, OUTER, E_TUMOUR, E_HOST, BETA = 2.0, 6.0, 20.0, 10.0, 0.05  # mm, mm, mmHg, mmHg, -
+
+
+def sphere_mesh(comm) -> TaggedMesh:
+    case = Case.model_validate({
+        "name": "inclusion",
+        "geometry": {"kind": "sphere", "tumour_radius": f"{RADIUS} mm", "host_radius": f"{OUTER} mm"},
+        "mesh": {"size_tumour": "0.5 mm", "size_far": "1 mm", "grading_distance": "2 mm"},
+        "regions": {"tumour": {"kind": "tumour"}, "host": {"kind": "normal"}},
+    })
+    return mesh_in_memory(comm, case)
+
+
+def solve_inclusion(comm, tm: TaggedMesh, nu: float, degree: int):
+    """Sharp inclusion: the density is the DG0 tumour indicator (N = 1 inside, 0 outside)."""
+    tissue = {"tumour": MechanicsTissue(E_TUMOUR, nu, BETA), "host": MechanicsTissue(E_HOST, nu, 0.0)}
+    problem = MechanicsProblem(tm, tissue, region_indicator(tm, ["tumour"]), ["outer"], degree=degree)
+    info = problem.solve()
+    exact = SphericalInclusion(RADIUS, OUTER, E_TUMOUR, nu, E_HOST, nu, BETA)
+    space = dolfinx.fem.functionspace(tm.mesh, ("Lagrange", degree + 2, (3,)))
+    reference = dolfinx.fem.Function(space)
+    reference.interpolate(exact.displacement_vector)
+    e = problem.displacement - reference
+    error = norm(comm, ufl.inner(e, e)) / norm(comm, ufl.inner(reference, reference))
+    return problem, exact, info, error
+
+
+@pytest.mark.mpi
+def test_spherical_inclusion_matches_closed_form_without_locking(comm):
+    """P2 stays within 3% at nu = 0.3 and 0.49 (the error is mostly the polyhedral sphere); P1 locks."""
+    tm = sphere_mesh(comm)
+    errors = {}
+    for nu in (0.3, 0.49):
+        problem, exact, info, errors[2, nu] = solve_inclusion(comm, tm, nu, degree=2)
+        assert errors[2, nu] < 0.03, errors
+        assert info.iterations < 200, info
+        m = problem.metrics()
+        u_rim = float(exact.displacement(RADIUS))
+        assert m["displacement_max_mm"] == pytest.approx(u_rim, rel=0.03)
+        assert m["host_displacement_max_mm"] == pytest.approx(m["displacement_max_mm"], rel=1e-12)
+        assert m["tumour_volume_change_mm3"] == pytest.approx(exact.inclusion_volume_change(), rel=0.05)
+        assert m["volume_change_mm3"] == pytest.approx(0.0, abs=1e-8 * exact.inclusion_volume_change())
+        # the tumour is under hydrostatic stress (von Mises 0 inside), the host is sheared at the rim
+        assert m["von_mises_mean_tumour_mmHg"] < 0.05 * m["von_mises_max_mmHg"]
+        assert m["von_mises_max_mmHg"] == pytest.approx(float(exact.von_mises(RADIUS + 1e-9)), rel=0.2)
+        assert m["mechanics_iterations"] == info.iterations
+    for nu in (0.3, 0.49):
+        errors[1, nu] = solve_inclusion(comm, tm, nu, degree=1)[3]
+    # volumetric locking: P1 degrades markedly as nu -> 0.5, P2 hardly at all
+    assert errors[1, 0.49] > 1.5 * errors[1, 0.3], errors
+    assert errors[2, 0.49] < 1.3 * errors[2, 0.3], errors
+
+
+# ---------------------------------------------------------------------------- solver and outputs
+def pc_setups() -> int:
+    return PETSc.Log.Event("PCSetUp").getPerfInfo()["count"]
+
+
+@pytest.mark.mpi
+def test_second_solve_reuses_the_preconditioner_and_is_linear_in_density(comm):
+    PETSc.Log.begin()
+    tm = boxed_cube(comm, 5)
+    P1 = dolfinx.fem.functionspace(tm.mesh, ("Lagrange", 1))
+    density = dolfinx.fem.Function(P1)
+    density.interpolate(lambda x: np.exp(-10 * ((x[0] - 0.4) ** 2 + (x[1] - 0.5) ** 2 + (x[2] - 0.5) ** 2)))
+    tissue = {"tumour": MechanicsTissue(5.0, 0.45, 0.05), "host": MechanicsTissue(2.0, 0.49, 0.0)}
+    problem = MechanicsProblem(tm, tissue, density, ["outer"], degree=2)
+    setups = pc_setups()
+    problem.solve()
+    first = problem.displacement.x.array.copy()
+    density.x.array[:] *= 2.5
+    info = problem.solve()
+    assert pc_setups() == setups  # set up once, in the constructor
+    assert problem.ksp.getInitialGuessNonzero()
+    scale = np.abs(first).max()
+    assert comm.allreduce(np.abs(problem.displacement.x.array - 2.5 * first).max(), op=MPI.MAX) < 1e-6 * scale
+    assert info.iterations < 200
+    # a fresh problem gives the same answer
+    fresh = MechanicsProblem(tm, tissue, density, ["outer"], degree=2)
+    fresh.solve()
+    assert comm.allreduce(np.abs(fresh.displacement.x.array - problem.displacement.x.array).max(),
+                          op=MPI.MAX) < 1e-6 * scale
+    # outputs
+    vm = problem.von_mises()
+    vertex = problem.von_mises_at_vertices()
+    lo = comm.allreduce(vm.x.array.min(), op=MPI.MIN)
+    hi = comm.allreduce(vm.x.array.max(), op=MPI.MAX)
+    assert comm.allreduce(vertex.x.array.min(), op=MPI.MIN) >= lo - 1e-12 * hi
+    assert comm.allreduce(vertex.x.array.max(), op=MPI.MAX) <= hi * (1 + 1e-12)
+    assert [f.name for f in problem.output_fields()] == ["displacement_mm", "von_mises_mmHg"]
+    p1 = problem.displacement_p1()
+    assert p1.name == "displacement_mm" and p1.function_space.ufl_element().embedded_superdegree == 1
+    assert p1 is problem.displacement_p1()
+    u_max = problem.metrics()["displacement_max_mm"]
+    assert comm.allreduce(np.abs(p1.x.array).max(), op=MPI.MAX) <= u_max * (1 + 1e-12)
+
+
+def test_zero_density_gives_zero_displacement(comm):
+    tm = boxed_cube(comm, 3)
+    density = dolfinx.fem.Function(dolfinx.fem.functionspace(tm.mesh, ("DG", 0)))
+    problem = MechanicsProblem(tm, uniform(1.0, 0.3, 0.1), density, ["outer"], degree=1)
+    density.x.array[:] = 1.0
+    problem.solve()
+    assert np.abs(problem.displacement.x.array).max() > 0
+    density.x.array[:] = 0.0
+    info = problem.solve()
+    assert info.iterations == 0 and np.abs(problem.displacement.x.array).max() == 0.0
+
+
+def test_fixed_boundary_is_required(comm):
+    tm = boxed_cube(comm, 2)
+    tissue = uniform(1.0, 0.3, 0.1)
+    with pytest.raises(ValueError, match="rigid motions"):
+        MechanicsProblem(tm, tissue, 1.0, [])
+    with pytest.raises(ValueError, match="unknown boundary skull"):
+        MechanicsProblem(tm, tissue, 1.0, ["skull"])
+    with pytest.raises(ValueError, match="no elastic parameters for region"):
+        MechanicsProblem(tm, {"tumour": tissue["tumour"]}, 1.0, ["outer"])
+    with pytest.raises(ValueError, match="Poisson"):
+        MechanicsProblem(tm, uniform(1.0, 0.5, 0.1), 1.0, ["outer"])
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("degree", [1, 2])
+def test_rigid_body_modes_are_orthonormal_null_vectors_of_free_elasticity(comm, degree):
+    tm = boxed_cube(comm, 3)
+    problem = MechanicsProblem(tm, uniform(2.0, 0.4, 0.0), 0.0, ["outer"], degree=degree)
+    A = dolfinx.fem.petsc.assemble_matrix(problem.a)  # no boundary conditions: rigid motions are free
+    A.assemble()
+    modes = problem.near_nullspace.getVecs()
+    assert len(modes) == 6
+    y = A.createVecLeft()
+    scale = A.norm(PETSc.NormType.FROBENIUS)
+    for i, z in enumerate(modes):
+        A.mult(z, y)
+        assert y.norm() < 1e-10 * scale
+        for j, w in enumerate(modes):
+            assert z.dot(w) == pytest.approx(1.0 if i == j else 0.0, abs=1e-12)
+    A.destroy()

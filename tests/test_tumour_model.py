@@ -1,0 +1,129 @@
+"""The coupled tumour model through the CLI: closed forms through the driver, serial = parallel."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+SPHERE = """
+name: NAME
+geometry: {kind: sphere, tumour_radius: "3 mm", host_radius: "9 mm", necrotic_radius: "1 mm"}
+mesh: {size_tumour: "0.8 mm", size_far: "2 mm", grading_distance: "3 mm"}
+output: {figures: false}
+"""
+
+COUPLED = SPHERE + """
+regions:
+  necrotic: {kind: necrotic}
+  tumour: {kind: tumour}
+  host: {kind: normal, growth: {diffusivity: "0.3 mm^2/day"}, mechanics: {poisson_ratio: 0.49}}
+physics:
+  fluid: {enabled: true, boundary_conditions: [{boundary: outer, type: pressure, pressure: "0 mmHg"}]}
+  drug: {enabled: true}
+  oxygen: {enabled: true}
+  growth:
+    step: "1 day"
+    proliferation_rate: "0.2 1/day"
+    mutation_fraction: 1e-3
+    drug_effect: {temozolomide: {max_kill_rate: "0.5 1/day", ec50: "0.5 mg/L"}}
+  mechanics: {enabled: true, degree: 1}
+time: {end: "4 day", max_step: "12 h", min_step: "1 h", output_every: "1 day"}
+treatment:
+  patient: {height: "170 cm", weight: "70 kg"}
+  drugs: [{drug: temozolomide, dose: "75 mg/m^2", route: oral, schedule: "daily x 4"}]
+  radiotherapy: {dose_per_fraction: "2 Gy", schedule: "days 2-3"}
+  antiangiogenic: {schedule: "day 2", effect_duration: "2 day", permeability_scale: 0.5}
+"""
+
+RT_ONLY = SPHERE + """
+regions:
+  necrotic: {kind: necrotic}
+  tumour: {kind: tumour}
+  host: {kind: normal}
+physics:
+  growth:
+    proliferation_rate: "0 1/day"
+    necrosis_rate: "0 1/day"
+time: {end: "5 day", output_every: "1 day"}
+treatment:
+  radiotherapy: {dose_per_fraction: "2 Gy", schedule: "days 1-5", alpha: "0.3 1/Gy", alpha_beta: "10 Gy"}
+"""
+# the initial densities differ between regions: switch invasion off so only radiotherapy changes them
+RT_ONLY = RT_ONLY.replace("{kind: necrotic}", '{kind: necrotic, growth: {diffusivity: "0 mm^2/s"}}').replace(
+    "{kind: tumour}", '{kind: tumour, growth: {diffusivity: "0 mm^2/s"}}').replace(
+    "{kind: normal}", '{kind: normal, growth: {diffusivity: "0 mm^2/s"}}')
+
+
+def rows(run: Path) -> list[dict[str, float]]:
+    with open(run / "metrics.csv") as fh:
+        return [{k: float(v) if v not in ("", None) else math.nan for k, v in r.items()} for r in csv.DictReader(fh)]
+
+
+@pytest.fixture(scope="module")
+def coupled(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("coupled")
+    case = tmp / "coupled.yaml"
+    case.write_text(COUPLED.replace("NAME", "coupled"))
+    out = {}
+    for ranks in (1, 2):
+        result = run_cli("run", str(case), "--out", str(tmp / f"np{ranks}"), ranks=ranks, cwd=tmp, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        out[ranks] = rows(tmp / f"np{ranks}")
+    return out
+
+
+def test_coupled_run_serial_and_parallel_agree(coupled):
+    serial, parallel = coupled[1], coupled[2]
+    assert len(serial) == len(parallel) == 5
+    skip = ("iterations", "residual", "substeps", "clipped")
+    for a, b in zip(serial, parallel, strict=True):
+        for key, value in a.items():
+            if any(s in key for s in skip) or math.isnan(value):
+                continue
+            assert b[key] == pytest.approx(value, rel=1e-6, abs=1e-9), key
+
+
+def test_coupled_run_reports_every_output_users_need(coupled):
+    first, last = coupled[1][0], coupled[1][-1]
+    for key in ("tumour_volume_mm3", "tumour_cells", "resistant_fraction", "hypoxic_fraction",
+                "necrotic_volume_mm3", "po2_mean_tumour_mmHg", "displacement_max_mm", "host_displacement_max_mm",
+                "von_mises_max_mmHg", "temozolomide_tumour_auc_mean_mg_h_per_L", "ifp_max_tumour_mmHg",
+                "rt_dose_given_Gy", "vessels_normalised"):
+        assert key in last and not math.isnan(last[key]), key
+    assert last["rt_dose_given_Gy"] == 4.0
+    assert first["displacement_max_mm"] > 0
+    # mutation under drug selection: the resistant share grows
+    assert last["resistant_fraction"] > first["resistant_fraction"]
+    # normalisation from day 2 (t = 1 day) for 2 days halves Lp S/V in the tumour: the pressure falls and
+    # recovers exactly when the window closes
+    by_day = {round(r["time_day"]): r for r in coupled[1]}
+    assert [by_day[d]["vessels_normalised"] for d in range(5)] == [0.0, 1.0, 1.0, 0.0, 0.0]
+    assert by_day[1]["ifp_max_tumour_mmHg"] < 0.995 * by_day[0]["ifp_max_tumour_mmHg"]
+    assert by_day[3]["ifp_max_tumour_mmHg"] == pytest.approx(by_day[0]["ifp_max_tumour_mmHg"], rel=1e-6)
+
+
+@pytest.mark.mpi
+def test_radiotherapy_through_the_driver_matches_lq_survival(shared_tmp, comm):
+    """No growth, no oxygen: after n fractions the cell count is exp(-n (alpha d + beta d^2)) of the start."""
+    from oncotwin.case import load_case
+    from oncotwin.simulation import Simulation
+
+    case_file = shared_tmp / "rt.yaml"
+    if comm.rank == 0:
+        case_file.write_text(RT_ONLY.replace("NAME", "rt_only"))
+    comm.barrier()
+    case, sha = load_case(comm, case_file)[:2]
+    out = Simulation(comm, case, case_file, sha, shared_tmp / "rt_run", shared_tmp / "meshes").run()
+    data = rows(out)
+    alpha, beta, d = 0.3, 0.03, 2.0
+    for row in data:
+        n = int(row["rt_fractions_given"])
+        assert n == min(int(round(row["time_day"])) + 1, 5)
+        expected = data[0]["tumour_cells"] / math.exp(-(alpha * d + beta * d * d)) * math.exp(
+            -n * (alpha * d + beta * d * d))
+        assert row["tumour_cells"] == pytest.approx(expected, rel=1e-9)
