@@ -59,7 +59,7 @@ def test_fields_read_back_with_vtk_readers(runs):
         assert set(np.unique(grid.cell_data["regions"]).astype(int)) == {1, 2}
         # raw VTK, no PyVista: the parallel piece index
         raw = vtkXMLPUnstructuredGridReader()
-        raw.SetFileName(str(run / "fields000000.pvtu"))
+        raw.SetFileName(str(run / "fields" / "t00000000000.pvtu"))
         raw.Update()
         assert raw.GetOutput().GetPointData().GetArray("pressure_mmHg") is not None
         m = metrics(run)

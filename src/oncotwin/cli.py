@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing result (after success)")
     p.add_argument("--mesh-dir", type=Path, default=Path("meshes"), help="mesh cache folder (default: meshes)")
     p.add_argument("--remesh", action="store_true", help="ignore the mesh cache")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run of this case from its last checkpoint (same ranks)")
 
     p = sub.add_parser("render", help="re-render the figures of a run from its files")
     p.add_argument("run_dir", type=Path)
@@ -104,7 +106,7 @@ def _run(comm, args) -> int:
     case, digest = load_case(comm, args.case)
     out = args.out or Path("results") / case.name
     final = Simulation(comm, case, args.case, digest, out, args.mesh_dir, force=args.force,
-                       remesh=args.remesh).run()
+                       remesh=args.remesh, resume=args.resume).run()
     if comm.rank == 0:
         print(f"results: {final}")
         print(f"  open in ParaView: paraview {final / 'fields.pvd'}")

@@ -77,6 +77,21 @@ class DrugDelivery:
         self.balance_error_max = max(self.balance_error_max, self.problem.balance.error)
         return info
 
+    def state(self) -> dict[str, np.ndarray]:
+        """Local arrays and bookkeeping of the transport state (for checkpoints)."""
+        p = self.problem
+        b = p.balance
+        return {"c": p.c.x.array.copy(), "cmax": p.cmax.x.array.copy(), "auc": p.auc.x.array.copy(),
+                "scalars": np.array([p.t, b.initial, b.content, b.gained, b.lost, self.balance_error_max,
+                                     self.min_concentration_mg_per_l])}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Set the transport state from :meth:`state` of the same mesh partition."""
+        p = self.problem
+        p.c.x.array[:], p.cmax.x.array[:], p.auc.x.array[:] = state["c"], state["cmax"], state["auc"]
+        (p.t, p.balance.initial, p.balance.content, p.balance.gained, p.balance.lost, self.balance_error_max,
+         self.min_concentration_mg_per_l) = (float(v) for v in state["scalars"])
+
     def metrics(self) -> dict[str, float]:
         """Plasma and tissue exposure metrics at the current time; refreshes the output fields."""
         p, comm, n = self.problem, self.tmesh.comm, self.name

@@ -48,6 +48,20 @@ class RunDirectory:
 
         return on_root(comm, create)
 
+    @staticmethod
+    def reuse(comm: MPI.Comm, final: Path, work: Path, force: bool) -> RunDirectory:
+        """Continue in an existing working folder (a resumed run), with the same rules as :meth:`open`."""
+
+        def check() -> RunDirectory:
+            target = Path(final).resolve()
+            if target.exists() and not force:
+                raise RunDirectoryError(
+                    f"{target}: a result already exists; use --force to replace it or --out DIR to write "
+                    "elsewhere")
+            return RunDirectory(target, Path(work))
+
+        return on_root(comm, check)
+
     def commit(self, comm: MPI.Comm) -> Path:
         """Move the finished run into place (replacing an old result only now)."""
 

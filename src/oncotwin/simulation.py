@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from oncotwin import __version__
+from oncotwin import __version__, checkpoint
 from oncotwin.case.schema import Case
 from oncotwin.log import get_logger
 from oncotwin.manifest import StageTimer, now, package_versions
@@ -35,6 +35,7 @@ class Simulation:
         mesh_root: folder of the mesh cache.
         force: replace an existing result.
         remesh: ignore the mesh cache.
+        resume: continue from the last checkpoint of an interrupted run of this case (if any).
     """
 
     comm: MPI.Comm
@@ -45,15 +46,17 @@ class Simulation:
     mesh_root: Path
     force: bool = False
     remesh: bool = False
+    resume: bool = False
     timer: StageTimer = field(default_factory=StageTimer)
     steady_metrics: dict[str, float] = field(default_factory=dict)
     rows: list[dict[str, float]] = field(default_factory=list)
     steps: list[dict[str, float]] = field(default_factory=list)
+    resumed_from: float | None = None
 
     def run(self) -> Path:
         """Execute the pipeline; returns the final run folder."""
         started = now()
-        rundir = RunDirectory.open(self.comm, self.out, self.force)
+        rundir, restart = self.open_run_directory()
         try:
             tmesh, mesh_info = self.initialise()
             fields = []
@@ -72,15 +75,20 @@ class Simulation:
                 with self.timer.stage("tumour setup"):
                     tumour = self.create_tumour(tmesh, fluid, drugs)
                     fields += tumour.output_fields()
-            writer = self.open_writer(rundir.work, tmesh, fields)
-            self.record(0.0, drugs, writer, tumour)
+            writer = self.open_writer(rundir.work, tmesh, fields, restart[0]["fields"] if restart else ())
+            start = 0.0
+            if restart is None:
+                self.record(0.0, drugs, writer, tumour)
+            else:
+                start = self.restore(restart, drugs, tumour)
             if self.case.time is not None and (drugs or (tumour is not None and tumour.growth is not None)):
                 with self.timer.stage("transient"):
-                    self.march(drugs, tumour, writer)
+                    self.march(drugs, tumour, writer, rundir.work, start)
             with self.timer.stage("output"):
                 if writer is not None:
                     writer.close()
                 self.write_tables(rundir.work, tmesh, drugs)
+                checkpoint.discard(self.comm, rundir.work)
             if self.case.output.figures and self.case.output.fields:
                 with self.timer.stage("figures"):
                     self.render(rundir.work)
@@ -92,6 +100,40 @@ class Simulation:
         return final
 
     # ------------------------------------------------------------------ stages
+    def open_run_directory(self) -> tuple[RunDirectory, tuple | None]:
+        """A new working folder, or with ``resume`` the one of an interrupted run and its checkpoint."""
+        if self.resume:
+            work = checkpoint.find_resumable(self.comm, self.out, self.case_sha256)
+            if work is not None:
+                rundir = RunDirectory.reuse(self.comm, self.out, work, self.force)
+                meta, arrays = checkpoint.load(self.comm, work)
+                log.info("resuming from the checkpoint at day %.4g in %s", meta["time"] / 86400.0, work)
+                return rundir, (meta, arrays)
+            log.info("no checkpoint of this case to resume from: starting at t = 0")
+        return RunDirectory.open(self.comm, self.out, self.force), None
+
+    def restore(self, restart: tuple, drugs: dict, tumour) -> float:
+        """Set every evolving state from the checkpoint; returns its time [s]."""
+        meta, arrays = restart
+        self.rows, self.steps = list(meta["rows"]), list(meta["steps"])
+        for name, delivery in drugs.items():
+            prefix = f"drug.{name}."
+            delivery.restore({k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)})
+        if tumour is not None:
+            tumour.restore({k.removeprefix("tumour."): v for k, v in arrays.items() if k.startswith("tumour.")},
+                           meta["time"])
+        self.resumed_from = meta["time"]
+        return float(meta["time"])
+
+    def save_checkpoint(self, work: Path, t: float, drugs: dict, tumour, writer) -> None:
+        """Everything needed to continue from ``t`` exactly as an uninterrupted run would."""
+        arrays = {f"drug.{name}.{k}": v for name, d in drugs.items() for k, v in d.state().items()}
+        if tumour is not None:
+            arrays.update({f"tumour.{k}": v for k, v in tumour.state().items()})
+        meta = {"time": t, "case_sha256": self.case_sha256, "rows": self.rows, "steps": self.steps,
+                "fields": writer.entries if writer is not None else []}
+        checkpoint.save(self.comm, work, meta, arrays)
+
     def initialise(self) -> tuple[TaggedMesh, dict]:
         """Mesh (or reuse the cached mesh) and distribute it."""
         with self.timer.stage("mesh"):
@@ -139,13 +181,13 @@ class Simulation:
         tumour.start()
         return tumour
 
-    def open_writer(self, work: Path, tmesh: TaggedMesh, fields: list):
+    def open_writer(self, work: Path, tmesh: TaggedMesh, fields: list, entries=()):
         """The field time series (VTK XML), or None when fields are off."""
         if not self.case.output.fields:
             return None
         from oncotwin.io.fields import VtkSeries
 
-        return VtkSeries(self.comm, work / FIELDS_FILE, tmesh.mesh, fields, tmesh.cell_tags)
+        return VtkSeries(self.comm, work / FIELDS_FILE, tmesh.mesh, fields, tmesh.cell_tags, entries)
 
     def record(self, t: float, drugs: dict, writer, tumour=None) -> None:
         """Metrics row (and fields) at an output time."""
@@ -158,8 +200,12 @@ class Simulation:
         if writer is not None:
             writer.write(t)
 
-    def march(self, drugs: dict, tumour, writer) -> None:
-        """Time loop: drug transport steps (refined after doses), tumour steps at their stops, outputs."""
+    def march(self, drugs: dict, tumour, writer, work: Path, start: float = 0.0) -> None:
+        """Time loop: drug transport steps (refined after doses), tumour steps at their stops, outputs.
+
+        A checkpoint follows every output. From a checkpoint at ``start`` the same step sequence is
+        followed (it is generated from t = 0 and the steps already done are skipped).
+        """
         from oncotwin.progress import Progress
         from oncotwin.timestepping import step_sequence
 
@@ -174,10 +220,13 @@ class Simulation:
             max_step = min(max_step, self.case.physics.growth.step)
         min_step = min(time.min_step, max_step)
         progress = Progress(self.comm, time.end, label="transient")
-        next_output, next_stop = iter(outputs), iter(stops)
-        target, stop = next(next_output), next(next_stop)
         tol = 1e-9 * time.end
+        next_output = iter([t for t in outputs if t > start + tol])
+        next_stop = iter([t for t in stops if t > start + tol])
+        target, stop = next(next_output, float("inf")), next(next_stop, float("inf"))
         for t, dt in step_sequence(time.end, min_step, max_step, events=events, stops=stops):
+            if t <= start + tol:
+                continue
             step = {"time_s": t, "dt_s": dt}
             for name, problem in drugs.items():
                 info = problem.step(dt)
@@ -193,6 +242,8 @@ class Simulation:
             if t >= target - tol:
                 self.record(t, drugs, writer, tumour)
                 target = next(next_output, float("inf"))
+                if target != float("inf"):  # no checkpoint after the last output: the run is done
+                    self.save_checkpoint(work, t, drugs, tumour, writer)
         progress.close()
         for name, problem in drugs.items():
             log.info("drug %s: mass balance error %.2e, min concentration %.3g mg/L, %d operators",
@@ -236,6 +287,7 @@ class Simulation:
             "start": started,
             "end": now(),
             "stages": self.timer.stages,
+            "resumed_from_s": self.resumed_from,
         }
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_float) + "\n")
 

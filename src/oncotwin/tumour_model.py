@@ -240,6 +240,41 @@ class TumourModel:
         if self.oxygen is not None:
             self.oxygen.set_vascular_scaling({r: perfusion for r in tumour})
 
+    # ------------------------------------------------------------------ checkpoints
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything that evolves (fields as local arrays, counters), for checkpoints."""
+        out: dict[str, np.ndarray] = {"scalars": np.array([
+            self.rt_fractions_given, self.rt_dose_given, self.t_growth,
+            -1.0 if self.last_mechanics is None else self.last_mechanics])}
+        if self.growth is not None:
+            out.update({f"growth.{k}": v for k, v in self.growth.state().items()})
+            out["kill_exponent"] = self.kill_exponent.copy()
+        if self.oxygen is not None:  # Newton's initial guess: the same solution after a restart
+            out["po2"] = self.oxygen.po2.x.array.copy()
+        if self.mechanics is not None:  # CG's initial guess and the stress that slows invasion
+            out["displacement"] = self.mechanics.displacement.x.array.copy()
+            out["stress"] = self._stress.x.array.copy()
+        return out
+
+    def restore(self, state: dict[str, np.ndarray], t: float) -> None:
+        """Set the state saved at time ``t`` (after :meth:`start`)."""
+        fractions, self.rt_dose_given, self.t_growth, last_mechanics = (float(v) for v in state["scalars"])
+        self.rt_fractions_given = int(fractions)
+        self.last_mechanics = None if last_mechanics < 0 else last_mechanics
+        if self.growth is not None:
+            self.growth.restore({k.removeprefix("growth."): v for k, v in state.items()
+                                 if k.startswith("growth.")})
+            self.kill_exponent[:] = state["kill_exponent"]
+        if self.oxygen is not None:
+            self.oxygen.po2.x.array[:] = state["po2"]
+            self.last_oxygen = self.oxygen.po2.x.array
+        if self.mechanics is not None:
+            self.mechanics.displacement.x.array[:] = state["displacement"]
+            self._stress.x.array[:] = state["stress"]
+            self.mechanics.von_mises()  # the output field follows the restored displacement
+            self.growth.stress_changed()
+        self.update_vessels(t)
+
     # ------------------------------------------------------------------ outputs
     def output_fields(self) -> list[dolfinx.fem.Function]:
         """Cell densities, oxygen, displacement and stress."""

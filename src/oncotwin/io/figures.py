@@ -66,8 +66,14 @@ def tumour_centroid(grid, tumour_tags: list[int]) -> np.ndarray:
     return (centres * weights[:, None]).sum(axis=0) / weights.sum()
 
 
-def render_run(run_dir: Path) -> list[Path]:
+def render_run(run_dir: Path, background: bool = True, geometry: dict | None = None) -> list[Path]:
     """Orthogonal slices through the tumour centroid of every scalar field (and |velocity|).
+
+    Args:
+        run_dir: the run folder (``fields.pvd``, ``summary.json``, ``metrics.csv``, ``manifest.json``).
+        background: draw the case's scan in grey under the fields (see :mod:`oncotwin.io.background`);
+            figures are drawn without it when the scan is missing or unreadable.
+        geometry: the resolved case's ``geometry`` section; default: read from ``manifest.json``.
 
     Returns:
         The PNG files written into ``run_dir/figures``.
@@ -86,6 +92,7 @@ def render_run(run_dir: Path) -> list[Path]:
     if "regions" in grid.cell_data and tags:
         grid.cell_data["tumour_indicator"] = np.isin(grid.cell_data["regions"], tags).astype(float)
         outline = "tumour_indicator"
+    anatomy = background_planes(run_dir, grid, centre, geometry) if background else None
     out = run_dir / "figures"
     out.mkdir(exist_ok=True)
     written = [p for p in [tumour_curves(run_dir, out)] if p is not None]
@@ -97,8 +104,42 @@ def render_run(run_dir: Path) -> list[Path]:
             scalars = f"|{name}|"
             grid[scalars] = np.linalg.norm(values, axis=1)
         written.append(_slices(grid, scalars, centre, label_of(name), out / f"{name}_slices.png",
-                               summary.get("case", ""), outline))
+                               summary.get("case", ""), outline, anatomy))
     return written
+
+
+# slice normal, pyvista view, name, direction from the slice plane towards the camera of that view
+VIEWS = (("x", "yz", "sagittal", 1.0), ("y", "xz", "coronal", -1.0), ("z", "xy", "axial", 1.0))
+VIEW_MARGIN = 0.2  # of the field mesh's largest extent, around it in every view with a background
+
+
+def case_geometry(run_dir: Path) -> dict | None:
+    """The resolved case's geometry section from ``manifest.json`` (None without a readable manifest)."""
+    try:
+        manifest = json.loads((Path(run_dir) / "manifest.json").read_text())
+        return manifest["resolved_case"]["geometry"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def background_planes(run_dir: Path, grid, centre, geometry: dict | None = None):
+    """The case's scan sampled on the three slice planes, each just behind the field slice.
+
+    Returns:
+        ``(planes, clim)``: one ``pv.ImageData`` per entry of :data:`VIEWS` covering the field mesh plus
+        :data:`VIEW_MARGIN`, and the grey-level range; None without a readable background image.
+    """
+    from oncotwin.io.background import load_background, sample_plane, view_window
+
+    scan = load_background(case_geometry(run_dir) if geometry is None else geometry, base=Path(run_dir))
+    if scan is None:
+        return None
+    planes = []
+    for normal, _, _, towards_camera in VIEWS:
+        window = view_window(grid.bounds, normal, VIEW_MARGIN)
+        behind = -towards_camera * 1e-3 * max(hi - lo for lo, hi in window)
+        planes.append(sample_plane(scan, normal, centre, window, offset=behind))
+    return planes, scan.clim
 
 
 CURVES = (
@@ -137,14 +178,18 @@ def tumour_curves(run_dir: Path, out: Path) -> Path | None:
     return path
 
 
-def _slices(grid, scalars: str, centre, label: str, path: Path, title: str, outline=None) -> Path:
+def _slices(grid, scalars: str, centre, label: str, path: Path, title: str, outline=None,
+            anatomy=None) -> Path:
     import pyvista as pv
 
     plotter = pv.Plotter(shape=(1, 3), off_screen=True, window_size=(1500, 560), border=False)
     clim = [float(np.nanmin(grid[scalars])), float(np.nanmax(grid[scalars]))]
-    views = [("x", "yz", "sagittal"), ("y", "xz", "coronal"), ("z", "xy", "axial")]
-    for i, (normal, view, name) in enumerate(views):
+    for i, (normal, view, name, _) in enumerate(VIEWS):
         plotter.subplot(0, i)
+        if anatomy is not None:
+            planes, grey = anatomy
+            plotter.add_mesh(planes[i], scalars="background", cmap="gray", clim=grey, nan_color="black",
+                             show_scalar_bar=False, lighting=False)
         section = grid.slice(normal=normal, origin=centre)
         if section.n_points:
             bar = {"title": label, "vertical": False, "position_x": 0.15, "position_y": 0.03, "width": 0.7,
@@ -158,7 +203,7 @@ def _slices(grid, scalars: str, centre, label: str, path: Path, title: str, outl
         plotter.add_text(f"{name} through tumour centroid (white: tumour boundary)", font_size=8)
         getattr(plotter, f"view_{view}")()
         plotter.enable_parallel_projection()
-        plotter.reset_camera()
+        plotter.reset_camera()  # fits the background plane (field mesh plus margin) when there is one
     plotter.add_text(title, position="upper_right", font_size=9)
     plotter.screenshot(str(path))
     plotter.close()

@@ -213,6 +213,17 @@ class GrowthProblem:
     def _update_viable(self) -> None:
         self.viable.x.array[:] = self.sensitive.x.array + self.resistant.x.array
 
+    # ------------------------------------------------------------------ checkpoints
+    def state(self) -> dict[str, np.ndarray]:
+        """Local arrays of the evolving fields (for checkpoints)."""
+        return {f.name: f.x.array.copy() for f in (self.sensitive, self.resistant, self.necrotic)}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Set the fields from :meth:`state` of the same mesh partition."""
+        for f in (self.sensitive, self.resistant, self.necrotic):
+            f.x.array[:] = state[f.name]
+        self._update_viable()
+
     # ------------------------------------------------------------------ outputs
     def output_fields(self) -> list[dolfinx.fem.Function]:
         """Viable, resistant and necrotic densities."""

@@ -1,0 +1,98 @@
+"""Checkpoints of a running simulation, for ``oncotwin run CASE --resume`` after a crash or a kill.
+
+A checkpoint lives in the run's working folder (``.<name>.partial-*/checkpoint``): one ``.npz`` of
+arrays per rank (the local degrees of freedom, including ghosts) and ``meta.json`` (rank 0: time,
+tables so far, the field index). Every save is a new generation; ``meta.json`` is replaced last and
+atomically, so a kill at any moment leaves the previous complete checkpoint. A resumed run must use the
+same case file (same hash) and the same number of ranks (same partition of the same cached mesh).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from mpi4py import MPI
+
+from oncotwin.errors import RunDirectoryError
+from oncotwin.parallel import on_root
+
+FOLDER = "checkpoint"
+META = "meta.json"
+
+
+def save(comm: MPI.Comm, work: Path, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Write a new checkpoint generation (collective)."""
+    folder = Path(work) / FOLDER
+    if comm.rank == 0:
+        folder.mkdir(exist_ok=True)
+    comm.barrier()
+    previous = comm.bcast(_read_meta(folder).get("generation", -1) if comm.rank == 0 else None, root=0)
+    generation = previous + 1
+    target = folder / f"state_g{generation}_r{comm.rank}.npz"
+    tmp = target.with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, target)
+    comm.barrier()  # every rank's arrays are on disk before the metadata points to them
+    if comm.rank == 0:
+        text = json.dumps({**meta, "generation": generation, "ranks": comm.size}, default=_plain)
+        (folder / (META + ".tmp")).write_text(text)
+        os.replace(folder / (META + ".tmp"), folder / META)
+        for old in folder.glob(f"state_g{previous}_r*.npz"):
+            old.unlink(missing_ok=True)
+    comm.barrier()
+
+
+def load(comm: MPI.Comm, work: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """The last complete checkpoint: metadata (every rank) and this rank's arrays."""
+    folder = Path(work) / FOLDER
+    meta = on_root(comm, _read_meta, folder)
+    with np.load(folder / f"state_g{meta['generation']}_r{comm.rank}.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    return meta, arrays
+
+
+def find_resumable(comm: MPI.Comm, final: Path, case_sha256: str) -> Path | None:
+    """Newest working folder of ``final`` with a checkpoint of this case and rank count (or None)."""
+
+    def find() -> Path | None:
+        target = Path(final).resolve()
+        candidates = []
+        for work in target.parent.glob(f".{target.name}.partial-*"):
+            meta = _read_meta(work / FOLDER)
+            if not meta:
+                continue
+            if meta.get("case_sha256") != case_sha256:
+                continue
+            if meta.get("ranks") != comm.size:
+                raise RunDirectoryError(
+                    f"{work}: the checkpoint was written by {meta.get('ranks')} rank(s); resume with "
+                    f"mpirun -n {meta.get('ranks')} (this run has {comm.size})")
+            candidates.append(((work / FOLDER / META).stat().st_mtime, work))
+        return max(candidates)[1] if candidates else None
+
+    return on_root(comm, find)
+
+
+def discard(comm: MPI.Comm, work: Path) -> None:
+    """Remove the checkpoints of a finished run (they do not belong to the result)."""
+    import shutil
+
+    if comm.rank == 0:
+        shutil.rmtree(Path(work) / FOLDER, ignore_errors=True)
+    comm.barrier()
+
+
+def _read_meta(folder: Path) -> dict:
+    path = folder / META
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text())
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)

@@ -1,0 +1,96 @@
+"""Checkpoints: a run killed mid-way and resumed gives the metrics of an uninterrupted run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import oncotwin_cmd, run_cli
+from tests.test_tumour_model import COUPLED
+
+CASE = COUPLED.replace("NAME", "resumable").replace(
+    'time: {end: "4 day", max_step: "12 h", min_step: "1 h", output_every: "1 day"}',
+    'time: {end: "6 day", max_step: "12 h", min_step: "1 h", output_every: "1 day"}').replace(
+    'schedule: "daily x 4"', 'schedule: "daily x 6"')
+
+
+def table(path: Path) -> list[dict[str, str]]:
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+def checkpoint_time(tmp: Path, out: str) -> float:
+    for meta in tmp.glob(f".{out}.partial-*/checkpoint/meta.json"):
+        try:
+            return json.loads(meta.read_text())["time"]
+        except (OSError, ValueError, KeyError):
+            return -1.0
+    return -1.0
+
+
+def run_and_kill(case: Path, tmp: Path, ranks: int, kill_after_day: float, out: str = "run") -> None:
+    """Start a run and SIGKILL it (all ranks) once a checkpoint past ``kill_after_day`` exists."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "MPI_", "HYDRA_", "OMPI_"))}
+    proc = subprocess.Popen(oncotwin_cmd("run", str(case), "--out", str(tmp / out), ranks=ranks), cwd=tmp,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while checkpoint_time(tmp, out) < kill_after_day * 86400 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed: " + proc.stderr.read().decode()[-2000:]
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_kill_and_resume_reproduces_the_uninterrupted_run(tmp_path, ranks):
+    case = tmp_path / "case.yaml"
+    case.write_text(CASE)
+    full = run_cli("run", str(case), "--out", str(tmp_path / "full"), ranks=ranks, cwd=tmp_path, timeout=600)
+    assert full.returncode == 0, full.stderr[-3000:]
+
+    run_and_kill(case, tmp_path, ranks, kill_after_day=2)
+    assert not (tmp_path / "run").exists()  # a killed run leaves no result, only its hidden working folder
+    resumed = run_cli("run", str(case), "--out", str(tmp_path / "run"), "--resume", ranks=ranks, cwd=tmp_path,
+                      timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming from the checkpoint at day" in resumed.stderr
+
+    expected, got = table(tmp_path / "full" / "metrics.csv"), table(tmp_path / "run" / "metrics.csv")
+    assert [r["time_day"] for r in got] == [r["time_day"] for r in expected]
+    for a, b in zip(expected, got, strict=True):
+        for key, value in a.items():
+            assert float(b[key]) == pytest.approx(float(value), rel=1e-9, abs=1e-12, nan_ok=True), key
+    assert len(table(tmp_path / "run" / "steps.csv")) == len(table(tmp_path / "full" / "steps.csv"))
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["resumed_from_s"] >= 2 * 86400
+    assert not (tmp_path / "run" / "checkpoint").exists()
+    # the field series is complete: one entry per output time, readable by VTK
+    import pyvista as pv
+
+    reader = pv.get_reader(str(tmp_path / "run" / "fields.pvd"))
+    assert len(reader.time_values) == len(expected)
+    reader.set_active_time_value(reader.time_values[-1])
+    assert "tumour_cells" in reader.read().combine().point_data
+
+
+def test_resume_without_checkpoint_starts_from_zero_and_other_rank_counts_are_refused(tmp_path):
+    case = tmp_path / "case.yaml"
+    case.write_text(CASE.replace('end: "6 day"', 'end: "2 day"').replace("daily x 6", "daily x 2"))
+    fresh = run_cli("run", str(case), "--out", str(tmp_path / "run"), "--resume", cwd=tmp_path, timeout=600)
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    assert "no checkpoint of this case to resume from" in fresh.stderr
+    # a checkpoint written by 1 rank cannot be continued by 2
+    case.write_text(CASE)
+    run_and_kill(case, tmp_path, 1, kill_after_day=1, out="run2")
+    refused = run_cli("run", str(case), "--out", str(tmp_path / "run2"), "--resume", ranks=2, cwd=tmp_path,
+                      timeout=300)
+    assert refused.returncode != 0
+    assert "resume with mpirun -n 1" in refused.stderr
+    assert "Traceback" not in refused.stderr
