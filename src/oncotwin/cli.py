@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="re-render the figures of a run from its files")
     p.add_argument("run_dir", type=Path)
+    p.add_argument("--no-background", action="store_true", help="do not draw the original scan under the fields")
 
     p = sub.add_parser("probe", help="sample a field of a run at world coordinates (mm) into CSV")
     p.add_argument("run_dir", type=Path)
@@ -122,7 +123,7 @@ def _render(comm, args) -> int:
     def render():
         if not (args.run_dir / "fields.pvd").is_file() or not (args.run_dir / "summary.json").is_file():
             raise InputDataError(f"{args.run_dir}: not a run folder (fields.pvd and summary.json expected)")
-        return render_run(args.run_dir)
+        return render_run(args.run_dir, background=not args.no_background)
 
     written = on_root(comm, render)
     if comm.rank == 0:

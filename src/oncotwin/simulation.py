@@ -269,7 +269,7 @@ class Simulation:
         from oncotwin.io.figures import render_run
         from oncotwin.parallel import on_root
 
-        on_root(self.comm, render_run, work)
+        on_root(self.comm, render_run, work, geometry=self.case.geometry.model_dump(mode="json"))
 
     def write_manifest(self, work: Path, started: str, mesh_info: dict) -> None:
         """manifest.json: provenance of the run (rank 0)."""

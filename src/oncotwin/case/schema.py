@@ -116,18 +116,20 @@ class SegmentationGeometry(StrictModel):
 
     The host tissue is the ``tissue_mask`` (non-zero voxels) minus the labelled regions, split by
     ``tissue_maps`` (probability maps, argmax) when given; without a mask the host is a margin of
-    ``mesh.margin`` around the labelled regions.
+    ``mesh.margin`` around the labelled regions. ``image`` (optional: the MRI or CT intensities) is the
+    background of the figures only.
     """
 
     kind: Literal["segmentation"]
     labels: Path
     tissue_mask: Path | None = None
+    image: Path | None = None
     tissue_maps: dict[str, Path] | None = None
     label_preset: Literal["brats2013", "brats2017", "brats2023"] | None = None
     regions: dict[str, list[int]] | None = None
     host_region: str = "host"
 
-    @field_validator("labels", "tissue_mask", mode="before")
+    @field_validator("labels", "tissue_mask", "image", mode="before")
     @classmethod
     def _path(cls, value: Any, info: ValidationInfo) -> Path | None:
         return None if value is None else _resolve_path(value, info)

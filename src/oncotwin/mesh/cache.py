@@ -46,7 +46,8 @@ def mesh_inputs(case: Case) -> dict:
             return {"sha256": file_sha256(value)}
         return value
 
-    geometry = hashed(dict(case.geometry.__dict__))
+    # the background image of the figures does not change the mesh
+    geometry = hashed({k: v for k, v in case.geometry.__dict__.items() if k != "image"})
     return {
         "format": MESH_FORMAT_VERSION,
         "mesher": mesher_fingerprint(),
