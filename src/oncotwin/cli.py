@@ -65,6 +65,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--time", type=float, action="append", help="output time in s (repeatable; default: all)")
     p.add_argument("--out", type=Path, help="CSV file (default: standard output)")
 
+    p = sub.add_parser("compare", help="run several treatment regimens on one case and rank them")
+    p.add_argument("case", type=Path)
+    p.add_argument("--regimens", required=True, type=Path, help="regimen file (YAML)")
+    p.add_argument("--ranks-per-regimen", type=int, default=1, help="ranks of each MPI group (default 1)")
+    p.add_argument("--out", type=Path, help="comparison folder (default: results/<case>_compare)")
+    p.add_argument("--mesh-dir", type=Path, default=Path("meshes"), help="mesh cache folder")
+    p.add_argument("--force", action="store_true", help="replace an existing comparison (after success)")
+
+    p = sub.add_parser("report", help="write a self-contained HTML report of a run or a comparison")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--out", type=Path, help="HTML file (default: RUN_DIR/report.html)")
+
     sub.add_parser("version", help="print versions of oncotwin and its stack")
     return parser
 
@@ -160,8 +172,48 @@ def _version(comm, args) -> int:
     return 0
 
 
+def _compare(comm, args) -> int:
+    from oncotwin.case.regimens import read_regimens
+    from oncotwin.compare import Comparison
+    from oncotwin.parallel import on_root
+
+    case, digest, spec, regimens, regimens_digest = on_root(comm, read_regimens, args.case, args.regimens)
+    out = args.out or Path("results") / f"{case.name}_compare"
+    final = Comparison(comm, regimens, spec, args.case, digest, args.regimens, regimens_digest, out,
+                       args.mesh_dir, args.ranks_per_regimen, args.force).run()
+    if comm.rank == 0:
+        table = json.loads((final / "comparison.json").read_text())
+        print(f"comparison: {final}")
+        print(f"  objective: {table['objective']['description']}")
+        for entry in table["regimens"]:
+            m = entry["metrics"]
+            rank = entry["rank"] if entry["rank"] is not None else "-"
+            print(f"  {rank!s:>2} {entry['name']:<20s} {m['response']:>2s}  final volume "
+                  f"{m['final_tumour_volume_mm3']:.4g} mm^3 ({m['percent_change']:+.1f} %)"
+                  + ("" if m["feasible"] else "  infeasible: " + "; ".join(m["violations"])))
+        print(f"  table: {final / 'comparison.csv'}; report: oncotwin report {final}")
+    return 0
+
+
+def _report(comm, args) -> int:
+    from oncotwin.errors import InputDataError
+    from oncotwin.parallel import on_root
+
+    def write():
+        from oncotwin.report.html import write_report
+
+        if not (args.run_dir / "manifest.json").is_file():
+            raise InputDataError(f"{args.run_dir}: not a run or comparison folder (manifest.json expected)")
+        return write_report(args.run_dir, args.out)
+
+    path = on_root(comm, write)
+    if comm.rank == 0:
+        print(f"report: {path}")
+    return 0
+
+
 COMMANDS = {"validate": _validate, "mesh": _mesh, "run": _run, "render": _render, "probe": _probe,
-            "version": _version}
+            "compare": _compare, "report": _report, "version": _version}
 
 
 def main(argv: list[str] | None = None) -> int:

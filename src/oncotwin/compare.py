@@ -1,0 +1,253 @@
+"""Regimen comparison: every regimen on the same patient mesh, in parallel over MPI groups.
+
+``MPI_COMM_WORLD`` is split into groups of ``ranks_per_regimen`` ranks; group ``g`` runs regimens
+``g, g + G, g + 2G, ...`` one after the other (``G`` groups). Each regimen is an ordinary run written to
+``regimens/<name>/``; rank 0 then reads their metrics and writes the comparison table (CSV, JSON) with
+response categories and the ranking. The whole folder is written beside its final place and renamed on
+success, like a run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from mpi4py import MPI
+
+from oncotwin import __version__
+from oncotwin.case.regimens import CONTROL, Objective, RegimenFile, ResponseThresholds
+from oncotwin.errors import OncotwinError
+from oncotwin.log import get_logger
+from oncotwin.manifest import StageTimer, now, package_versions
+from oncotwin.rundir import RunDirectory
+
+log = get_logger("compare")
+TABLE_CSV, TABLE_JSON = "comparison.csv", "comparison.json"
+
+
+def split(comm: MPI.Comm, ranks_per_regimen: int) -> tuple[MPI.Comm, int, int]:
+    """The group communicator of this rank, its group index and the number of groups."""
+    if ranks_per_regimen < 1 or comm.size % ranks_per_regimen:
+        raise OncotwinError(f"--ranks-per-regimen {ranks_per_regimen} must divide the number of ranks "
+                            f"({comm.size})")
+    group = comm.rank // ranks_per_regimen
+    return comm.Split(color=group, key=comm.rank), group, comm.size // ranks_per_regimen
+
+
+@dataclass
+class Comparison:
+    """Runs a regimen file's regimens on a case and tabulates them.
+
+    Args:
+        comm: world communicator.
+        regimens: validated regimens (control first).
+        spec: the regimen file (objective, response thresholds).
+        case_file: the patient case file.
+        case_sha256: its hash.
+        regimens_file: the regimen file.
+        regimens_sha256: its hash.
+        out: final comparison folder.
+        mesh_root: mesh cache.
+        ranks_per_regimen: group size.
+        force: replace an existing comparison.
+    """
+
+    comm: MPI.Comm
+    regimens: list
+    spec: RegimenFile
+    case_file: Path
+    case_sha256: str
+    regimens_file: Path
+    regimens_sha256: str
+    out: Path
+    mesh_root: Path
+    ranks_per_regimen: int = 1
+    force: bool = False
+
+    def run(self) -> Path:
+        """Run every regimen, write the table; returns the final folder."""
+        from oncotwin.mesh.cache import ensure_mesh
+        from oncotwin.simulation import Simulation
+
+        started, timer = now(), StageTimer()
+        group_comm, group, n_groups = split(self.comm, self.ranks_per_regimen)
+        rundir = RunDirectory.open(self.comm, self.out, self.force)
+        try:
+            with timer.stage("mesh"):  # once, before the groups read it concurrently
+                ensure_mesh(self.comm, self.regimens[0].case, self.mesh_root, progress=log.info)
+            log.info("compare: %d regimens on %d group(s) of %d rank(s)", len(self.regimens), n_groups,
+                     self.ranks_per_regimen)
+            with timer.stage("regimens"):
+                failure = None
+                for index, regimen in enumerate(self.regimens):
+                    if index % n_groups != group:
+                        continue
+                    try:
+                        Simulation(group_comm, regimen.case, self.case_file, self.case_sha256,
+                                   rundir.work / "regimens" / regimen.name, self.mesh_root).run()
+                    except OncotwinError as exc:  # reported after every group has finished
+                        failure = f"regimen '{regimen.name}': {exc}"
+                        break
+                failures = [f for f in self.comm.allgather(failure if group_comm.rank == 0 else None) if f]
+                if failures:
+                    raise OncotwinError(failures[0])
+            if self.comm.rank == 0:
+                table = tabulate(rundir.work, self.regimens, self.spec.objective, self.spec.response)
+                write_table(rundir.work, table, self.spec, self.case_file, self.regimens[0].case.name)
+                manifest = {"oncotwin": __version__, "case_file": str(Path(self.case_file).resolve()),
+                            "case_sha256": self.case_sha256,
+                            "regimens_file": str(Path(self.regimens_file).resolve()),
+                            "regimens_sha256": self.regimens_sha256, "ranks": self.comm.size,
+                            "ranks_per_regimen": self.ranks_per_regimen, "groups": n_groups,
+                            "packages": package_versions(), "start": started, "end": now(),
+                            "stages": timer.stages}
+                (rundir.work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+            final = rundir.commit(self.comm)
+        except BaseException:
+            rundir.abandon(self.comm)
+            raise
+        finally:
+            group_comm.Free()
+        return final
+
+
+# ------------------------------------------------------------------------------------------ table
+def _rows(path: Path) -> list[dict[str, float]]:
+    with open(path) as fh:
+        return [{k: float(v) if v not in ("", None) else math.nan for k, v in r.items()} for r in csv.DictReader(fh)]
+
+
+def regimen_metrics(rows: list[dict[str, float]], drugs: list[str], response: ResponseThresholds) -> dict:
+    """Outcome and exposure of one regimen from its metrics rows."""
+    key = response.volume
+    days = [r["time_day"] for r in rows]
+    volumes = [r.get(key, math.nan) for r in rows]
+    baseline, final = volumes[0], volumes[-1]
+    nadir, progression_day = math.inf, None
+    for day, volume in zip(days, volumes, strict=True):
+        if progression_day is None and volume > (1 + response.progression) * nadir:
+            progression_day = day
+        nadir = min(nadir, volume)
+    change = final / baseline - 1 if baseline > 0 else math.nan
+    if final <= response.complete * baseline:
+        category = "CR"
+    elif final > (1 + response.progression) * min(volumes):
+        category = "PD"
+    elif change <= response.partial:
+        category = "PR"
+    else:
+        category = "SD"
+    last = rows[-1]
+
+    def per_drug(column: str, reduce=lambda values: values[-1]) -> dict[str, float]:
+        return {d: reduce([r.get(column.format(d=d), math.nan) for r in rows]) for d in drugs}
+
+    return {
+        "baseline_tumour_volume_mm3": baseline,
+        "final_tumour_volume_mm3": final,
+        "min_tumour_volume_mm3": min(volumes),
+        "percent_change": 100 * change,
+        "time_to_progression_day": progression_day,
+        "response": category,
+        "final_tumour_cells": last.get("tumour_cells", math.nan),
+        "final_viable_volume_mm3": last.get("viable_volume_mm3", math.nan),
+        "normal_auc_mg_h_per_L": per_drug("{d}_normal_auc_mean_mg_h_per_L"),
+        "normal_cmax_mg_per_L": per_drug("{d}_normal_cmax_max_mg_per_L", max),
+        "tumour_auc_mg_h_per_L": per_drug("{d}_tumour_auc_mean_mg_h_per_L"),
+        "resistant_fraction_final": last.get("resistant_fraction", math.nan),
+        "hypoxic_fraction_final": last.get("hypoxic_fraction", math.nan),
+    }
+
+
+_OBJECTIVE_KEYS = {"final_tumour_volume": "final_tumour_volume_mm3", "min_tumour_volume": "min_tumour_volume_mm3",
+                   "final_tumour_cells": "final_tumour_cells", "final_viable_volume": "final_viable_volume_mm3"}
+
+
+def tabulate(work: Path, regimens: list, objective: Objective, response: ResponseThresholds) -> list[dict]:
+    """One entry per regimen with its metrics, feasibility, objective value and rank."""
+    entries = []
+    for regimen in regimens:
+        drugs = regimen.case.treatment.drug_names()
+        metrics = regimen_metrics(_rows(work / "regimens" / regimen.name / "metrics.csv"), drugs, response)
+        violated = []
+        for c in objective.constraints:
+            table = metrics["normal_auc_mg_h_per_L" if c.metric == "normal_auc" else "normal_cmax_mg_per_L"]
+            if table.get(c.drug, 0.0) > c.max:
+                violated.append(f"{c.metric} of {c.drug} {table[c.drug]:.4g} > {c.max:g}")
+        metrics["feasible"] = not violated
+        metrics["violations"] = violated
+        metrics["objective_value"] = metrics[_OBJECTIVE_KEYS[objective.minimise]]
+        entries.append({"name": regimen.name, "description": regimen.description,
+                        "run_dir": f"regimens/{regimen.name}", "summary": treatment_summary(regimen.case.treatment),
+                        "treatment": json.loads(regimen.case.treatment.model_dump_json()), "metrics": metrics})
+    feasible = sorted((e for e in entries if e["metrics"]["feasible"]),
+                      key=lambda e: (e["metrics"]["objective_value"], e["name"]))
+    for rank, entry in enumerate(feasible, start=1):
+        entry["rank"] = rank
+    for entry in entries:
+        entry.setdefault("rank", None)
+    return entries
+
+
+def treatment_summary(treatment) -> str:
+    """A treatment in words, e.g. 'RT 30 x 2 Gy; temozolomide 75 mg/m^2 oral, daily x 42'."""
+    parts = []
+    rt = treatment.radiotherapy
+    if rt is not None:
+        parts.append(f"RT {len(rt.fraction_times())} x {rt.dose_per_fraction:g} Gy ({rt.schedule})")
+    for adm in treatment.drugs:
+        parts.append(f"{adm.drug} {adm.dose.text} {adm.effective_route}, {adm.schedule or 'once'}")
+    aa = treatment.antiangiogenic
+    if aa is not None:
+        parts.append(f"anti-angiogenic ({aa.schedule}, permeability x{aa.permeability_scale:g})")
+    return "; ".join(parts) or "no treatment"
+
+
+def write_table(work: Path, entries: list[dict], spec: RegimenFile, case_file: Path, case_name: str) -> None:
+    """comparison.json (everything) and comparison.csv (one flat row per regimen)."""
+    ranking = [e["name"] for e in sorted((e for e in entries if e["rank"] is not None), key=lambda e: e["rank"])]
+    document = {
+        "case": case_name,
+        "case_file": str(Path(case_file).resolve()),
+        "objective": {**spec.objective.model_dump(), "description": spec.objective.describe()},
+        "response_thresholds": {**spec.response.model_dump(), "description": " ".join(
+            (ResponseThresholds.__doc__ or "").split())},
+        "regimens": entries,
+        "ranking": ranking,
+    }
+    (work / TABLE_JSON).write_text(json.dumps(_finite(document), indent=2, default=str) + "\n")
+    flat = []
+    for e in entries:
+        m = e["metrics"]
+        row = {"regimen": e["name"], "rank": e["rank"] or "", "treatment": e["summary"]}
+        for key, value in m.items():
+            if isinstance(value, dict):
+                row.update({f"{key.removesuffix('_mg_h_per_L').removesuffix('_mg_per_L')}_{d}"
+                            f"{'_mg_h_per_L' if 'auc' in key else '_mg_per_L'}": v for d, v in value.items()})
+            elif isinstance(value, list):
+                row[key] = "; ".join(value)
+            else:
+                row[key] = "" if value is None else value
+        flat.append(row)
+    keys = list(dict.fromkeys(k for row in flat for k in row))
+    with open(work / TABLE_CSV, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(flat)
+
+
+def _finite(value):
+    """JSON has no NaN: missing values become null."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+__all__ = ["CONTROL", "Comparison", "regimen_metrics", "split", "tabulate"]

@@ -1,0 +1,122 @@
+"""Regimen comparison: validation before any simulation, MPI groups, table, ranking."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.test_tumour_model import COUPLED
+
+CASE = COUPLED.replace("NAME", "cmp_sphere")
+CASE = CASE[: CASE.index("treatment:")] + 'treatment:\n  patient: {height: "170 cm", weight: "70 kg"}\n'
+
+TMZ = '{drug: temozolomide, dose: "75 mg/m^2", route: oral, schedule: "daily x 4"}'
+RT = '{dose_per_fraction: "2 Gy", schedule: "days 1-4", alpha: "0.1 1/Gy"}'
+REGIMENS = f"""
+regimens:
+  - name: tmz
+    description: daily temozolomide
+    treatment: {{drugs: [{TMZ}]}}
+  - name: rt
+    treatment: {{radiotherapy: {RT}}}
+  - name: combined
+    treatment: {{drugs: [{TMZ}], radiotherapy: {RT}}}
+objective:
+  minimise: final_tumour_volume
+  constraints: [{{metric: normal_auc, drug: temozolomide, max: "LIMIT"}}]
+"""
+
+
+def write(tmp: Path, regimens: str) -> tuple[Path, Path]:
+    (tmp / "case.yaml").write_text(CASE)
+    (tmp / "regimens.yaml").write_text(regimens)
+    return tmp / "case.yaml", tmp / "regimens.yaml"
+
+
+@pytest.mark.parametrize(("regimens", "key", "message"), [
+    (REGIMENS.replace("drug: temozolomide, dose", "drug: temozolomidex, dose", 1),
+     "regimens.0.treatment.drugs.0.drug", "temozolomide"),
+    (REGIMENS.replace('schedule: "daily x 4"}]}\n  - name: rt',
+                      'schedule: "daily x 4"}, {drug: temozolomide, dose: "10 mg", schedule: "day 2"}]}\n  - name: rt'),
+     "regimens.0.treatment.drugs.1.schedule", "overlapping administrations"),
+    (REGIMENS.replace("name: rt", "name: tmz"), "regimens.1.name", "duplicate regimen name"),
+    (REGIMENS.replace("name: rt", "name: control"), "regimens.1.name", "untreated control"),
+    (REGIMENS.replace("LIMIT", "5 mg/L"), "objective.constraints.0.max", "dimension"),
+    (REGIMENS.replace("drug: temozolomide, max", "drug: cisplatin, max"), "objective.constraints.0.drug",
+     "no regimen gives this drug"),
+])
+def test_bad_regimen_files_fail_before_any_simulation(tmp_path, regimens, key, message):
+    case, file = write(tmp_path, regimens.replace("LIMIT", "1000 mg*h/L"))
+    result = run_cli("compare", str(case), "--regimens", str(file), "--out", str(tmp_path / "out"), cwd=tmp_path,
+                     timeout=120)
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert "regimens.yaml" in line and f"key '{key}'" in line and message in line, line
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial-*"))
+    assert not (tmp_path / "meshes").exists()  # nothing ran, not even the mesher
+
+
+def table(folder: Path) -> dict:
+    return json.loads((folder / "comparison.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def comparisons(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("compare")
+    case, file = write(tmp, REGIMENS.replace("LIMIT", "30 mg*h/L"))
+    out = {}
+    for ranks in (1, 2):
+        result = run_cli("compare", str(case), "--regimens", str(file), "--out", str(tmp / f"np{ranks}"),
+                         "--ranks-per-regimen", "1", ranks=ranks, cwd=tmp, timeout=900)
+        assert result.returncode == 0, result.stderr[-3000:]
+        out[ranks] = tmp / f"np{ranks}"
+    return out
+
+
+def test_one_rank_per_regimen_gives_the_numbers_of_one_rank_in_total(comparisons):
+    serial, parallel = table(comparisons[1]), table(comparisons[2])
+    assert [e["name"] for e in serial["regimens"]] == ["control", "tmz", "rt", "combined"]
+    assert serial["ranking"] == parallel["ranking"]
+    for a, b in zip(serial["regimens"], parallel["regimens"], strict=True):
+        for key, value in a["metrics"].items():
+            if isinstance(value, float):
+                assert b["metrics"][key] == pytest.approx(value, rel=1e-6, abs=1e-12), (a["name"], key)
+            else:
+                assert b["metrics"][key] == value, (a["name"], key)
+
+
+def test_table_ranking_and_response_categories(comparisons):
+    doc = table(comparisons[1])
+    by_name = {e["name"]: e for e in doc["regimens"]}
+    control, combined = by_name["control"]["metrics"], by_name["combined"]["metrics"]
+    assert control["percent_change"] > 0 > combined["percent_change"]  # untreated grows, treated shrinks
+    assert by_name["control"]["summary"] == "no treatment"
+    assert math.isnan(control["normal_auc_mg_h_per_L"].get("temozolomide", math.nan)) or not control[
+        "normal_auc_mg_h_per_L"]
+    # the 30 mg h/L temozolomide limit excludes the drug regimens: ranked among the feasible only
+    for name in ("tmz", "combined"):
+        assert by_name[name]["metrics"]["normal_auc_mg_h_per_L"]["temozolomide"] > 30
+        assert not by_name[name]["metrics"]["feasible"] and by_name[name]["rank"] is None
+    assert doc["ranking"] == ["rt", "control"]
+    assert "subject to normal-tissue temozolomide AUC <= 30 mg h/L" in doc["objective"]["description"]
+    for entry in doc["regimens"]:
+        m = entry["metrics"]
+        expected = ("PR" if m["percent_change"] <= -65 else "SD") if m["time_to_progression_day"] is None else None
+        if expected is not None and m["final_tumour_volume_mm3"] <= 1.4 * m["min_tumour_volume_mm3"]:
+            assert m["response"] == expected, entry["name"]
+        assert (comparisons[1] / entry["run_dir"] / "metrics.csv").is_file()
+    with open(comparisons[1] / "comparison.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["regimen"] for r in rows] == ["control", "tmz", "rt", "combined"]
+
+
+def test_groups_must_divide_the_ranks(tmp_path):
+    case, file = write(tmp_path, REGIMENS.replace("LIMIT", "1000 mg*h/L"))
+    result = run_cli("compare", str(case), "--regimens", str(file), "--ranks-per-regimen", "2", cwd=tmp_path)
+    assert result.returncode != 0 and "must divide the number of ranks" in result.stderr
