@@ -18,7 +18,8 @@ from tests.test_tumour_model import COUPLED
 CASE = COUPLED.replace("NAME", "resumable").replace(
     'time: {end: "4 day", max_step: "12 h", min_step: "1 h", output_every: "1 day"}',
     'time: {end: "6 day", max_step: "12 h", min_step: "1 h", output_every: "1 day"}').replace(
-    'schedule: "daily x 4"', 'schedule: "daily x 6"')
+    'schedule: "daily x 4"', 'schedule: "daily x 6"').replace(
+    'step: "1 day"', 'step: "1 day"\n    remodel_every: "2 day"')  # the remodelled tissue is state too
 
 
 def table(path: Path) -> list[dict[str, str]]:

@@ -127,3 +127,50 @@ def test_radiotherapy_through_the_driver_matches_lq_survival(shared_tmp, comm):
         expected = data[0]["tumour_cells"] / math.exp(-(alpha * d + beta * d * d)) * math.exp(
             -n * (alpha * d + beta * d * d))
         assert row["tumour_cells"] == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.mpi
+def test_tissue_follows_the_invading_tumour(comm, shared_tmp):
+    """Host cells full of tumour cells take the tumour's vessels: IFP rises there, drugs see new flow."""
+    import numpy as np
+    import yaml
+    from mpi4py import MPI
+
+    from oncotwin.case.schema import Case
+    from oncotwin.mesh.distribute import mesh_in_memory
+    from oncotwin.simulation import Simulation
+    from oncotwin.tumour_model import TumourModel
+
+    data = yaml.safe_load(COUPLED.replace("NAME", "remodel"))
+    data["physics"]["growth"]["remodel_every"] = "1 day"
+    case = Case.model_validate(data)
+    tmesh = mesh_in_memory(comm, case)
+    sim = Simulation(comm, case, shared_tmp / "x.yaml", "", shared_tmp / "out", shared_tmp / "meshes")
+    fluid, _ = sim.solve_fluid(tmesh)
+    drugs = sim.create_drugs(tmesh, fluid)
+    model = TumourModel(case, tmesh, fluid, drugs)
+    host_tag = tmesh.regions["host"]
+    before = fluid.metrics()["ifp_max_tumour_mmHg"], fluid.p.x.array.copy()
+    # fill the host within 5 mm of the centre with tumour cells at the tumour's own density
+    x = model.growth.V.tabulate_dof_coordinates()
+    model.growth.sensitive.x.array[:] = np.where(np.linalg.norm(x, axis=1) < 5.0, 0.8, 0.0)
+    model.growth.resistant.x.array[:] = 0.0
+    model.growth._update_viable()
+    model.remodel(86400.0)
+    chi = model.chi
+    cells = tmesh.cell_tags.indices[tmesh.cell_tags.values == host_tag]
+    dofs = fluid.conductivity.function_space.dofmap.list[cells, 0]
+    tumour_k = case.regions["tumour"].fluid.hydraulic_conductivity
+    host_k = case.regions["host"].fluid.hydraulic_conductivity
+    full = chi[cells] == 1.0
+    assert np.any(full) and np.allclose(fluid.conductivity.x.array[dofs[full]], tumour_k)
+    untouched = chi[cells] == 0.0
+    assert np.any(untouched) and np.allclose(fluid.conductivity.x.array[dofs[untouched]], host_k)
+    assert np.all(chi[tmesh.cell_tags.indices[tmesh.cell_tags.values != host_tag]] == 0.0)
+    # more leaky tumour vessels in the invaded shell: the pressure there rises towards the tumour's
+    shell = (np.linalg.norm(fluid.V.tabulate_dof_coordinates(), axis=1) > 3.5) & (
+        np.linalg.norm(fluid.V.tabulate_dof_coordinates(), axis=1) < 4.5)
+    assert np.all(fluid.p.x.array[shell] >= before[1][shell] - 1e-9)
+    assert comm.allreduce(float(np.max(fluid.p.x.array[shell] - before[1][shell], initial=0.0)),
+                          op=MPI.MAX) > 1.0
+    assert drugs["temozolomide"].problem.operator_count == 0  # cached operators were dropped

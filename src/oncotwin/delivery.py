@@ -37,12 +37,14 @@ class DrugDelivery:
         tmesh: the tagged mesh.
         vascular_scale: DG0 multiplier of the vessel surface density (vascular normalisation), shared
             with the fluid problem when there is one.
+        vessel_surface: DG0 vessel surface density S/V [1/mm] (shared by all drugs).
     """
 
     def __init__(self, name: str, curve: PlasmaCurve, problem: DrugProblem, tmesh: TaggedMesh,
-                 vascular_scale: dolfinx.fem.Function | None = None):
+                 vascular_scale: dolfinx.fem.Function | None = None,
+                 vessel_surface: dolfinx.fem.Function | None = None):
         self.name, self.curve, self.problem, self.tmesh = name, curve, problem, tmesh
-        self.vascular_scale = vascular_scale
+        self.vascular_scale, self.vessel_surface = vascular_scale, vessel_surface
         V = problem.V
         self._outputs = {
             "c": dolfinx.fem.Function(V, name=f"{name}_mg_per_L"),
@@ -70,6 +72,13 @@ class DrugDelivery:
     def event_times(self, t_end: float) -> np.ndarray:
         """Dose starts and infusion ends within the horizon."""
         return self.curve.kink_times(t_end)
+
+    def follow_tumour(self, region: str, surface_density: float):
+        """Transport coefficients (and the vessel surface density) that follow the invading tumour."""
+        blend = self.problem.follow_tumour(region)
+        if self.vessel_surface is not None:
+            blend.add(self.vessel_surface, surface_density)
+        return blend
 
     def step(self, dt: float):
         """Advance the tissue concentration by ``dt``; returns the solver's SolveInfo."""
@@ -125,8 +134,8 @@ def create_drug_problems(case: Case, tmesh: TaggedMesh, fluid=None) -> dict[str,
     mesh = tmesh.mesh
     Q0 = dg0_space(tmesh)
     tags = tmesh.regions
-    surface = region_field(Q0, tmesh, {tags[r]: reg.fluid.vessel_surface_density
-                                       for r, reg in case.regions.items() if r in tags}, "S_V")
+    surface_density = region_field(Q0, tmesh, {tags[r]: reg.fluid.vessel_surface_density
+                                               for r, reg in case.regions.items() if r in tags}, "S_V")
     if fluid is not None:
         velocity = fluid.velocity()
         filtration = fluid.physics.filtration(fluid.p)
@@ -137,7 +146,7 @@ def create_drug_problems(case: Case, tmesh: TaggedMesh, fluid=None) -> dict[str,
         filtration = dolfinx.fem.Constant(mesh, 0.0)
         lymph = dolfinx.fem.Constant(mesh, 0.0)
         vascular_scale = region_field(Q0, tmesh, {t: 1.0 for t in tags.values()}, "vascular_scale")
-    surface = vascular_scale * surface
+    surface = vascular_scale * surface_density
     opts = case.physics.drug
     supg = {"auto": None, "on": True, "off": False}[opts.supg]
     deliveries = {}
@@ -150,7 +159,7 @@ def create_drug_problems(case: Case, tmesh: TaggedMesh, fluid=None) -> dict[str,
         problem = DrugProblem(tmesh, tissue, velocity, filtration, surface, lymph,
                               plasma=lambda t, c=curve: _scalar(c.unbound_concentration(t)), degree=opts.degree,
                               supg=supg, petsc_options=case.solver.get("drug"))
-        deliveries[name] = DrugDelivery(name, curve, problem, tmesh, vascular_scale)
+        deliveries[name] = DrugDelivery(name, curve, problem, tmesh, vascular_scale, surface_density)
         log.info("drug %s: %d dose events, %s, SUPG %s", name, len(curve.events),
                  f"{drug.n_compartments}-compartment PK", "on" if problem.supg else "off")
     return deliveries

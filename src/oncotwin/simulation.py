@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections import defaultdict
+from contextlib import contextmanager
+from time import perf_counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +55,7 @@ class Simulation:
     rows: list[dict[str, float]] = field(default_factory=list)
     steps: list[dict[str, float]] = field(default_factory=list)
     resumed_from: float | None = None
+    physics_seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def run(self) -> Path:
         """Execute the pipeline; returns the final run folder."""
@@ -111,6 +115,14 @@ class Simulation:
                 return rundir, (meta, arrays)
             log.info("no checkpoint of this case to resume from: starting at t = 0")
         return RunDirectory.open(self.comm, self.out, self.force), None
+
+    @contextmanager
+    def _clock(self, name: str):
+        start = perf_counter()
+        try:
+            yield
+        finally:
+            self.physics_seconds[name] += perf_counter() - start
 
     def restore(self, restart: tuple, drugs: dict, tumour) -> float:
         """Set every evolving state from the checkpoint; returns its time [s]."""
@@ -221,6 +233,7 @@ class Simulation:
         min_step = min(time.min_step, max_step)
         progress = Progress(self.comm, time.end, label="transient")
         tol = 1e-9 * time.end
+        clock = self._clock
         next_output = iter([t for t in outputs if t > start + tol])
         next_stop = iter([t for t in stops if t > start + tol])
         target, stop = next(next_output, float("inf")), next(next_stop, float("inf"))
@@ -228,10 +241,11 @@ class Simulation:
             if t <= start + tol:
                 continue
             step = {"time_s": t, "dt_s": dt}
-            for name, problem in drugs.items():
-                info = problem.step(dt)
-                step[f"{name}_iterations"] = info.iterations
-                step[f"{name}_mass_balance_error"] = problem.problem.balance.error
+            with clock("drugs"):
+                for name, problem in drugs.items():
+                    info = problem.step(dt)
+                    step[f"{name}_iterations"] = info.iterations
+                    step[f"{name}_mass_balance_error"] = problem.problem.balance.error
             if tumour is not None:
                 tumour.after_transport_step(dt)
                 if t >= stop - tol:
@@ -240,11 +254,16 @@ class Simulation:
             self.steps.append(step)
             progress.update(t)
             if t >= target - tol:
-                self.record(t, drugs, writer, tumour)
+                with clock("outputs"):
+                    self.record(t, drugs, writer, tumour)
                 target = next(next_output, float("inf"))
                 if target != float("inf"):  # no checkpoint after the last output: the run is done
-                    self.save_checkpoint(work, t, drugs, tumour, writer)
+                    with clock("checkpoints"):
+                        self.save_checkpoint(work, t, drugs, tumour, writer)
         progress.close()
+        if tumour is not None:
+            for name, seconds in tumour.seconds.items():
+                self.physics_seconds[name] += seconds
         for name, problem in drugs.items():
             log.info("drug %s: mass balance error %.2e, min concentration %.3g mg/L, %d operators",
                      name, problem.balance_error_max, problem.min_concentration_mg_per_l, problem.operators)
@@ -288,6 +307,7 @@ class Simulation:
             "end": now(),
             "stages": self.timer.stages,
             "resumed_from_s": self.resumed_from,
+            "transient_seconds": {k: round(v, 4) for k, v in self.physics_seconds.items()},
         }
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_float) + "\n")
 

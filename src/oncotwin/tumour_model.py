@@ -15,6 +15,9 @@ across time scales, driven by :class:`oncotwin.simulation.Simulation`:
 from __future__ import annotations
 
 import math
+import time
+from collections import defaultdict
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -59,6 +62,19 @@ class TumourModel:
         self.last_oxygen = None
         self.last_mechanics = None
         self.t_growth = 0.0
+        self.seconds: dict[str, float] = defaultdict(float)  # wall time per physics (manifest)
+        self.remodel_region = case.viable_tumour_region() if self.growth is not None else None
+        self.last_remodel = 0.0
+        self.chi = None
+        self._blends = None
+
+    @contextmanager
+    def _timed(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - start
 
     # ------------------------------------------------------------------ construction
     def _create_growth(self, case: Case, tmesh: TaggedMesh) -> GrowthProblem:
@@ -166,15 +182,18 @@ class TumourModel:
         dt = t - self.t_growth
         if self.growth is not None and dt > 0:
             po2 = self.solve_oxygen()
-            step = self.growth.step(dt, po2)
-            if self.effects:
-                self.growth.apply_survival(np.exp(-self.kill_exponent), 1.0)
-                self.kill_exponent[:] = 0.0
+            with self._timed("growth"):
+                step = self.growth.step(dt, po2)
+                if self.effects:
+                    self.growth.apply_survival(np.exp(-self.kill_exponent), 1.0)
+                    self.kill_exponent[:] = 0.0
             self.t_growth = t
             info = {"growth_iterations": step.iterations, "kinetic_substeps": step.kinetic_substeps,
                     "growth_clipped": step.clipped}
             if self._mechanics_due(t):
                 self.solve_mechanics()
+            if self._remodel_due(t):
+                self.remodel(t)
         self.update_vessels(t)
         self.radiotherapy(t)
         return info
@@ -187,11 +206,51 @@ class TumourModel:
             return True
         return t - self.last_mechanics >= every * (1 - 1e-9)
 
+    def _remodel_due(self, t: float) -> bool:
+        every = self.case.physics.growth.remodel_every
+        return self.remodel_region is not None and every is not None and t - self.last_remodel >= every * (1 - 1e-9)
+
+    def tumour_fraction(self) -> np.ndarray:
+        """Cell-wise tumour fraction chi in [0, 1] of non-tumour regions (0 in the tumour's own regions).
+
+        chi = mean vertex density of the cell / initial density of the viable tumour region.
+        """
+        reference = self.case.regions[self.remodel_region].growth.initial_density or 1.0
+        dofs = self.growth.V.dofmap.list
+        density = self.growth.viable.x.array[dofs].mean(axis=1)
+        tdim = self.tmesh.mesh.topology.dim
+        imap = self.tmesh.mesh.topology.index_map(tdim)
+        tags = np.zeros(imap.size_local + imap.num_ghosts, dtype=np.int32)
+        tags[self.tmesh.cell_tags.indices] = self.tmesh.cell_tags.values
+        host = [self.tmesh.regions[n] for n, r in self.case.regions.items() if not r.is_tumour
+                and n in self.tmesh.regions]
+        return np.where(np.isin(tags, host), np.clip(density / reference, 0.0, 1.0), 0.0)
+
+    def remodel(self, t: float, chi: np.ndarray | None = None) -> None:
+        """Tissue follows the tumour: blend the fluid, drug and oxygen coefficients of invaded cells."""
+        with self._timed("remodel"):
+            if self._blends is None:
+                region = self.remodel_region
+                surface = self.case.regions[region].fluid.vessel_surface_density
+                self._blends = [p.follow_tumour(region) for p in (self.fluid, self.oxygen) if p is not None]
+                self._blends += [d.follow_tumour(region, surface) for d in self.drugs.values()]
+            self.chi = self.tumour_fraction() if chi is None else chi
+            for blend in self._blends:
+                blend.apply(self.chi)
+            self.last_remodel = t
+            if self.fluid is not None:
+                self.fluid.coefficients_changed()
+                self.fluid.solve()
+                self.fluid.output_fields()  # velocity updated in place for the drugs
+            for delivery in self.drugs.values():
+                delivery.problem.coefficients_changed()
+
     def solve_oxygen(self) -> np.ndarray | None:
         """Quasi-steady oxygen for the current cells; returns nodal pO2 (None without oxygen)."""
         if self.oxygen is None:
             return None
-        self.oxygen.solve()
+        with self._timed("oxygen"):
+            self.oxygen.solve()
         self.last_oxygen = self.oxygen.po2.x.array
         return self.last_oxygen
 
@@ -199,10 +258,11 @@ class TumourModel:
         """Displacement and stress for the current density; the stress slows the next invasion step."""
         if self.mechanics is None:
             return
-        self.mechanics.solve()
-        self.last_mechanics = self.t_growth
-        self._stress.x.array[:] = self.mechanics.von_mises_at_vertices().x.array
-        self.growth.stress_changed()
+        with self._timed("mechanics"):
+            self.mechanics.solve()
+            self.last_mechanics = self.t_growth
+            self._stress.x.array[:] = self.mechanics.von_mises_at_vertices().x.array
+            self.growth.stress_changed()
 
     def radiotherapy(self, t: float) -> None:
         """Apply the fractions scheduled at ``t`` (each once)."""
@@ -245,7 +305,9 @@ class TumourModel:
         """Everything that evolves (fields as local arrays, counters), for checkpoints."""
         out: dict[str, np.ndarray] = {"scalars": np.array([
             self.rt_fractions_given, self.rt_dose_given, self.t_growth,
-            -1.0 if self.last_mechanics is None else self.last_mechanics])}
+            -1.0 if self.last_mechanics is None else self.last_mechanics, self.last_remodel])}
+        if self.chi is not None:
+            out["chi"] = self.chi.copy()
         if self.growth is not None:
             out.update({f"growth.{k}": v for k, v in self.growth.state().items()})
             out["kill_exponent"] = self.kill_exponent.copy()
@@ -258,7 +320,8 @@ class TumourModel:
 
     def restore(self, state: dict[str, np.ndarray], t: float) -> None:
         """Set the state saved at time ``t`` (after :meth:`start`)."""
-        fractions, self.rt_dose_given, self.t_growth, last_mechanics = (float(v) for v in state["scalars"])
+        fractions, self.rt_dose_given, self.t_growth, last_mechanics, last_remodel = (
+            float(v) for v in state["scalars"])
         self.rt_fractions_given = int(fractions)
         self.last_mechanics = None if last_mechanics < 0 else last_mechanics
         if self.growth is not None:
@@ -273,6 +336,9 @@ class TumourModel:
             self._stress.x.array[:] = state["stress"]
             self.mechanics.von_mises()  # the output field follows the restored displacement
             self.growth.stress_changed()
+        if "chi" in state:  # the tissue as remodelled then (and the flow through it)
+            self.remodel(last_remodel, state["chi"])
+        self.last_remodel = last_remodel
         self.update_vessels(t)
 
     # ------------------------------------------------------------------ outputs
@@ -304,6 +370,6 @@ class TumourModel:
             out["rt_dose_given_Gy"] = self.rt_dose_given
         if self.treatment.antiangiogenic is not None:
             out["vessels_normalised"] = float(self.normalised)
-            if self.fluid is not None:  # the interstitial pressure follows the vessels
-                out.update(self.fluid.metrics())
+        if self.fluid is not None and (self.treatment.antiangiogenic is not None or self.chi is not None):
+            out.update(self.fluid.metrics())  # the pressure follows the vessels and the remodelled tissue
         return out

@@ -410,7 +410,10 @@ class GrowthPhysics(StrictModel):
     """Tumour growth: two clones (sensitive, resistant) and necrosis by reaction-diffusion.
 
     Regions give the invasion diffusivity, a proliferation scale and the initial densities
-    (``regions.<name>.growth``); ``drug_effect`` gives each drug's kill of the sensitive clone.
+    (``regions.<name>.growth``); ``drug_effect`` gives each drug's kill of the sensitive clone. Every
+    ``remodel_every`` (null: never) the tissue follows the tumour: cells of non-tumour regions take the
+    fluid, drug and oxygen parameters of ``tumour_region`` (default: the first region of kind tumour) in
+    proportion to their tumour cell density (tumour vasculature and perfusion follow the tumour).
     """
 
     enabled: bool = True
@@ -424,6 +427,8 @@ class GrowthPhysics(StrictModel):
     carrying_capacity: Quantity("1/mm^3", example="1e6 1/mm^3", positive=True) = to_internal(
         CARRYING_CAPACITY, "1/mm^3")
     drug_effect: dict[str, DrugEffectSpec] = {}
+    remodel_every: Duration | None = 7 * 86400.0
+    tumour_region: str | None = None
 
     @property
     def resistant_rate(self) -> float:
@@ -578,6 +583,11 @@ class Case(StrictModel):
         if phys.growth.enabled and phys.growth.step > (self.time.end if self.time else phys.growth.step):
             raise FieldProblem("physics.growth.step", f"{phys.growth.step / 86400:g} day",
                                f"must not exceed time.end ({self.time.end / 86400:g} day)")
+        region = phys.growth.tumour_region
+        if region is not None and (region not in self.regions or self.regions[region].kind != "tumour"):
+            kinds = [n for n, r in self.regions.items() if r.kind == "tumour"]
+            raise FieldProblem("physics.growth.tumour_region", region,
+                               f"must be a region of kind tumour: {', '.join(kinds) or 'none'}")
         drugs = treatment.drug_names()
         for name in phys.growth.drug_effect:
             if name not in drugs:
@@ -607,6 +617,12 @@ class Case(StrictModel):
     def region_tags(self) -> dict[str, int]:
         """Cell tag of every region (1-based, geometry order)."""
         return {name: i + 1 for i, name in enumerate(self.geometry.region_names())}
+
+    def viable_tumour_region(self) -> str | None:
+        """The region whose parameters invaded tissue takes (growth.tumour_region or the first tumour)."""
+        if self.physics.growth.tumour_region is not None:
+            return self.physics.growth.tumour_region
+        return next((n for n in self.geometry.region_names() if self.regions[n].kind == "tumour"), None)
 
     def tumour_regions(self) -> list[str]:
         """Names of the regions that make up the tumour."""

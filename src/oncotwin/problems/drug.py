@@ -12,7 +12,7 @@ from oncotwin.la.petsc import SolveInfo, create_ksp, solve
 from oncotwin.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.drug import DrugTransport, VascularExchange
-from oncotwin.problems.regions import dg0_space, integrate, measures, region_field
+from oncotwin.problems.regions import TumourBlend, dg0_space, integrate, measures, region_field
 
 DRUG_PETSC_DEFAULTS = {
     "ksp_type": "gmres",
@@ -99,10 +99,12 @@ class DrugProblem:
         def field(fn, name):
             return region_field(Q0, tmesh, {tag[r]: fn(t) for r, t in tissue.items() if r in tag}, name)
 
+        self.tissue = tissue
+        self.permeability = field(lambda t: t.permeability, "P")
         self.physics = DrugTransport(
             diffusivity=field(lambda t: t.diffusivity, "D"),
             velocity=velocity,
-            exchange=VascularExchange(filtration, field(lambda t: t.permeability, "P") * vessel_surface,
+            exchange=VascularExchange(filtration, self.permeability * vessel_surface,
                                       field(lambda t: t.reflection, "sigma_f")),
             lymphatic_rate=lymphatic_rate,
             decay=field(lambda t: t.decay, "k"),
@@ -136,6 +138,15 @@ class DrugProblem:
         self._loss_weights = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(sink))
         self._loss_weights.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         self._gain_total = integrate(self.comm, self.physics.exchange.gain * self.dx_lumped)
+
+    def follow_tumour(self, region: str) -> TumourBlend:
+        """The coefficients that take the values of ``region`` where the tumour invades other regions."""
+        t, ph = self.tissue[region], self.physics
+        blend = TumourBlend()
+        for field, value in ((ph.diffusivity, t.diffusivity), (self.permeability, t.permeability),
+                             (ph.exchange.reflection, t.reflection), (ph.decay, t.decay)):
+            blend.add(field, value)
+        return blend
 
     def coefficients_changed(self) -> None:
         """Velocity, filtration or vessel coefficients were updated in place (e.g. vascular normalisation):

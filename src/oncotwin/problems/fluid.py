@@ -14,6 +14,7 @@ from oncotwin.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.fluid import FarField, StarlingDarcy
 from oncotwin.problems.regions import (
+    TumourBlend,
     dg0_space,
     integrate,
     measures,
@@ -140,6 +141,22 @@ class FluidProblem:
             elif not isinstance(spec, NoFluxBC):  # pragma: no cover - schema is closed
                 raise TypeError(spec)
         return dirichlet, robin
+
+    def follow_tumour(self, region: str) -> TumourBlend:
+        """The coefficients that take the values of ``region`` where the tumour invades other regions."""
+        t = self.tissue[region]
+        blend = TumourBlend()
+        blend.add(self.conductivity, t.hydraulic_conductivity)
+        blend.add(self.base_filtration, t.vascular_permeability * t.vessel_surface_density)
+        blend.add(self.physics.effective_vascular_pressure, t.vascular_pressure - t.reflection_coefficient
+                  * (t.plasma_oncotic_pressure - t.interstitial_oncotic_pressure))
+        blend.add(self.physics.lymphatic_filtration, t.lymphatic_filtration)
+        blend.add(self.physics.lymphatic_pressure, t.lymphatic_pressure)
+        return blend
+
+    def coefficients_changed(self) -> None:
+        """Region coefficients were updated in place: reassemble at the next solve."""
+        self._matrix_stale = True
 
     def set_vascular_scaling(self, factors: dict[str, float]) -> None:
         """Scale Lp S/V per region (anti-angiogenic normalisation); regions not named keep 1."""

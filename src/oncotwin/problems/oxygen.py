@@ -15,6 +15,7 @@ from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.parameters_oxygen import HYPOXIC_THRESHOLD, NECROTIC_THRESHOLD
 from oncotwin.physics.oxygen import OxygenTransport
 from oncotwin.problems.regions import (
+    TumourBlend,
     dg0_space,
     measures,
     region_field,
@@ -239,6 +240,16 @@ class OxygenProblem:
         else:
             D.zeroRowsColumns(np.zeros(0, dtype=PETSc.IntType), 0.0)
         return D
+
+    def follow_tumour(self, region: str) -> TumourBlend:
+        """The coefficients that take the values of ``region`` where the tumour invades other regions."""
+        t, ph = self.tissue[region], self.physics
+        blend = TumourBlend()
+        for field, value in ((ph.diffusivity, t.diffusivity), (self.base_supply, t.supply_rate),
+                             (ph.vascular_po2, t.vascular_po2), (ph.tissue_consumption, t.tissue_consumption),
+                             (ph.half_saturation, t.half_saturation)):
+            blend.add(field, value)
+        return blend
 
     def set_vascular_scaling(self, factors: dict[str, float]) -> None:
         """Scale the vascular transfer rate S_v per region (anti-angiogenic normalisation); others keep 1."""

@@ -68,3 +68,26 @@ def region_max(comm, f: dolfinx.fem.Function, tmesh: TaggedMesh, tags) -> float:
     cells = np.concatenate(cells) if cells else np.zeros(0, np.int32)
     dofs = np.unique(f.function_space.dofmap.list[cells].ravel())
     return max_over(comm, f.x.array[dofs])
+
+
+class TumourBlend:
+    """Region-wise DG0 coefficients that follow the tumour as it invades other regions.
+
+    Each registered field keeps its region values ``base`` and moves, cell by cell, towards the value of
+    the viable tumour region in proportion to the local tumour fraction ``chi`` in [0, 1]:
+    ``f = base + chi (tumour - base)`` (e.g. tumour vasculature and perfusion where the tumour grows).
+    """
+
+    def __init__(self):
+        self._fields: list[tuple[dolfinx.fem.Function, float, np.ndarray]] = []
+
+    def add(self, field: dolfinx.fem.Function, tumour_value: float) -> None:
+        """Register a DG0 field with the value it takes inside the tumour."""
+        self._fields.append((field, float(tumour_value), field.x.array.copy()))
+
+    def apply(self, chi: np.ndarray) -> None:
+        """Blend every field with the cell-wise tumour fraction ``chi`` (local cells incl. ghosts)."""
+        for field, tumour, base in self._fields:
+            dofs = field.function_space.dofmap.list[:, 0]
+            field.x.array[dofs] = base[dofs] + chi * (tumour - base[dofs])
+            field.x.scatter_forward()
