@@ -32,11 +32,7 @@ class RunDirectory:
         """Check ``final`` may be (over)written and create the working folder beside it."""
 
         def create() -> RunDirectory:
-            target = Path(final).resolve()
-            if target.exists() and not force:
-                raise RunDirectoryError(
-                    f"{target}: a result already exists; use --force to replace it or --out DIR to write "
-                    "elsewhere")
+            target = _replaceable(final, force)
             if target.exists() and not target.is_dir():
                 raise RunDirectoryError(f"{target}: exists and is not a folder")
             try:
@@ -52,15 +48,7 @@ class RunDirectory:
     def reuse(comm: MPI.Comm, final: Path, work: Path, force: bool) -> RunDirectory:
         """Continue in an existing working folder (a resumed run), with the same rules as :meth:`open`."""
 
-        def check() -> RunDirectory:
-            target = Path(final).resolve()
-            if target.exists() and not force:
-                raise RunDirectoryError(
-                    f"{target}: a result already exists; use --force to replace it or --out DIR to write "
-                    "elsewhere")
-            return RunDirectory(target, Path(work))
-
-        return on_root(comm, check)
+        return on_root(comm, lambda: RunDirectory(_replaceable(final, force), Path(work)))
 
     def commit(self, comm: MPI.Comm) -> Path:
         """Move the finished run into place (replacing an old result only now)."""
@@ -82,3 +70,12 @@ class RunDirectory:
         """Remove the working folder after a failure (best effort, rank 0)."""
         if comm.rank == 0:
             shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _replaceable(final: Path, force: bool) -> Path:
+    """The resolved final folder; an existing result may only be replaced with ``force``."""
+    target = Path(final).resolve()
+    if target.exists() and not force:
+        raise RunDirectoryError(f"{target}: a result already exists; use --force to replace it or --out DIR to "
+                                "write elsewhere")
+    return target

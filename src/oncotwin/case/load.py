@@ -54,19 +54,17 @@ def _lookup(data: Any, loc: tuple) -> Any:
     return data
 
 
-def read_case(path: str | Path) -> tuple[Case, str]:
-    """Read and validate a case file on the calling rank.
+def read_yaml_mapping(path: Path, what: str, kind: str = "case file") -> tuple[dict, dict[tuple, int]]:
+    """Data and key line numbers of a YAML file holding a mapping (one-line :class:`CaseError` otherwise).
 
-    Returns:
-        The validated case and the SHA-256 of the file.
-
-    Raises:
-        CaseError: on any problem with the file or its content.
+    Args:
+        path: the file.
+        what: what the document must be, for the error message.
+        kind: the kind of file, for the missing-file message.
     """
-    path = Path(path)
     shown = str(path)
     if not path.is_file():
-        raise CaseError(shown, "<file>", shown, "the case file does not exist")
+        raise CaseError(shown, "<file>", shown, f"the {kind} does not exist")
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -79,8 +77,22 @@ def read_case(path: str | Path) -> tuple[Case, str]:
         snippet = source[line - 1].strip() if line and line <= len(source) else "<end of file>"
         raise CaseError(shown, "<yaml>", snippet, f"malformed YAML: {problem}", line=line) from None
     if not isinstance(data, dict):
-        raise CaseError(shown, "<document>", type(data).__name__, "a case file is a YAML mapping of keys")
-    lines = _key_lines(node) if node is not None else {}
+        raise CaseError(shown, "<document>", type(data).__name__, what)
+    return data, (_key_lines(node) if node is not None else {})
+
+
+def read_case(path: str | Path) -> tuple[Case, str]:
+    """Read and validate a case file on the calling rank.
+
+    Returns:
+        The validated case and the SHA-256 of the file.
+
+    Raises:
+        CaseError: on any problem with the file or its content.
+    """
+    path = Path(path)
+    shown = str(path)
+    data, lines = read_yaml_mapping(path, "a case file is a YAML mapping of keys")
     try:
         case = Case.model_validate(data, context={"base_dir": str(path.parent.resolve())})
     except ValidationError as exc:

@@ -27,11 +27,10 @@ import copy
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from oncotwin.case.base import FieldProblem, StrictModel
-from oncotwin.case.load import _key_lines, _to_case_error, file_sha256
+from oncotwin.case.load import _to_case_error, file_sha256, read_yaml_mapping
 from oncotwin.case.quantity import Quantity
 from oncotwin.case.schema import Case
 from oncotwin.errors import CaseError
@@ -151,12 +150,12 @@ def read_regimens(case_path: str | Path, regimens_path: str | Path) -> tuple[Cas
     Raises:
         CaseError: naming the regimen file, the key, the value and what is allowed.
     """
-    case_data, case_lines = _read_yaml(Path(case_path), "a case file is a YAML mapping of keys")
+    case_data, case_lines = read_yaml_mapping(Path(case_path), "a case file is a YAML mapping of keys")
     case_sha = file_sha256(case_path)
     path = Path(regimens_path)
     shown = str(path)
-    data, lines = _read_yaml(path, "a regimen file is a YAML mapping with 'regimens' (and optionally "
-                             "'objective', 'response')")
+    data, lines = read_yaml_mapping(path, "a regimen file is a YAML mapping with 'regimens' (and optionally "
+                                    "'objective', 'response')", kind="regimen file")
     try:
         spec = RegimenFile.model_validate(data)
     except ValidationError as exc:
@@ -182,24 +181,6 @@ def read_regimens(case_path: str | Path, regimens_path: str | Path) -> tuple[Cas
                             f"no regimen gives this drug; drugs: {', '.join(sorted(drugs)) or 'none'}",
                             line=lines.get(("objective", "constraints", i, "drug")))
     return regimens[0].case, case_sha, spec, regimens, file_sha256(path)
-
-
-def _read_yaml(path: Path, what: str) -> tuple[dict, dict]:
-    """Data and key line numbers of a YAML mapping file (one-line errors)."""
-    shown = str(path)
-    if not path.is_file():
-        raise CaseError(shown, "<file>", shown, "the file does not exist")
-    text = path.read_text(encoding="utf-8", errors="replace")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise CaseError(shown, "<yaml>", "", f"malformed YAML: {getattr(exc, 'problem', exc)}",
-                        line=mark.line + 1 if mark else None) from None
-    if not isinstance(data, dict):
-        raise CaseError(shown, "<document>", type(data).__name__, what)
-    return data, (_key_lines(node) if node is not None else {})
 
 
 def _regimen_case_data(case_data: dict, regimen: RegimenSpec) -> dict:
