@@ -188,6 +188,7 @@ class OxygenProblem:
         self._one = dolfinx.fem.Constant(mesh, PETSc.ScalarType(1.0))
         self._weight_forms: dict[int, tuple] = {}
         self.last_solve: NewtonInfo | None = None
+        self._warned = False
 
     # ---------------------------------------------------------------- set-up
     def _boundary_conditions(self, values: dict[str, float]) -> list:
@@ -320,8 +321,12 @@ class OxygenProblem:
         lowest = min(self.comm.allreduce(local, op=MPI.MIN), 0.0)
         if lowest < 0.0:
             np.maximum(values, 0.0, out=values)
-            level = log.warning if lowest < -1e-3 * self.reference_po2 else log.info
-            level("oxygen: clipped negative pO2 (min %.3e mmHg) to 0", lowest)
+            if lowest < -1e-3 * self.reference_po2 and not self._warned:
+                log.warning("oxygen: clipped negative pO2 (min %.3g mmHg) to 0: undershoots at obtuse cells next "
+                            "to avascular regions; later clippings are logged at debug level", lowest)
+                self._warned = True
+            else:
+                log.debug("oxygen: clipped negative pO2 (min %.3e mmHg) to 0", lowest)
         return lowest
 
     # ---------------------------------------------------------------- outputs
