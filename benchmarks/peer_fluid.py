@@ -36,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import LENGTH, Stages, box, fluid_params, machine_note, print_table, write_json  # noqa: E402
+from common import Stages, box, fluid_params, machine_note, print_table, write_json  # noqa: E402
 
 from oncotwin.fenics import MPI  # noqa: E402
 from oncotwin.problems.fluid import FluidProblem  # noqa: E402
@@ -165,7 +165,7 @@ def main() -> None:
         points, cells, tags = export(tm)
         best = {}
         for _ in range(args.repeat):
-            for code, fn in (("oncotwin", lambda: oncotwin_solve(tm)), ("peer", lambda: skfem_solve(points, cells, tags))):
+            for code, fn in (("oncotwin", lambda tm=tm: oncotwin_solve(tm)), ("peer", lambda: skfem_solve(points, cells, tags))):
                 row, p = fn()
                 if code not in best or row["total_s"] < best[code][0]["total_s"]:
                     best[code] = (row, p)

@@ -151,7 +151,7 @@ def run_growth(tm, stages, t):
         t.start()
         problem = GrowthProblem(tm, {"tumour": tissue("tumour"), "host": tissue("normal")}, kinetics,
                                 initial_resistant_fraction=0.05)
-        info = problem.step(GROWTH_STEP)
+        problem.step(GROWTH_STEP)
         t.stop()
     return problem.V.dofmap.index_map.size_global, {"iterations": max(stages.iterations)}, problem
 
