@@ -87,7 +87,8 @@ class Comparison:
                         continue
                     try:
                         Simulation(group_comm, regimen.case, self.case_file, self.case_sha256,
-                                   rundir.work / "regimens" / regimen.name, self.mesh_root).run()
+                                   rundir.work / "regimens" / regimen.name, self.mesh_root,
+                                   label=regimen.name).run()
                     except OncotwinError as exc:  # reported after every group has finished
                         failure = f"regimen '{regimen.name}': {exc}"
                         break

@@ -39,6 +39,7 @@ class Simulation:
         force: replace an existing result.
         remesh: ignore the mesh cache.
         resume: continue from the last checkpoint of an interrupted run of this case (if any).
+        label: progress-bar label (a regimen's name in comparisons).
     """
 
     comm: MPI.Comm
@@ -50,6 +51,7 @@ class Simulation:
     force: bool = False
     remesh: bool = False
     resume: bool = False
+    label: str = "transient"
     timer: StageTimer = field(default_factory=StageTimer)
     steady_metrics: dict[str, float] = field(default_factory=dict)
     rows: list[dict[str, float]] = field(default_factory=list)
@@ -231,7 +233,7 @@ class Simulation:
         if tumour is not None and tumour.growth is not None:
             max_step = min(max_step, self.case.physics.growth.step)
         min_step = min(time.min_step, max_step)
-        progress = Progress(self.comm, time.end, label="transient")
+        progress = Progress(self.comm, time.end, label=self.label)
         tol = 1e-9 * time.end
         clock = self._clock
         next_output = iter([t for t in outputs if t > start + tol])
