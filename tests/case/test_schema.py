@@ -46,12 +46,37 @@ def test_good_case_resolves_units_and_defaults(tmp_path):
     assert len(digest) == 64
 
 
-@pytest.mark.parametrize("case_file", sorted((REPO / "cases").glob("*.yaml")), ids=lambda p: p.name)
+# regimen files of `oncotwin compare` and the patient case each is meant for
+REGIMEN_FILES = {"brats2013_regimens.yaml": "brats2013_pat0001_regimens.yaml"}
+
+
+def _needs_data(name: str) -> None:
+    if ("brats" in name or "lung" in name) and not (REPO.parent / "shared" / "data").is_dir():
+        pytest.skip("needs ../shared/data")
+
+
+@pytest.mark.parametrize("case_file", sorted(p for p in (REPO / "cases").glob("*.yaml") if p.name not in REGIMEN_FILES),
+                         ids=lambda p: p.name)
 def test_shipped_cases_validate(case_file):
-    if "brats" in case_file.name or "lung" in case_file.name:
-        if not (REPO.parent / "shared" / "data").is_dir():
-            pytest.skip("needs ../shared/data")
+    _needs_data(case_file.name)
     read_case(case_file)
+
+
+@pytest.mark.parametrize("regimens", sorted(REGIMEN_FILES))
+def test_shipped_regimen_files_validate_with_their_case(regimens):
+    from oncotwin.case.regimens import read_regimens
+
+    _needs_data(regimens)
+    names = [r.name for r in read_regimens(REPO / "cases" / REGIMEN_FILES[regimens], REPO / "cases" / regimens)[3]]
+    assert names[0] == "control" and len(names) == 5
+
+
+def test_every_shipped_yaml_is_a_case_or_a_known_regimen_file():
+    import yaml
+
+    for path in (REPO / "cases").glob("*.yaml"):
+        is_regimens = "regimens" in (yaml.safe_load(path.read_text()) or {})
+        assert is_regimens == (path.name in REGIMEN_FILES), path.name
 
 
 BAD = {

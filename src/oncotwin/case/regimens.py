@@ -141,7 +141,7 @@ def read_regimens(case_path: str | Path, regimens_path: str | Path) -> tuple[Cas
     """Validate the patient case and every regimen built on it (no simulation).
 
     The case file's own treatment (other than the patient) is replaced by each regimen's, and drug
-    transport is switched off for regimens without drugs.
+    transport runs exactly for the regimens that give drugs.
 
     Returns:
         The control case, the case file's hash, the regimen file, the regimens (control first) and the
@@ -193,11 +193,10 @@ def _regimen_case_data(case_data: dict, regimen: RegimenSpec) -> dict:
     data["treatment"] = treatment
     physics = data.setdefault("physics", {}) or {}
     data["physics"] = physics
+    # drug transport runs exactly when the regimen gives drugs (with the case's drug options)
     drugs = {str(d.get("drug")) for d in treatment.get("drugs", []) if isinstance(d, dict)}
-    if isinstance(physics.get("drug"), dict):
-        physics["drug"] = dict(physics["drug"], enabled=bool(drugs) and physics["drug"].get("enabled", True))
-    elif drugs:
-        physics["drug"] = {"enabled": True}
+    drug_options = physics.get("drug") if isinstance(physics.get("drug"), dict) else {}
+    physics["drug"] = dict(drug_options, enabled=bool(drugs))
     growth = physics.get("growth")
     if isinstance(growth, dict):
         effects = {**(growth.get("drug_effect") or {}), **regimen.drug_effect}

@@ -430,6 +430,21 @@ class GrowthPhysics(StrictModel):
     remodel_every: Duration | None = 7 * 86400.0
     tumour_region: str | None = None
 
+    @field_validator("drug_effect")
+    @classmethod
+    def _library_drugs(cls, value: dict[str, DrugEffectSpec]) -> dict[str, DrugEffectSpec]:
+        # keyed by the library's names, so that a patient case can hold the effects of drugs that only
+        # some regimens give (oncotwin compare)
+        from oncotwin.pk.drugs import UnknownDrugError, lookup
+
+        out = {}
+        for name, effect in value.items():
+            try:
+                out[lookup(name).name] = effect
+            except UnknownDrugError as exc:
+                raise ValueError(str(exc)) from None
+        return out
+
     @property
     def resistant_rate(self) -> float:
         """Proliferation rate of the resistant clone (default: the sensitive clone's)."""
@@ -589,10 +604,6 @@ class Case(StrictModel):
             raise FieldProblem("physics.growth.tumour_region", region,
                                f"must be a region of kind tumour: {', '.join(kinds) or 'none'}")
         drugs = treatment.drug_names()
-        for name in phys.growth.drug_effect:
-            if name not in drugs:
-                raise FieldProblem(f"physics.growth.drug_effect.{name}", name,
-                                   f"not a drug of this treatment; drugs: {', '.join(drugs) or 'none'}")
         if phys.growth.enabled and phys.drug.enabled:
             missing = [d for d in drugs if d not in phys.growth.drug_effect]
             if missing:
