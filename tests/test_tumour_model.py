@@ -174,3 +174,24 @@ def test_tissue_follows_the_invading_tumour(comm, shared_tmp):
     assert comm.allreduce(float(np.max(fluid.p.x.array[shell] - before[1][shell], initial=0.0)),
                           op=MPI.MAX) > 1.0
     assert drugs["temozolomide"].problem.operator_count == 0  # cached operators were dropped
+
+
+def test_oxygen_with_drugs_and_no_growth(tmp_path):
+    """Each combination of physics runs: steady oxygen beside drug transport, no growth to kill."""
+    case = tmp_path / "oxygen.yaml"
+    case.write_text(SPHERE.replace("NAME", "oxygen_only") + """
+regions: {necrotic: {kind: necrotic}, tumour: {kind: tumour}, host: {kind: normal}}
+physics:
+  drug: {enabled: true}
+  oxygen: {enabled: true}
+  growth: {enabled: false, drug_effect: {temozolomide: {max_kill_rate: "0.5 1/day", ec50: "0.5 mg/L"}}}
+time: {end: "1 day", output_every: "12 h"}
+treatment:
+  patient: {height: "170 cm", weight: "70 kg"}
+  drugs: [{drug: temozolomide, dose: "75 mg/m^2", route: oral, schedule: "daily x 1"}]
+""")
+    result = run_cli("run", str(case), "--out", str(tmp_path / "run"), cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    last = rows(tmp_path / "run")[-1]
+    assert 0 < last["po2_mean_tumour_mmHg"] < 40 and last["temozolomide_tumour_auc_mean_mg_h_per_L"] > 0
+    assert "tumour_cells" not in last

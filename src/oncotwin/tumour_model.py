@@ -50,7 +50,8 @@ class TumourModel:
         self.oxygen = self._create_oxygen(case, tmesh) if phys.oxygen.enabled else None
         self.mechanics = self._create_mechanics(case, tmesh) if phys.mechanics.enabled else None
         self.effects = {name: DrugEffect(e.max_kill_rate, e.ec50, e.hill)
-                        for name, e in phys.growth.drug_effect.items() if name in self.drugs}
+                        for name, e in phys.growth.drug_effect.items()
+                        if name in self.drugs and self.growth is not None}
         n = self.growth.V.dofmap.index_map.size_local + self.growth.V.dofmap.index_map.num_ghosts \
             if self.growth else 0
         self.kill_exponent = np.zeros(n)
