@@ -13,37 +13,16 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
-import numpy as np
 
-from oncotwin.fenics import MPI, dolfinx
-from oncotwin.mesh.distribute import TaggedMesh
-from oncotwin.case.schema import FluidTissue
+from oncotwin.fenics import MPI
 from oncotwin.problems.fluid import FluidProblem
-from oncotwin.parameters import FLUID_DEFAULTS
-from oncotwin.units import to_internal
 
-UNITS = {"hydraulic_conductivity": "mm^2/(mmHg*s)", "vascular_permeability": "mm/(mmHg*s)",
-         "vessel_surface_density": "1/mm", "lymphatic_filtration": "1/(mmHg*s)"}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def tissue(kind: str) -> FluidTissue:
-    values = {k: (to_internal(v, UNITS.get(k, "mmHg")) if isinstance(v, str) else v)
-              for k, v in FLUID_DEFAULTS[kind].items()}
-    return FluidTissue.model_construct(**values)
-
-
-def cube(comm, n: int, length: float = 20.0) -> TaggedMesh:
-    mesh = dolfinx.mesh.create_box(comm, [[0, 0, 0], [length] * 3], [n] * 3,
-                                   ghost_mode=dolfinx.mesh.GhostMode.shared_facet)
-    tdim = mesh.topology.dim
-    imap = mesh.topology.index_map(tdim)
-    cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
-    mid = dolfinx.mesh.compute_midpoints(mesh, tdim, cells)
-    tags = dolfinx.mesh.meshtags(mesh, tdim, cells, np.where(mid[:, 0] < length / 2, 1, 2).astype(np.int32))
-    mesh.topology.create_connectivity(tdim - 1, tdim)
-    facets = dolfinx.mesh.meshtags(mesh, tdim - 1, np.zeros(0, np.int32), np.zeros(0, np.int32))
-    return TaggedMesh(mesh, tags, facets, {"tumour": 1, "host": 2}, {}, ("tumour",))
+from common import box as cube  # noqa: E402  (the benchmarks' shared two-region box)
+from common import fluid_tissue as tissue  # noqa: E402
 
 
 def main() -> None:
