@@ -73,6 +73,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mesh-dir", type=Path, default=Path("meshes"), help="mesh cache folder")
     p.add_argument("--force", action="store_true", help="replace an existing comparison (after success)")
 
+    p = sub.add_parser("calibrate", help="fit growth and treatment parameters to follow-up segmentations")
+    p.add_argument("case", type=Path, help="case file with a 'calibration' section")
+    p.add_argument("--observations", required=True, type=Path, help="observation file (YAML)")
+    p.add_argument("--update", type=Path, metavar="CALIBRATION_DIR",
+                   help="refine an earlier calibration with the observations it has not used")
+    p.add_argument("--out", type=Path, help="calibration folder (default: results/<case>_calibration)")
+    p.add_argument("--mesh-dir", type=Path, default=Path("meshes"), help="mesh cache folder")
+    p.add_argument("--force", action="store_true", help="replace an existing calibration (after success)")
+
+    p = sub.add_parser("forecast", help="run regimens on samples of a calibration's posterior: probabilities")
+    p.add_argument("case", type=Path, help="the calibrated patient's case file")
+    p.add_argument("--calibration", required=True, type=Path, help="folder of `oncotwin calibrate`")
+    p.add_argument("--regimens", type=Path, help="regimen file (default: the case's own treatment)")
+    p.add_argument("--samples", type=int, default=16, help="posterior samples per regimen (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the samples (default 0)")
+    p.add_argument("--ranks-per-member", type=int, default=1, help="ranks of each MPI group (default 1)")
+    p.add_argument("--by-day", type=float, help="day of the progression and resistance probabilities "
+                   "(default: the case's end)")
+    p.add_argument("--resistant-above", type=float, default=0.1, help="resistant-fraction threshold (default 0.1)")
+    p.add_argument("--out", type=Path, help="forecast folder (default: results/<case>_forecast)")
+    p.add_argument("--mesh-dir", type=Path, default=Path("meshes"), help="mesh cache folder")
+    p.add_argument("--force", action="store_true", help="replace an existing forecast (after success)")
+
     p = sub.add_parser("report", help="write a self-contained HTML report of a run or a comparison")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--out", type=Path, help="HTML file (default: RUN_DIR/report.html)")
@@ -195,6 +218,46 @@ def _compare(comm, args) -> int:
     return 0
 
 
+def _calibrate(comm, args) -> int:
+    from oncotwin.calibration.calibrate import calibrate
+
+    out = args.out or Path("results") / f"{args.case.stem}_calibration"
+    final, summary = calibrate(comm, args.case, args.observations, out, args.mesh_dir, args.update, args.force)
+    if comm.rank == 0:
+        state = "converged" if summary["converged"] else "stopped at the iteration limit"
+        print(f"calibration: {final} ({state}, {summary['forward_runs']} forward runs, misfit "
+              f"{summary['objective']:.4g})")
+        for name, p in summary["parameters"].items():
+            low, high = p["interval_95"]
+            print(f"  {name:<22s} {p['map']:.4g} {p['unit']}  (95 % {low:.4g}-{high:.4g}; prior {p['prior_median']:.4g})"
+                  + ("  at a bound" if p["at_bound"] else ""))
+        for name, o in summary["observations"].items():
+            if "volume_observed_mm3" in o:
+                print(f"  {name}: volume {o['volume_simulated_mm3']:.4g} mm^3 simulated vs "
+                      f"{o['volume_observed_mm3']:.4g} observed, Dice {o['dice']:.3f}")
+        print(f"  run the calibrated case: oncotwin run {final / 'calibrated.yaml'}")
+    return 0
+
+
+def _forecast(comm, args) -> int:
+    from oncotwin.calibration.forecast import forecast
+
+    out = args.out or Path("results") / f"{args.case.stem}_forecast"
+    by = None if args.by_day is None else args.by_day * 86400.0
+    final = forecast(comm, args.case, args.calibration, out, args.mesh_dir, args.regimens, args.samples, args.seed,
+                     args.ranks_per_member, by, args.resistant_above, args.force)
+    if comm.rank == 0:
+        summary = json.loads((final / "forecast.json").read_text())
+        print(f"forecast: {final} ({summary['samples']} samples per regimen)")
+        for r in summary["regimens"]:
+            print(f"  {r['regimen']:<20s} P(progression by day {r['by_day']:g}) {r['p_progression']:.2f}, "
+                  f"P(resistant > {r['resistant_threshold']:g}) {r['p_resistant_above']:.2f}, final volume "
+                  f"{r['final_volume_p50_mm3']:.4g} mm^3 (90 % {r['final_volume_p5_mm3']:.4g}-"
+                  f"{r['final_volume_p95_mm3']:.4g})")
+        print(f"  bands: {final / 'bands.csv'}; figure: {final / 'forecast_volume.png'}")
+    return 0
+
+
 def _report(comm, args) -> int:
     from oncotwin.errors import InputDataError
     from oncotwin.parallel import on_root
@@ -213,7 +276,8 @@ def _report(comm, args) -> int:
 
 
 COMMANDS = {"validate": _validate, "mesh": _mesh, "run": _run, "render": _render, "probe": _probe,
-            "compare": _compare, "report": _report, "version": _version}
+            "compare": _compare, "calibrate": _calibrate, "forecast": _forecast,
+            "report": _report, "version": _version}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,39 @@ def split(comm: MPI.Comm, ranks_per_regimen: int) -> tuple[MPI.Comm, int, int]:
     return comm.Split(color=group, key=comm.rank), group, comm.size // ranks_per_regimen
 
 
+def run_in_groups(comm: MPI.Comm, group_comm: MPI.Comm, group: int, n_groups: int, jobs: list[tuple],
+                  case_file: Path, case_sha256: str, mesh_root: Path) -> None:
+    """Run simulations round-robin over MPI groups: group ``g`` runs jobs ``g, g + G, ...``.
+
+    Args:
+        comm: world communicator.
+        group_comm: this rank's group.
+        group: this rank's group index.
+        n_groups: number of groups.
+        jobs: (description, progress label, case, run folder) per simulation.
+        case_file: the case file (provenance).
+        case_sha256: its hash.
+        mesh_root: mesh cache (the mesh must exist: make it before splitting).
+
+    Raises:
+        OncotwinError: on every rank, after all groups have finished, when a job failed.
+    """
+    from oncotwin.simulation import Simulation
+
+    failure = None
+    for index, (what, label, case, out) in enumerate(jobs):
+        if index % n_groups != group:
+            continue
+        try:
+            Simulation(group_comm, case, case_file, case_sha256, out, mesh_root, label=label).run()
+        except OncotwinError as exc:  # reported after every group has finished
+            failure = f"{what}: {exc}"
+            break
+    failures = [f for f in comm.allgather(failure if group_comm.rank == 0 else None) if f]
+    if failures:
+        raise OncotwinError(failures[0])
+
+
 @dataclass
 class Comparison:
     """Runs a regimen file's regimens on a case and tabulates them.
@@ -70,7 +103,6 @@ class Comparison:
     def run(self) -> Path:
         """Run every regimen, write the table; returns the final folder."""
         from oncotwin.mesh.cache import ensure_mesh
-        from oncotwin.simulation import Simulation
 
         started, timer = now(), StageTimer()
         group_comm, group, n_groups = split(self.comm, self.ranks_per_regimen)
@@ -81,20 +113,10 @@ class Comparison:
             log.info("compare: %d regimens on %d group(s) of %d rank(s)", len(self.regimens), n_groups,
                      self.ranks_per_regimen)
             with timer.stage("regimens"):
-                failure = None
-                for index, regimen in enumerate(self.regimens):
-                    if index % n_groups != group:
-                        continue
-                    try:
-                        Simulation(group_comm, regimen.case, self.case_file, self.case_sha256,
-                                   rundir.work / "regimens" / regimen.name, self.mesh_root,
-                                   label=regimen.name).run()
-                    except OncotwinError as exc:  # reported after every group has finished
-                        failure = f"regimen '{regimen.name}': {exc}"
-                        break
-                failures = [f for f in self.comm.allgather(failure if group_comm.rank == 0 else None) if f]
-                if failures:
-                    raise OncotwinError(failures[0])
+                jobs = [(f"regimen '{r.name}'", r.name, r.case, rundir.work / "regimens" / r.name)
+                        for r in self.regimens]
+                run_in_groups(self.comm, group_comm, group, n_groups, jobs, self.case_file, self.case_sha256,
+                              self.mesh_root)
             if self.comm.rank == 0:
                 table = tabulate(rundir.work, self.regimens, self.spec.objective, self.spec.response)
                 write_table(rundir.work, table, self.spec, self.case_file, self.regimens[0].case.name)
@@ -251,4 +273,4 @@ def _finite(value):
     return value
 
 
-__all__ = ["CONTROL", "Comparison", "regimen_metrics", "split", "tabulate"]
+__all__ = ["CONTROL", "Comparison", "regimen_metrics", "run_in_groups", "split", "tabulate"]

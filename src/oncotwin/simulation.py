@@ -52,6 +52,7 @@ class Simulation:
     remesh: bool = False
     resume: bool = False
     label: str = "transient"
+    show_progress: bool = True
     timer: StageTimer = field(default_factory=StageTimer)
     steady_metrics: dict[str, float] = field(default_factory=dict)
     rows: list[dict[str, float]] = field(default_factory=list)
@@ -214,32 +215,52 @@ class Simulation:
         if writer is not None:
             writer.write(t)
 
-    def march(self, drugs: dict, tumour, writer, work: Path, start: float = 0.0) -> None:
+    def evolve(self, tmesh: TaggedMesh, times: list[float], observe) -> list[dict[str, float]]:
+        """In memory, no files: build the physics on ``tmesh`` and march to ``max(times)``.
+
+        ``observe(t, tumour, drugs)`` is called at t = 0 and at each of ``times`` (the step sequence lands
+        on them); returns the metrics rows at those times. Used by calibration and ensembles.
+        """
+        fluid = self.solve_fluid(tmesh)[0] if self.case.physics.fluid.enabled else None
+        drugs = self.create_drugs(tmesh, fluid) if self.case.physics.drug.enabled else {}
+        tumour = self.create_tumour(tmesh, fluid, drugs)
+        self.record(0.0, drugs, None, tumour)
+        observe(0.0, tumour, drugs)
+        self.march(drugs, tumour, None, None, outputs=sorted(set(times)), observe=observe)
+        return self.rows
+
+    def march(self, drugs: dict, tumour, writer, work: Path | None, start: float = 0.0,
+              outputs: list[float] | None = None, observe=None) -> None:
         """Time loop: drug transport steps (refined after doses), tumour steps at their stops, outputs.
 
-        A checkpoint follows every output. From a checkpoint at ``start`` the same step sequence is
-        followed (it is generated from t = 0 and the steps already done are skipped).
+        A checkpoint follows every output (none without ``work``). From a checkpoint at ``start`` the same
+        step sequence is followed (it is generated from t = 0 and the steps already done are skipped).
+        ``outputs`` replaces the case's output times (the last one ends the run); ``observe(t, tumour,
+        drugs)`` is called at each output.
         """
         from oncotwin.progress import Progress
         from oncotwin.timestepping import step_sequence
 
         time = self.case.time
-        events = sorted({float(t) for problem in drugs.values() for t in problem.event_times(time.end)})
-        n_out = int(round(time.end / time.output_every))
-        outputs = [k * time.output_every for k in range(1, n_out + 1) if k * time.output_every < time.end]
-        outputs.append(time.end)
-        stops = sorted(set(outputs) | set(tumour.stop_times(time.end) if tumour is not None else []))
-        max_step = time.max_step
+        if outputs is None:
+            n_out = int(round(time.end / time.output_every))
+            outputs = [k * time.output_every for k in range(1, n_out + 1) if k * time.output_every < time.end]
+            outputs.append(time.end)
+        end = outputs[-1]
+        events = sorted({float(t) for problem in drugs.values() for t in problem.event_times(end)})
+        stops = sorted(set(outputs) | set(tumour.stop_times(end) if tumour is not None else []))
+        max_step = min(time.max_step, end)
         if tumour is not None and tumour.growth is not None:
             max_step = min(max_step, self.case.physics.growth.step)
         min_step = min(time.min_step, max_step)
-        progress = Progress(self.comm, time.end, label=self.label)
-        tol = 1e-9 * time.end
+        progress = Progress(self.comm, end, label=self.label)
+        progress.active = progress.active and self.show_progress
+        tol = 1e-9 * end
         clock = self._clock
         next_output = iter([t for t in outputs if t > start + tol])
         next_stop = iter([t for t in stops if t > start + tol])
         target, stop = next(next_output, float("inf")), next(next_stop, float("inf"))
-        for t, dt in step_sequence(time.end, min_step, max_step, events=events, stops=stops):
+        for t, dt in step_sequence(end, min_step, max_step, events=events, stops=stops):
             if t <= start + tol:
                 continue
             step = {"time_s": t, "dt_s": dt}
@@ -258,8 +279,10 @@ class Simulation:
             if t >= target - tol:
                 with clock("outputs"):
                     self.record(t, drugs, writer, tumour)
+                    if observe is not None:
+                        observe(t, tumour, drugs)
                 target = next(next_output, float("inf"))
-                if target != float("inf"):  # no checkpoint after the last output: the run is done
+                if target != float("inf") and work is not None:  # no checkpoint after the last output: the run is done
                     with clock("checkpoints"):
                         self.save_checkpoint(work, t, drugs, tumour, writer)
         progress.close()

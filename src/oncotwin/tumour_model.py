@@ -81,7 +81,8 @@ class TumourModel:
     def _create_growth(self, case: Case, tmesh: TaggedMesh) -> GrowthProblem:
         g = case.physics.growth
         tissue = {name: GrowthTissue(r.growth.diffusivity, r.growth.proliferation_scale, r.growth.initial_density,
-                                     r.growth.initial_necrotic) for name, r in case.regions.items()}
+                                     r.growth.initial_necrotic, r.growth.initial_density_depth)
+                  for name, r in case.regions.items()}
         kinetics = CloneKinetics(g.proliferation_rate, g.resistant_rate, g.mutation_fraction, g.necrosis_rate,
                                  case.physics.oxygen.hypoxic_threshold, case.physics.oxygen.necrotic_threshold)
         self._stress = None

@@ -2,6 +2,19 @@
 
 Errors become one :class:`~oncotwin.errors.CaseError` naming the file, the key (dotted path), the value,
 what is allowed and, where known, the line of the key in the file.
+
+A case file may derive from another one with a top-level ``base: <path>`` (relative to the deriving file)::
+
+    base: sphere_baxter_jain.yaml
+    name: faster_growth
+    physics: {growth: {proliferation_rate: "0.3 1/day"}}
+
+The base (which may itself have a ``base``; loops are an error) is read first and the deriving file's keys
+are merged on top: mappings merge key by key, any other value (list, scalar, ``null``) replaces the base's.
+Relative paths anywhere in the merged case (images, meshes, ...) resolve against the folder of the *root*
+case file, the one at the end of the chain without ``base``. Errors name the first file of the chain
+(deriving file first) that writes the offending key, with its line. The hash of a derived case is the
+SHA-256 of its bytes followed by its base's hash (hex), so a change to any file of the chain changes it.
 """
 
 from __future__ import annotations
@@ -84,29 +97,93 @@ def read_yaml_mapping(path: Path, what: str, kind: str = "case file") -> tuple[d
 def read_case(path: str | Path) -> tuple[Case, str]:
     """Read and validate a case file on the calling rank.
 
+    A file with ``base: <path>`` is merged onto its base (see the module docstring); relative paths in
+    the merged case then resolve against the folder of the root case file (the one without ``base``).
+
     Returns:
-        The validated case and the SHA-256 of the file.
+        The validated case and its hash: the SHA-256 of the file, or for a derived file the SHA-256 of
+        its bytes followed by its base's hash.
 
     Raises:
-        CaseError: on any problem with the file or its content.
+        CaseError: on any problem with a file of the chain or the merged content.
     """
-    path = Path(path)
+    data, digest, base_dir, layers = _read_chain(Path(path), ())
+    try:
+        case = Case.model_validate(data, context={"base_dir": str(base_dir)})
+    except ValidationError as exc:
+        loc = _error_loc(exc.errors(include_url=False)[0])
+        # the first file of the chain (deriving file first) that writes the deepest part of the key
+        shown, lines = max(layers, key=lambda layer: _depth_in(layer[1], loc))
+        raise _to_case_error(exc, shown, data, lines) from None
+    return case, digest
+
+
+def read_case_data(path: str | Path) -> tuple[dict, str, Path]:
+    """Raw (unvalidated) data of a case file, merged with its ``base`` chain.
+
+    Returns:
+        The merged data (without ``base``), the hash :func:`read_case` returns, and the folder that
+        relative paths resolve against (that of the root case file, the one without ``base``).
+
+    Raises:
+        CaseError: on a missing, malformed or looping file of the chain.
+    """
+    data, digest, base_dir, _ = _read_chain(Path(path), ())
+    return data, digest, base_dir
+
+
+def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, str, Path, list[tuple[str, dict]]]:
+    """Merged data, hash, root folder and ``(file, key lines)`` of each file, deriving file first."""
     shown = str(path)
     data, lines = read_yaml_mapping(path, "a case file is a YAML mapping of keys")
-    try:
-        case = Case.model_validate(data, context={"base_dir": str(path.parent.resolve())})
-    except ValidationError as exc:
-        raise _to_case_error(exc, shown, data, lines) from None
-    return case, file_sha256(path)
+    if "base" not in data:
+        return data, file_sha256(path), path.parent.resolve(), [(shown, lines)]
+    base = data.pop("base")
+    line = lines.get(("base",))
+    if not isinstance(base, str) or not base.strip():
+        raise CaseError(shown, "base", base, "expected the path of a base case file (relative to this file)",
+                        line=line)
+    base_path = (path.parent / base).resolve()  # named in errors in full (no '..' parts)
+    if not base_path.is_file():
+        raise CaseError(shown, "base", base, "the base case file does not exist", line=line)
+    seen = seen + (path.resolve(),)
+    if base_path in seen:
+        raise CaseError(shown, "base", base, "the base chain loops back to a file already in it", line=line)
+    base_data, base_digest, base_dir, layers = _read_chain(base_path, seen)
+    digest = hashlib.sha256(path.read_bytes() + base_digest.encode("ascii")).hexdigest()
+    return _merge(base_data, data), digest, base_dir, [(shown, lines)] + layers
+
+
+def _merge(base: dict, override: dict) -> dict:
+    """``override`` on top of ``base``: mappings merge recursively, any other value replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        both = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = _merge(merged[key], value) if both else value
+    return merged
+
+
+def _depth_in(lines: dict[tuple, int], loc: tuple) -> int:
+    """How many leading parts of ``loc`` a file writes (0: none)."""
+    return next((depth for depth in range(len(loc), 0, -1) if loc[:depth] in lines), 0)
+
+
+def _error_loc(error: dict) -> tuple:
+    """The key path of a pydantic error as the user wrote it."""
+    # Tagged unions insert the tag into loc ("geometry.sphere.tumour_radius"): drop it for the user.
+    raw_loc = tuple(error["loc"])
+    loc = tuple(part for i, part in enumerate(raw_loc) if not _is_union_tag(part, raw_loc[:i]))
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldProblem):
+        loc = loc + tuple(int(p) if p.isdigit() else p for p in cause.key.split("."))
+    return loc
 
 
 def _to_case_error(exc: ValidationError, shown: str, data: dict, lines: dict[tuple, int]) -> CaseError:
     error = exc.errors(include_url=False)[0]
-    # Tagged unions insert the tag into loc ("geometry.sphere.tumour_radius"): drop it for the user.
-    loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
+    loc = _error_loc(error)
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, FieldProblem):
-        loc = loc + tuple(int(p) if p.isdigit() else p for p in cause.key.split("."))
         key = ".".join(str(p) for p in loc)
         line = _line_of(lines, loc)
         return CaseError(shown, key, cause.value, str(cause), line=line)
@@ -133,7 +210,11 @@ def _line_of(lines: dict[tuple, int], loc: tuple) -> int | None:
 _UNION_TAGS = {"sphere", "segmentation", "mni152", "pressure", "no_flux", "robin"}
 
 
-def _is_union_tag(part: object) -> bool:
+def _is_union_tag(part: object, before: tuple = ()) -> bool:
+    """Whether ``part`` is a tagged union's tag that pydantic inserted (geometry.<kind>, bc.<type>)."""
+    if before and not (before[-1] == "geometry" or (len(before) >= 2 and isinstance(before[-1], int)
+                                                   and before[-2] == "boundary_conditions")):
+        return False
     return isinstance(part, str) and part in _UNION_TAGS
 
 

@@ -30,7 +30,12 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from oncotwin.case.base import FieldProblem, StrictModel
-from oncotwin.case.load import _to_case_error, file_sha256, read_yaml_mapping
+from oncotwin.case.load import (
+    _to_case_error,
+    file_sha256,
+    read_case_data,
+    read_yaml_mapping,
+)
 from oncotwin.case.quantity import Quantity
 from oncotwin.case.schema import Case
 from oncotwin.errors import CaseError
@@ -150,8 +155,8 @@ def read_regimens(case_path: str | Path, regimens_path: str | Path) -> tuple[Cas
     Raises:
         CaseError: naming the regimen file, the key, the value and what is allowed.
     """
-    case_data, case_lines = read_yaml_mapping(Path(case_path), "a case file is a YAML mapping of keys")
-    case_sha = file_sha256(case_path)
+    case_data, case_sha, case_dir = read_case_data(case_path)  # merged with the case's base chain, if any
+    _, case_lines = read_yaml_mapping(Path(case_path), "a case file is a YAML mapping of keys")
     path = Path(regimens_path)
     shown = str(path)
     data, lines = read_yaml_mapping(path, "a regimen file is a YAML mapping with 'regimens' (and optionally "
@@ -162,7 +167,7 @@ def read_regimens(case_path: str | Path, regimens_path: str | Path) -> tuple[Cas
         raise _to_case_error(exc, shown, data, lines) from None
     specs = [RegimenSpec(name=CONTROL, description="untreated control")]
     specs += [r for r in spec.regimens if r.name != CONTROL]
-    base_dir = str(Path(case_path).parent.resolve())
+    base_dir = str(case_dir)
     regimens = []
     for spec_item in specs:
         index = next((i for i, r in enumerate(spec.regimens) if r.name == spec_item.name), None)

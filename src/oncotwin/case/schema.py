@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from oncotwin.case.base import FieldProblem, StrictModel
+from oncotwin.case.calibration import Calibration
 from oncotwin.case.quantity import Quantity
 from oncotwin.case.treatment import Treatment  # noqa: E402  (after the base classes it imports)
 from oncotwin.parameters_oxygen import (
@@ -270,12 +271,19 @@ class RegionDrug(StrictModel):
 
 
 class RegionGrowth(StrictModel):
-    """Tumour-cell parameters of one region (CSF or ventricles: diffusivity 0 and proliferation_scale 0)."""
+    """Tumour-cell parameters of one region (CSF or ventricles: diffusivity 0 and proliferation_scale 0).
+
+    ``initial_density_depth`` grades the baseline density with depth below the region's surface: it is
+    the detection threshold on the surface (the segmented edge is the visible edge) and rises linearly to
+    ``initial_density`` at that depth (imaging sees cellularity fall off towards the margin; without it the
+    density is uniform and the visible tumour can only vanish all at once under therapy).
+    """
 
     diffusivity: CellDiffusivity | None = None
     proliferation_scale: Annotated[float, Field(ge=0)] | None = None
     initial_density: Fraction | None = None
     initial_necrotic: Fraction | None = None
+    initial_density_depth: Length | None = None
 
     @model_validator(mode="after")
     def _room(self) -> RegionGrowth:
@@ -537,6 +545,18 @@ class Case(StrictModel):
     treatment: Treatment = Treatment()
     solver: dict[Literal["fluid", "drug", "oxygen", "growth", "mechanics"], dict[str, PetscValue]] = {}
     output: Output = Output()
+    calibration: Calibration | None = None
+
+    @model_validator(mode="after")
+    def _calibration_applies(self) -> Case:
+        from oncotwin.calibration.parameters import PARAMETERS
+
+        for name in (self.calibration.parameters if self.calibration else {}):
+            problem = PARAMETERS[name].requires(self)
+            if problem:
+                raise FieldProblem(f"calibration.parameters.{name}", name, f"{PARAMETERS[name].description}: "
+                                   f"{problem}")
+        return self
 
     @model_validator(mode="after")
     def _regions_match_geometry(self) -> Case:

@@ -38,12 +38,15 @@ class GrowthTissue:
         proliferation_scale: multiplies the clones' proliferation rates (0: cells cannot proliferate).
         initial_density: viable tumour cells at baseline [fraction of carrying capacity].
         initial_necrotic: dead cells at baseline [fraction of carrying capacity].
+        initial_depth: depth [mm] below the region's surface over which the initial density rises from
+            the detection threshold to ``initial_density`` (None: uniform).
     """
 
     diffusivity: float
     proliferation_scale: float = 1.0
     initial_density: float = 0.0
     initial_necrotic: float = 0.0
+    initial_depth: float | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,9 @@ class GrowthProblem:
 
         self.proliferation_scale = nodal(lambda t: t.proliferation_scale)
         viable = nodal(lambda t: t.initial_density)
+        for name, t in tissue.items():
+            if t.initial_depth and name in tmesh.regions:
+                viable = self._graded(viable, nodal(lambda s, name=name: float(s is tissue[name])), t)
         self.sensitive = self._function("sensitive_cells", (1.0 - initial_resistant_fraction) * viable)
         self.resistant = self._function("resistant_cells", initial_resistant_fraction * viable)
         self.necrotic = self._function("necrotic_cells", nodal(lambda t: t.initial_necrotic))
@@ -125,6 +131,29 @@ class GrowthProblem:
         f = dolfinx.fem.Function(self.V, name=name)
         f.x.array[:] = values
         return f
+
+    def _graded(self, viable: np.ndarray, share: np.ndarray, tissue: GrowthTissue) -> np.ndarray:
+        """Initial density rising with depth below the surface of a region (``share``: its nodal share).
+
+        Surface nodes (touching the region and another) take the detection threshold, so the segmented
+        surface is the visible edge; inside, the density rises linearly to the region's value at
+        ``initial_depth``.
+        """
+        from scipy.spatial import cKDTree
+
+        x = self.V.tabulate_dof_coordinates()
+        eps = 1e-9
+        surface = (share > eps) & (share < 1 - eps)
+        inside = share >= 1 - eps
+        points = np.concatenate(self.comm.allgather(x[:self.n_owned][surface[:self.n_owned]]))
+        out = viable.copy()
+        if len(points) == 0:
+            return out
+        depth, _ = cKDTree(points).query(x[inside])
+        top, edge = tissue.initial_density, min(self.detection_threshold, tissue.initial_density)
+        out[inside] = edge + (top - edge) * np.clip(depth / tissue.initial_depth, 0.0, 1.0)
+        out[surface] = edge
+        return out
 
     def _lumped(self, form) -> np.ndarray:
         """Assemble a P1 vector and return its local values including ghosts (summed over ranks)."""

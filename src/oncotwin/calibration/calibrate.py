@@ -1,0 +1,402 @@
+"""``oncotwin calibrate``: fit a case's growth and treatment parameters to follow-up observations.
+
+One readable pipeline: mesh -> forward model and misfits per subject -> Levenberg-Marquardt ->
+Laplace posterior -> files. A subject is one patient (a case with its observations); several subjects
+share the parameters (a population fit, e.g. the radiosensitivity of a cohort).
+
+Written into the calibration folder (rank 0; the folder appears only on success):
+
+* ``calibration.json``: parameters (MAP, posterior sd of the log, 95 % interval, prior, bounds),
+  correlation, misfit at the MAP per observation (volumes, Dice), the optimiser's path, forward runs;
+* ``posterior.json``: the Laplace posterior (log-parameter mean and covariance) that ``forecast`` samples
+  and ``calibrate --update`` starts from, with the observations it has used;
+* ``calibrated.yaml``: a case fragment (``base:`` the case file) with the MAP values; it runs directly;
+* ``path.csv``, ``fit.csv`` (MAP volume curve with the observations), ``fit.png`` and ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+from mpi4py import MPI
+
+from oncotwin import __version__
+from oncotwin.calibration.forward import ForwardModel
+from oncotwin.calibration.misfit import Residual, ScalarMisfit, SegmentationMisfit, concatenate
+from oncotwin.calibration.optimise import Result, levenberg_marquardt
+from oncotwin.calibration.parameters import PARAMETERS
+from oncotwin.errors import OncotwinError
+from oncotwin.log import get_logger
+from oncotwin.manifest import StageTimer, now, package_versions
+from oncotwin.rundir import RunDirectory
+
+log = get_logger("calibrate")
+DAY = 86400.0
+POSTERIOR = "posterior.json"
+
+
+@dataclass
+class Subject:
+    """One patient: the case, its file, its validated observations and the distributed mesh."""
+
+    case: object
+    case_file: Path
+    case_sha256: str
+    observations: object
+    tmesh: object
+    forward: ForwardModel | None = None
+    misfits: list = field(default_factory=list)
+    scalars: list = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """The case's name."""
+        return self.case.name
+
+
+@dataclass
+class Prior:
+    """Gaussian prior of the log-parameters."""
+
+    mean: np.ndarray
+    precision: np.ndarray
+
+    @classmethod
+    def from_case(cls, spec) -> Prior:
+        """Independent log-normal priors from a case's calibration section."""
+        mean = np.log([p.prior for p in spec.parameters.values()])
+        return cls(mean, np.diag([1.0 / p.prior_log_sd ** 2 for p in spec.parameters.values()]))
+
+
+def subcell_centroids(levels: int = 2) -> np.ndarray:
+    """Barycentric centroids of the 8^levels equal-volume tetrahedra of a regular refinement."""
+    corners = [np.eye(4)]
+    for _ in range(levels):
+        children = []
+        for c in corners:
+            m = {(i, j): 0.5 * (c[i] + c[j]) for i in range(4) for j in range(i + 1, 4)}
+            children += [np.array([c[0], m[0, 1], m[0, 2], m[0, 3]]), np.array([m[0, 1], c[1], m[1, 2], m[1, 3]]),
+                         np.array([m[0, 2], m[1, 2], c[2], m[2, 3]]), np.array([m[0, 3], m[1, 3], m[2, 3], c[3]])]
+            # the inner octahedron, split along the diagonal m02-m13 into four tetrahedra
+            ring = [m[0, 1], m[1, 2], m[2, 3], m[0, 3]]
+            children += [np.array([m[0, 2], m[1, 3], ring[k], ring[(k + 1) % 4]]) for k in range(4)]
+        corners = children
+    return np.array([c.mean(axis=0) for c in corners])
+
+
+def observed_fractions(V, cells: np.ndarray, observation, levels: int = 2) -> np.ndarray:
+    """Fraction of every cell covered by the observed segmentation (its labels).
+
+    The mask is read at the centroids of the 8^levels equal-volume sub-tetrahedra of each cell (nearest
+    voxel): an unbiased estimate of the covered volume, whatever the voxel and cell sizes.
+    """
+    from oncotwin.io.raster import world_to_voxel
+    from oncotwin.mesh.images import read_label_map
+
+    image = read_label_map(observation.segmentation, "segmentation")
+    mask = np.isin(image.array, observation.labels)
+    weights = subcell_centroids(levels)
+    x = V.tabulate_dof_coordinates()[cells]  # (cells, 4, 3)
+    points = np.einsum("sv,cvd->csd", weights, x).reshape(-1, 3)
+    index = np.rint(world_to_voxel(points, image.affine)).astype(np.int64)
+    inside = np.all((index >= 0) & (index < np.array(mask.shape)), axis=1)
+    hits = np.zeros(len(points), dtype=bool)
+    i, j, k = index[inside].T
+    hits[inside] = mask[i, j, k]
+    return hits.reshape(len(cells), len(weights)).mean(axis=1)
+
+
+def owned_cells(V) -> tuple[np.ndarray, np.ndarray]:
+    """Nodal indices (local, with ghosts) and volumes [mm^3] of the owned tetrahedra of a P1 space."""
+    n = V.mesh.topology.index_map(V.mesh.topology.dim).size_local
+    cells = np.asarray(V.dofmap.list[:n])
+    x = V.tabulate_dof_coordinates()[cells]
+    edges = x[:, 1:] - x[:, :1]
+    return cells, np.abs(np.linalg.det(edges)) / 6.0
+
+
+class Calibrator:
+    """Fits the parameters named in the first subject's ``calibration`` section to every subject's data.
+
+    Args:
+        comm: communicator (every subject's mesh lives on it).
+        subjects: patients with their observations and meshes.
+        prior: prior of the log-parameters (default: the case's priors).
+        start: starting log-parameters (default: the case's initial values).
+    """
+
+    def __init__(self, comm: MPI.Comm, subjects: list[Subject], prior: Prior | None = None,
+                 start: np.ndarray | None = None):
+        from oncotwin.fenics import dolfinx
+
+        self.comm, self.subjects = comm, subjects
+        self.spec = subjects[0].case.calibration
+        self.names = list(self.spec.parameters)
+        for s in subjects[1:]:
+            if s.case.calibration is None or list(s.case.calibration.parameters) != self.names:
+                raise OncotwinError(f"{s.case_file}: calibration.parameters must name {self.names} like "
+                                    f"{subjects[0].case_file}")
+        self.prior = prior or Prior.from_case(self.spec)
+        p = self.spec.parameters.values()
+        self.lower = np.log([q.lower for q in p])
+        self.upper = np.log([q.upper for q in p])
+        self.start = np.log([q.start for q in p]) if start is None else np.asarray(start, dtype=float)
+        misfit = self.spec.misfit
+        for s in subjects:
+            times = s.observations.times()
+            s.forward = ForwardModel(s.case, s.tmesh, times, s.case_file)
+            V = dolfinx.fem.functionspace(s.tmesh.mesh, ("Lagrange", 1))
+            cells, volumes = owned_cells(V)
+            threshold = s.case.physics.growth.detection_threshold
+            s.misfits = [SegmentationMisfit(comm, cells, volumes, observed_fractions(V, cells, o), o.times, threshold,
+                                            misfit.volume_sd, misfit.shape_discordance)
+                         for o in s.observations.segmentations]
+            s.scalars = [ScalarMisfit(x.metric, x.times, x.values, x.log_sd or misfit.scalar_sd)
+                         for x in s.observations.scalars]
+        self.diagnostics: dict = {}
+
+    def values(self, x: np.ndarray) -> dict[str, float]:
+        """Log-parameters -> parameter values (internal units)."""
+        return {name: float(math.exp(v)) for name, v in zip(self.names, x, strict=True)}
+
+    def evaluate(self, x: np.ndarray) -> Residual:
+        """The weighted residuals of every subject's observations for log-parameters ``x``."""
+        parts, diagnostics = [], {}
+        for s in self.subjects:
+            trajectory = s.forward.run(self.values(x))
+            for obs, misfit in zip(s.observations.segmentations, s.misfits, strict=True):
+                r, info = misfit.residual(trajectory.density)
+                parts.append(r)
+                diagnostics[f"{s.name}/{obs.name}"] = info
+            for series, misfit in zip(s.observations.scalars, s.scalars, strict=True):
+                r, info = misfit.residual(trajectory)
+                parts.append(r)
+                diagnostics[f"{s.name}/{series.name}"] = info
+        self.diagnostics = diagnostics
+        return concatenate(parts)
+
+    def run(self) -> Result:
+        """The MAP estimate with its Laplace posterior."""
+        opt = self.spec.optimiser
+
+        def report(entry: dict) -> None:
+            shown = ", ".join(f"{n} {PARAMETERS[n].text(math.exp(v))}" for n, v in zip(self.names, entry["x"],
+                                                                                       strict=True))
+            log.info("calibrate: iteration %d: misfit %.4g (data %.4g, prior %.4g) at %s; %d forward runs",
+                     entry["iteration"], entry["objective"], entry["data_misfit"], entry["prior_misfit"], shown,
+                     entry["forward_runs"])
+
+        result = levenberg_marquardt(self.comm, self.evaluate, self.start, self.prior.mean, self.prior.precision,
+                                     self.lower, self.upper, max_iterations=opt.max_iterations,
+                                     tolerance=opt.tolerance, fd_step=opt.fd_step, report=report)
+        self.evaluate(result.x)  # diagnostics at the MAP
+        return result
+
+    def summary(self, result: Result) -> dict:
+        """Parameters, uncertainty and misfit at the MAP in readable units."""
+        sd = np.sqrt(np.diag(result.covariance))
+        correlation = result.covariance / np.outer(sd, sd)
+        parameters = {}
+        for j, name in enumerate(self.names):
+            kind, spec = PARAMETERS[name], self.spec.parameters[name]
+            parameters[name] = {
+                "description": kind.description, "unit": kind.unit,
+                "map": kind.user_value(math.exp(result.x[j])),
+                "log_sd": float(sd[j]),
+                "interval_95": [kind.user_value(math.exp(result.x[j] - 1.96 * sd[j])),
+                                kind.user_value(math.exp(result.x[j] + 1.96 * sd[j]))],
+                "prior_median": kind.user_value(math.exp(self.prior.mean[j])),
+                "prior_log_sd": float(1.0 / math.sqrt(self.prior.precision[j, j])),
+                "bounds": [kind.user_value(spec.lower), kind.user_value(spec.upper)],
+                "start": kind.user_value(math.exp(self.start[j])),
+                "at_bound": result.at_bound[j],
+            }
+        path = [{**{k: v for k, v in e.items() if k != "x"},
+                 **{n: PARAMETERS[n].user_value(math.exp(v)) for n, v in zip(self.names, e["x"], strict=True)}}
+                for e in result.path]
+        return {"parameters": parameters, "correlation": correlation.tolist(), "objective": result.objective,
+                "data_misfit": result.data_misfit, "prior_misfit": result.prior_misfit,
+                "converged": result.converged, "forward_runs": result.runs,
+                "observations": self.diagnostics, "path": path}
+
+    def posterior(self, result: Result) -> dict:
+        """The Laplace posterior, machine-readable (internal units; log-parameters)."""
+        used = [{"subject": s.name, "name": o.name, "sha256": o.sha256, "start_s": o.start, "end_s": o.end}
+                for s in self.subjects for o in s.observations.segmentations]
+        used += [{"subject": s.name, "name": x.name, "scalar": True, "times_s": x.times}
+                 for s in self.subjects for x in s.observations.scalars]
+        return {"parameters": self.names, "internal_units": [PARAMETERS[n].internal_unit for n in self.names],
+                "mean_log": result.x.tolist(), "covariance_log": result.covariance.tolist(),
+                "prior_mean_log": self.prior.mean.tolist(), "prior_precision_log": self.prior.precision.tolist(),
+                "observations": used, "cases": [{"name": s.name, "file": str(Path(s.case_file).resolve()),
+                                                 "sha256": s.case_sha256} for s in self.subjects]}
+
+    def fit_curve(self, x: np.ndarray, subject: Subject) -> list[dict]:
+        """Tumour volume at the MAP on a daily grid to the last observation (one more forward run)."""
+        end = subject.forward.times[-1]
+        times = sorted({*(float(t) for t in np.arange(DAY, end, DAY)), end})
+        forward = ForwardModel(subject.case, subject.tmesh, times, subject.case_file)
+        rows = forward.run(self.values(x)).rows
+        return [{"time_day": r["time_s"] / DAY, "tumour_volume_mm3": r["tumour_volume_mm3"],
+                 "tumour_cells": r["tumour_cells"]} for r in rows]
+
+
+def read_posterior(folder: Path) -> dict:
+    """The posterior of an earlier calibration (one-line error when missing)."""
+    path = Path(folder) / POSTERIOR
+    if not path.is_file():
+        raise OncotwinError(f"{folder}: not a calibration folder ({POSTERIOR} expected)")
+    return json.loads(path.read_text())
+
+
+def continue_from(posterior: dict, names: list[str], observations, subject_name: str):
+    """Prior, start and the new observations for an update from an earlier posterior.
+
+    The earlier posterior becomes the prior (sequential Bayesian update); observations it has already
+    used (same file content and window) are left out.
+
+    Raises:
+        OncotwinError: other parameters than before, or no new observation.
+    """
+    if posterior["parameters"] != names:
+        raise OncotwinError(f"the earlier calibration fitted {posterior['parameters']}, this case names {names}")
+    used = {(o["sha256"], o["start_s"], o["end_s"]) for o in posterior["observations"] if not o.get("scalar")}
+    used_scalars = {o["name"] for o in posterior["observations"] if o.get("scalar")}
+    fresh = [o for o in observations.segmentations if (o.sha256, o.start, o.end) not in used]
+    scalars = [x for x in observations.scalars if x.name not in used_scalars]
+    if not fresh and not scalars:
+        raise OncotwinError(f"{observations.file}: no observation that the earlier calibration has not used")
+    mean = np.array(posterior["mean_log"])
+    prior = Prior(mean, np.linalg.inv(np.array(posterior["covariance_log"])))
+    return prior, mean, observations.model_copy(update={"segmentations": fresh, "scalars": scalars})
+
+
+def write_results(work: Path, calibrator: Calibrator, result: Result, summary: dict, curves: dict,
+                  manifest: dict) -> None:
+    """Every output file of a calibration (rank 0)."""
+    (work / "calibration.json").write_text(json.dumps(_finite(summary), indent=2) + "\n")
+    (work / POSTERIOR).write_text(json.dumps(calibrator.posterior(result), indent=2) + "\n")
+    names = calibrator.names
+    with open(work / "path.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(summary["path"][0]))
+        writer.writeheader()
+        writer.writerows(summary["path"])
+    for s in calibrator.subjects:
+        case = s.forward.case_for(calibrator.values(result.x))
+        fragment: dict = {"base": str(Path(s.case_file).resolve()), "name": f"{s.case.name}_calibrated",
+                          "description": f"{s.case.name} with parameters calibrated by oncotwin {__version__} "
+                                         f"from {s.observations.file.name}"}
+        for name in names:
+            fragment = _merge(fragment, PARAMETERS[name].fragment(case))
+        fragment.pop("calibration", None)
+        target = work / ("calibrated.yaml" if len(calibrator.subjects) == 1 else f"calibrated_{s.name}.yaml")
+        header = "# Calibrated case fragment: run it with `oncotwin run " + target.name + "`\n"
+        target.write_text(header + yaml.safe_dump(fragment, sort_keys=False))
+    rows = []
+    for subject, curve in curves.items():
+        rows += [{"subject": subject, **row} for row in curve]
+    if rows:
+        with open(work / "fit.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        _plot_fit(work / "fit.png", calibrator, curves)
+    (work / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+
+
+def _plot_fit(path: Path, calibrator: Calibrator, curves: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for s in calibrator.subjects:
+        curve = curves[s.name]
+        line, = ax.plot([r["time_day"] for r in curve], [r["tumour_volume_mm3"] / 1000 for r in curve],
+                        label=f"{s.name}: model at MAP")
+        for o in s.observations.segmentations:
+            info = calibrator.diagnostics.get(f"{s.name}/{o.name}", {})
+            volume = info.get("volume_observed_mm3", o.voxel_volume_mm3) / 1000
+            mid, half = 0.5 * (o.start + o.end) / DAY, 0.5 * (o.end - o.start) / DAY
+            ax.errorbar([mid], [volume], xerr=[[half], [half]], fmt="o", color=line.get_color(), capsize=3)
+    ax.set_xlabel("days after baseline")
+    ax.set_ylabel("visible tumour volume [cm$^3$]")
+    ax.set_title("calibration fit (points: observations; bars: date windows)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _merge(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for key, value in b.items():
+        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+    return out
+
+
+def _finite(value):
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def calibrate(comm: MPI.Comm, case_file: Path, observations_file: Path, out: Path, mesh_root: Path,
+              update: Path | None = None, force: bool = False) -> tuple[Path, dict]:
+    """The ``oncotwin calibrate`` pipeline for one patient; returns the folder and the summary."""
+    from oncotwin.case import load_case
+    from oncotwin.case.observations import read_observations
+    from oncotwin.mesh.cache import ensure_mesh
+    from oncotwin.mesh.distribute import read_tagged_mesh
+    from oncotwin.parallel import on_root
+
+    started, timer = now(), StageTimer()
+    case, digest = load_case(comm, case_file)
+    if case.calibration is None:
+        raise OncotwinError(f"{case_file}: the case has no 'calibration' section (parameters to fit, priors)")
+    if not case.physics.growth.enabled:
+        raise OncotwinError(f"{case_file}: calibration fits the growth model: enable physics.growth")
+    observations = on_root(comm, read_observations, observations_file, case)
+    prior = start = None
+    if update is not None:
+        posterior = on_root(comm, read_posterior, update)
+        prior, start, observations = continue_from(posterior, list(case.calibration.parameters), observations,
+                                                   case.name)
+        log.info("calibrate: updating %s with %d new observation(s)", update, len(observations.segmentations))
+    rundir = RunDirectory.open(comm, out, force)
+    try:
+        with timer.stage("mesh"):
+            folder, _ = ensure_mesh(comm, case, mesh_root, progress=log.info)
+            tmesh = read_tagged_mesh(comm, folder)
+        subject = Subject(case, Path(case_file), digest, observations, tmesh)
+        with timer.stage("setup"):
+            calibrator = Calibrator(comm, [subject], prior, start)
+        with timer.stage("optimise"):
+            result = calibrator.run()
+        summary = calibrator.summary(result)
+        with timer.stage("fit curve"):
+            curves = {subject.name: calibrator.fit_curve(result.x, subject)}
+        if comm.rank == 0:
+            manifest = {"oncotwin": __version__, "case_file": str(Path(case_file).resolve()), "case_sha256": digest,
+                        "observations_file": str(observations.file), "observations_sha256": observations.sha256,
+                        "updated_from": str(Path(update).resolve()) if update else None, "ranks": comm.size,
+                        "cells": tmesh.mesh.topology.index_map(3).size_global,
+                        "forward_runs": result.runs, "forward_seconds": round(subject.forward.seconds, 3),
+                        "packages": package_versions(), "start": started, "end": now(), "stages": timer.stages}
+            write_results(rundir.work, calibrator, result, summary, curves, manifest)
+        final = rundir.commit(comm)
+    except BaseException:
+        rundir.abandon(comm)
+        raise
+    return final, summary
