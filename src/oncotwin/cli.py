@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mesh-dir", type=Path, default=Path("meshes"), help="mesh cache folder")
     p.add_argument("--force", action="store_true", help="replace an existing forecast (after success)")
 
-    p = sub.add_parser("report", help="write a self-contained HTML report of a run or a comparison")
+    p = sub.add_parser("report", help="write a self-contained HTML report of a run, comparison, calibration or forecast")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--out", type=Path, help="HTML file (default: RUN_DIR/report.html)")
 
@@ -266,7 +266,7 @@ def _report(comm, args) -> int:
         from oncotwin.report.html import write_report
 
         if not (args.run_dir / "manifest.json").is_file():
-            raise InputDataError(f"{args.run_dir}: not a run or comparison folder (manifest.json expected)")
+            raise InputDataError(f"{args.run_dir}: not a run, comparison, calibration or forecast folder (manifest.json expected)")
         return write_report(args.run_dir, args.out)
 
     path = on_root(comm, write)

@@ -1,7 +1,9 @@
 """``oncotwin report RUNDIR``: one self-contained HTML file (inline CSS, images as data URIs, no JS).
 
-Works for a run folder (``oncotwin run``) and for a comparison folder (``oncotwin compare``, recognised
-by its ``comparison.json``). Runs on one process; nothing here needs MPI.
+Works for a run folder (``oncotwin run``), a comparison folder (``oncotwin compare``, recognised
+by its ``comparison.json``), a calibration folder (``oncotwin calibrate``, its ``calibration.json``) and a
+forecast folder (``oncotwin forecast``, its ``forecast.json``); the last two pages live in
+:mod:`oncotwin.report.calibration`. Runs on one process; nothing here needs MPI.
 """
 
 from __future__ import annotations
@@ -53,11 +55,12 @@ FIGURE_ORDER = ("tumour_cells", "necrotic_cells", "resistant_cells", "oxygen_mmH
 
 
 def write_report(run_dir: Path, out: Path | None = None) -> Path:
-    """Write the HTML report of a run folder or a comparison folder.
+    """Write the HTML report of a run, comparison, calibration or forecast folder.
 
     Args:
         run_dir: a run folder (``metrics.csv``, ``summary.json``, ``manifest.json``, ``figures/``,
-            ``fields.pvd``) or a comparison folder (``comparison.json`` and ``regimens/<name>/``).
+            ``fields.pvd``), a comparison folder (``comparison.json`` and ``regimens/<name>/``), a
+            calibration folder (``calibration.json``) or a forecast folder (``forecast.json``).
         out: the HTML file to write; default ``run_dir/report.html``.
 
     Returns:
@@ -70,8 +73,19 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
     if not run_dir.is_dir():
         raise FileNotFoundError(f"not a folder: {run_dir}")
     out = Path(out) if out is not None else run_dir / "report.html"
+    from oncotwin.report.calibration import (  # imports this module: not at the top
+        calibration_page,
+        forecast_page,
+        is_calibration,
+        is_forecast,
+    )
+
     if is_comparison(run_dir):
         page = comparison_page(read_comparison(run_dir))
+    elif is_calibration(run_dir):
+        page = calibration_page(run_dir)
+    elif is_forecast(run_dir):
+        page = forecast_page(run_dir)
     else:
         page = run_page(read_run(run_dir))
     out.parent.mkdir(parents=True, exist_ok=True)
