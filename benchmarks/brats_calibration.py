@@ -28,6 +28,7 @@ from mpi4py import MPI
 from oncotwin.calibration.calibrate import calibrate
 from oncotwin.calibration.synthetic import write_synthetic_observations
 from oncotwin.case import load_case
+from oncotwin.log import configure
 from oncotwin.mesh.cache import ensure_mesh
 from oncotwin.mesh.distribute import read_tagged_mesh
 
@@ -40,6 +41,7 @@ UNITS = {"proliferation_rate": ("1/day", DAY), "invasion_diffusivity": ("mm^2/da
 
 def main() -> None:
     comm = MPI.COMM_WORLD
+    configure(comm)
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("results/brats_calibration")
     timings = {}
     started = time.perf_counter()

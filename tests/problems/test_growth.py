@@ -138,3 +138,22 @@ def test_mutation_moves_divisions_to_the_resistant_clone_and_anoxia_makes_necros
     assert problem.viable.x.array == pytest.approx(exact * math.exp(-0.5), rel=1e-6)
     assert problem.viable.x.array + problem.necrotic.x.array == pytest.approx(total, rel=1e-9)
     assert problem.metrics(po2=np.zeros_like(n0))["hypoxic_fraction"] == pytest.approx(1.0)
+
+
+@pytest.mark.mpi
+def test_multigrid_keeps_invasion_iterations_flat_when_diffusion_dominates(comm):
+    """dt D / h^2 > 2 switches CG to AMG: iterations stay flat under refinement (Jacobi's grow like 1/h)."""
+    from tests.problems.test_fluid import cube
+
+    kin = CloneKinetics(sensitive_rate=0.0, resistant_rate=0.0)
+    iterations = {}
+    for n in (8, 16, 32):
+        tm = cube(comm, n)
+        x = dolfinx.fem.functionspace(tm.mesh, ("Lagrange", 1)).tabulate_dof_coordinates()
+        problem = GrowthProblem(tm, {name: GrowthTissue(1.0, 1.0, 0.0) for name in tm.regions}, kin)
+        problem.sensitive.x.array[:] = np.exp(-20 * ((x - 0.5) ** 2).sum(axis=1))
+        iterations[n] = problem.step(0.03).iterations  # dt D / h^2 = 1.5, 6.2, 25
+        assert problem._multigrid == (n > 8)
+        mass = problem._sum(problem.sensitive.x.array)
+        assert mass == pytest.approx(problem._sum(np.exp(-20 * ((x - 0.5) ** 2).sum(axis=1))), rel=1e-8)
+    assert iterations[32] <= 1.3 * iterations[16], iterations

@@ -56,6 +56,46 @@ def create_ksp(comm, A: PETSc.Mat, prefix: str, defaults: dict, overrides: dict 
 
 _OPTIONS_ATTR = "oncotwin_options"
 
+# Smoothed-aggregation AMG for scalar diffusion-type operators (mass + diffusion [+ weak convection]).
+MULTIGRID = {
+    "pc_type": "gamg",
+    "pc_gamg_type": "agg",
+    "pc_gamg_threshold": -1.0,
+    "mg_levels_ksp_type": "chebyshev",
+    "mg_levels_pc_type": "jacobi",
+}
+# Above this diffusion number dt D / h^2 the mass matrix no longer dominates a time step's operator: a
+# one-level preconditioner's iterations then grow like sqrt(dt D) / h under refinement, multigrid's do not.
+MULTIGRID_ABOVE = 2.0
+
+
+def diffusion_number(comm, mesh, dt: float, diffusivity: float) -> float:
+    """``dt D / h^2`` with the typical cell size ``h`` (edge of the regular tetrahedron of mean volume).
+
+    Args:
+        comm: communicator of the mesh.
+        mesh: the (tetrahedral) mesh.
+        dt: step size [s].
+        diffusivity: the largest diffusivity of the operator [mm^2/s].
+    """
+    from mpi4py import MPI
+
+    tdim = mesh.topology.dim
+    n = mesh.topology.index_map(tdim).size_local
+    x = mesh.geometry.x[mesh.geometry.dofmaps[0][:n]]
+    local = float(np.abs(np.linalg.det(x[:, 1:] - x[:, :1])).sum() / 6.0) if n else 0.0
+    volume, cells = comm.allreduce(local, op=MPI.SUM), comm.allreduce(n, op=MPI.SUM)
+    h = (6.0 * np.sqrt(2.0) * volume / max(cells, 1)) ** (1.0 / 3.0)
+    return dt * diffusivity / h ** 2
+
+
+def time_step_defaults(defaults: dict, number: float, overrides: dict | None = None) -> dict:
+    """``defaults``, switched to :data:`MULTIGRID` above :data:`MULTIGRID_ABOVE` unless the case file sets
+    ``pc_type`` itself."""
+    if number <= MULTIGRID_ABOVE or "pc_type" in (overrides or {}):
+        return defaults
+    return {**{k: v for k, v in defaults.items() if not k.startswith("sub_")}, **MULTIGRID}
+
 
 @contextmanager
 def _options(options: dict[str, str] | None):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
-from oncotwin.la.petsc import SolveInfo, create_ksp, solve
+from oncotwin.la.petsc import SolveInfo, create_ksp, diffusion_number, solve, time_step_defaults
 from oncotwin.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.drug import DrugTransport, VascularExchange
@@ -148,6 +148,10 @@ class DrugProblem:
             blend.add(field, value)
         return blend
 
+    def _max_diffusivity(self) -> float:
+        """Largest tissue diffusivity of the drug [mm^2/s] (for the preconditioner choice)."""
+        return max(t.diffusivity for t in self.tissue.values())
+
     def coefficients_changed(self) -> None:
         """Velocity, filtration or vessel coefficients were updated in place (e.g. vascular normalisation):
         drop the cached operators and recompute the balance weights."""
@@ -211,7 +215,11 @@ class DrugProblem:
         if extra is not None:
             e = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(extra))
             e.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        ksp = create_ksp(self.comm, A, self.prefix, DRUG_PETSC_DEFAULTS, self._options)
+        # multigrid only for diffusion-dominated transport (no SUPG): its smoothers assume a near-symmetric
+        # operator; convection-dominated steps keep the ILU preconditioner
+        number = 0.0 if self.supg else diffusion_number(self.comm, self.tmesh.mesh, dt, self._max_diffusivity())
+        ksp = create_ksp(self.comm, A, self.prefix, time_step_defaults(DRUG_PETSC_DEFAULTS, number, self._options),
+                         self._options)
         level = (A, B, g, e, ksp, A.createVecRight())
         self._levels[key] = level
         return level

@@ -3,8 +3,10 @@
 Each step is kinetics(dt/2) -> invasion(dt) -> kinetics(dt/2): the kinetics (proliferation, oxygen
 dependence, necrosis, mutation) are integrated pointwise at the nodes, the invasion is one
 backward-Euler diffusion solve per clone with a lumped mass matrix. The invasion matrix is assembled
-again only when the step size or the mechanical stress changes; it is mass-dominated at growth time
-scales, so CG with Jacobi converges in a handful of iterations without multigrid.
+again only when the step size or the mechanical stress changes. At patient mesh sizes it is
+mass-dominated (``dt D / h^2`` small), so CG with Jacobi converges in a handful of iterations; on fine
+meshes (``dt D / h^2 > 2``) CG uses smoothed-aggregation multigrid instead, whose iterations do not
+grow under refinement.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
-from oncotwin.la.petsc import SolveInfo, create_ksp, solve
+from oncotwin.la.petsc import SolveInfo, create_ksp, diffusion_number, solve, time_step_defaults
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.growth import CellInvasion
 from oncotwin.physics.response import CloneKinetics
@@ -120,7 +122,10 @@ class GrowthProblem:
         self.a, self.L = dolfinx.fem.form(a), dolfinx.fem.form(L)
         self.A = dolfinx.fem.petsc.create_matrix(self.a)
         self.b = dolfinx.fem.petsc.create_vector(self.V)
+        self._petsc_options = petsc_options
+        self._max_diffusivity = max([t.diffusivity for t in tissue.values()] + [0.0])
         self.ksp = create_ksp(self.comm, self.A, self.prefix, GROWTH_PETSC_DEFAULTS, petsc_options)
+        self._multigrid = False
         self._assembled_dt: float | None = None
         self.assemblies = 0
         self._po2 = dolfinx.fem.Function(self.V)
@@ -197,6 +202,12 @@ class GrowthProblem:
         self.A.zeroEntries()
         dolfinx.fem.petsc.assemble_matrix(self.A, self.a)
         self.A.assemble()
+        number = diffusion_number(self.comm, self.tmesh.mesh, dt, self._max_diffusivity)
+        defaults = time_step_defaults(GROWTH_PETSC_DEFAULTS, number, self._petsc_options)
+        if (defaults is not GROWTH_PETSC_DEFAULTS) != self._multigrid:  # the step size crossed the threshold
+            self.ksp.destroy()
+            self.ksp = create_ksp(self.comm, self.A, self.prefix, defaults, self._petsc_options)
+            self._multigrid = not self._multigrid
         self.ksp.setOperators(self.A)
         self._assembled_dt = dt
         self.assemblies += 1
