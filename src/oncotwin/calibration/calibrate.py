@@ -102,14 +102,18 @@ def observed_fractions(V, cells: np.ndarray, observation, levels: int = 2) -> np
     image = read_label_map(observation.segmentation, "segmentation")
     mask = np.isin(image.array, observation.labels)
     weights = subcell_centroids(levels)
-    x = V.tabulate_dof_coordinates()[cells]  # (cells, 4, 3)
-    points = np.einsum("sv,cvd->csd", weights, x).reshape(-1, 3)
-    index = np.rint(world_to_voxel(points, image.affine)).astype(np.int64)
-    inside = np.all((index >= 0) & (index < np.array(mask.shape)), axis=1)
-    hits = np.zeros(len(points), dtype=bool)
-    i, j, k = index[inside].T
-    hits[inside] = mask[i, j, k]
-    return hits.reshape(len(cells), len(weights)).mean(axis=1)
+    coordinates = V.tabulate_dof_coordinates()
+    out = np.empty(len(cells))
+    for start in range(0, len(cells), 20_000):  # bounded memory: 64 points per cell
+        chunk = cells[start:start + 20_000]
+        points = np.einsum("sv,cvd->csd", weights, coordinates[chunk]).reshape(-1, 3)
+        index = np.rint(world_to_voxel(points, image.affine)).astype(np.int64)
+        inside = np.all((index >= 0) & (index < np.array(mask.shape)), axis=1)
+        hits = np.zeros(len(points), dtype=bool)
+        i, j, k = index[inside].T
+        hits[inside] = mask[i, j, k]
+        out[start:start + len(chunk)] = hits.reshape(len(chunk), len(weights)).mean(axis=1)
+    return out
 
 
 def owned_cells(V) -> tuple[np.ndarray, np.ndarray]:
