@@ -224,7 +224,9 @@ def _calibrate(comm, args) -> int:
     out = args.out or Path("results") / f"{args.case.stem}_calibration"
     final, summary = calibrate(comm, args.case, args.observations, out, args.mesh_dir, args.update, args.force)
     if comm.rank == 0:
-        state = "converged" if summary["converged"] else "stopped at the iteration limit"
+        state = ("converged" if summary["converged"] else
+                 "NOT informed by the observations: the result is the prior" if summary.get("flat") else
+                 "stopped at the iteration limit")
         print(f"calibration: {final} ({state}, {summary['forward_runs']} forward runs, misfit "
               f"{summary['objective']:.4g})")
         for name, p in summary["parameters"].items():

@@ -48,3 +48,20 @@ def test_nonlinear_fit_recovers_rates_and_respects_bounds():
     bounded = levenberg_marquardt(MPI.COMM_SELF, residual, np.log([0.4, 1.2]), np.zeros(2), zero_prior,
                                   np.log([0.01, 0.01]), np.log([0.5, 10.0]), tolerance=1e-7, fd_step=1e-4)
     assert np.exp(bounded.x[0]) == pytest.approx(0.5) and bounded.at_bound == [True, False]
+
+
+def test_a_flat_start_is_scanned_and_a_flat_problem_is_not_called_converged():
+    """Where the model tumour has vanished the misfit is flat: the optimiser must look elsewhere."""
+
+    def vanishing(x):
+        alpha = np.exp(x[0])
+        r = -34.5 if alpha > 0.06 else (np.log(alpha) - np.log(0.035)) / 0.2
+        return Residual(np.zeros(0), np.array([r]))
+
+    args = (np.log([0.2]), np.log([0.2]), np.eye(1), np.log([0.01]), np.log([2.0]))
+    result = levenberg_marquardt(MPI.COMM_SELF, vanishing, *args, tolerance=1e-6, fd_step=1e-3)
+    assert result.path[1].get("scan") and result.converged
+    map_alpha = np.exp((25 * np.log(0.035) + np.log(0.2)) / 26)  # data sd 0.2 and prior sd 1 in log space
+    assert np.exp(result.x[0]) == pytest.approx(map_alpha, rel=1e-4)
+    flat = levenberg_marquardt(MPI.COMM_SELF, lambda x: Residual(np.zeros(0), np.array([3.0])), *args)
+    assert not flat.converged and np.allclose(flat.covariance, 1.0)

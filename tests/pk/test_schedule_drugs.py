@@ -28,6 +28,8 @@ from oncotwin.pk.schedule import (
     ("days 1-5 every 28 days x 2", [0, 1, 2, 3, 4, 28, 29, 30, 31, 32]),
     ("days 1,8,15 every 28 days x 2", [0, 7, 14, 28, 35, 42]),
     ("every 12 h x 3", [0, 0.5, 1.0]),
+    ("days 1-2 every 7 days x 2 from day 15", [14, 15, 21, 22]),
+    ("from day 3", [2]),
 ])
 def test_schedule_grammar(text, days):
     np.testing.assert_allclose(parse_schedule(text).times(), np.array(days) * DAY)
@@ -40,6 +42,8 @@ def test_schedule_grammar(text, days):
     ("day 1 every 21 fortnights x 2", "unknown interval unit"),
     ("twice a day", "expected e.g."),
     ("days 1-30 every 21 days x 2", "within the cycle"),
+    ("days 15-19 every 7 days x 7", "from day S"),
+    ("daily x 3 from day 0", "schedule in the past"),
 ])
 def test_schedule_grammar_errors(text, match):
     with pytest.raises(ScheduleError, match=match):

@@ -226,7 +226,7 @@ class Calibrator:
                 for e in result.path]
         return {"parameters": parameters, "correlation": correlation.tolist(), "objective": result.objective,
                 "data_misfit": result.data_misfit, "prior_misfit": result.prior_misfit,
-                "converged": result.converged, "forward_runs": result.runs,
+                "converged": result.converged, "flat": result.flat, "forward_runs": result.runs,
                 "observations": self.diagnostics, "path": path}
 
     def posterior(self, result: Result) -> dict:

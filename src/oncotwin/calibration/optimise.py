@@ -6,6 +6,11 @@ Gaussian prior (mean ``mu``, precision ``P``). Each iteration evaluates the Jaco
 differences (one forward run per parameter; backward at an upper bound), then tries damped Gauss-Newton
 steps ``(H + lambda diag H) d = -g`` projected onto the bounds until one decreases ``Phi``.
 
+A flat start (the residuals do not change with any parameter, e.g. a model tumour that has vanished
+at every observation time) gives no direction: each parameter is then scanned over its bounds (log
+grid, the others fixed) and the search restarts from the best point; if the data still do not depend on
+the parameters, the result is reported as not converged (it is the prior).
+
 The search stops when the undamped Gauss-Newton step at the current point is below ``tolerance`` in
 every log-parameter (a relative change) or ``Phi`` no longer decreases by more than ``tolerance``
 relative. The Jacobian at that final point gives the Laplace approximation of the posterior:
@@ -35,6 +40,7 @@ class Result:
         converged: whether a stopping criterion was met (else the iteration limit).
         at_bound: per parameter, whether the MAP sits on a bound.
         runs: forward runs used.
+        flat: the observations do not depend on the parameters at the result (it is the prior).
     """
 
     x: np.ndarray
@@ -47,12 +53,13 @@ class Result:
     at_bound: list[bool] = field(default_factory=list)
     runs: int = 0
     residual: Residual | None = None
+    flat: bool = False
 
 
 def levenberg_marquardt(comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residual], x0: np.ndarray,
                         prior_mean: np.ndarray, prior_precision: np.ndarray, lower: np.ndarray,
                         upper: np.ndarray, *, max_iterations: int = 15, tolerance: float = 1e-3,
-                        fd_step: float = 0.01, max_step: float = 1.0, report: Callable[[dict], None] | None = None) -> Result:
+                        fd_step: float = 0.01, max_step: float = 1.0, scan_points: int = 7, report: Callable[[dict], None] | None = None) -> Result:
     """Minimise Phi within bounds; see the module docstring.
 
     Args:
@@ -67,6 +74,7 @@ def levenberg_marquardt(comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residua
         tolerance: stopping tolerance (log-parameter step and relative decrease of Phi).
         fd_step: finite-difference step in log-parameters.
         max_step: largest change of a log-parameter in one step (a factor e by default).
+        scan_points: points per parameter of the scan over the bounds when the start is flat.
         report: called with each path entry (progress logging).
     """
     p = len(x0)
@@ -106,8 +114,25 @@ def levenberg_marquardt(comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residua
         g = np.array([dot(comm, a, r) for a in columns]) + prior_precision @ (x - prior_mean)
         return H, g
 
+    def insensitive(H: np.ndarray) -> bool:
+        """The data do not change with any parameter (e.g. the model tumour has vanished everywhere)."""
+        return bool(data > 0 and np.max(np.abs(np.diag(H - prior_precision))) <= 1e-12 * max(1.0, data))
+
     converged, stalled = False, False
     H, g = curvature()
+    if insensitive(H):  # a flat start: scan each parameter over its bounds, restart from the best point
+        best = (phi, x, r, data, prior)
+        for j in range(p):
+            for value in np.linspace(lower[j], upper[j], scan_points):
+                trial = x.copy()
+                trial[j] = value
+                r_trial, data_trial, prior_trial = run(trial)
+                if data_trial + prior_trial < best[0]:
+                    best = (data_trial + prior_trial, trial, r_trial, data_trial, prior_trial)
+        phi, x, r, data, prior = best
+        record(0, float(np.max(np.abs(x - path[0]["x"]))))
+        path[-1]["scan"] = True
+        H, g = curvature()
     for iteration in range(1, max_iterations + 1):
         gauss_newton = np.linalg.solve(H, -g)
         free = ~(((x <= lower) & (gauss_newton < 0)) | ((x >= upper) & (gauss_newton > 0)))
@@ -133,7 +158,10 @@ def levenberg_marquardt(comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residua
             converged = True
             break
         H, g = curvature()  # at the new point: the next step, or the Laplace approximation
+    flat = insensitive(H)
+    if flat:
+        converged = False  # nothing was learnt: the result is the prior, say so
     covariance = np.linalg.inv(H)
     at_bound = [bool(x[j] <= lower[j] + 1e-12 or x[j] >= upper[j] - 1e-12) for j in range(p)]
     return Result(x=x, covariance=covariance, objective=phi, data_misfit=data, prior_misfit=prior, path=path,
-                  converged=converged, at_bound=at_bound, runs=runs, residual=r)
+                  converged=converged, at_bound=at_bound, runs=runs, residual=r, flat=flat)

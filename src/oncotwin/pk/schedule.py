@@ -4,19 +4,23 @@ Time origin: t = 0 s is clinical **day 1** of the treatment, the start of the si
 
 Compact schedule grammar (case-insensitive, whitespace-separated; ``x`` may also be written ``×``)::
 
-    schedule := [days] [repeat] [count]
+    schedule := [days] [repeat] [count] [start]
     days     := "day" D | "days" D "-" E | "days" D "," E ["," F ...]
     repeat   := "daily" | "weekly" | "every" K unit
     unit     := "day" | "days" | "week" | "weeks" | "h" | "hour" | "hours"
     count    := "x" N
+    start    := "from day" S
 
 ``days`` lists the (1-based) treatment days of the doses within one cycle (default ``day 1``); ``repeat``
-is the cycle length; ``count`` the number of cycles (default 1; required with ``repeat``). Examples:
+is the cycle length; ``count`` the number of cycles (default 1; required with ``repeat``); ``start``
+shifts the whole schedule so that its day 1 is treatment day S (e.g. radiotherapy that starts two weeks
+after the baseline scan). Examples:
 
 * ``"day 1 every 21 days x 6"`` -> 6 doses at days 0, 21, ..., 105 after the start;
 * ``"daily x 42"`` -> 42 doses, one a day from day 1 (continuous temozolomide with radiotherapy);
 * ``"days 1-5 every 28 days x 6"`` -> 30 doses, on days 1-5 of six 28-day cycles;
-* ``"day 8"`` -> one dose one week after the start.
+* ``"day 8"`` -> one dose one week after the start;
+* ``"days 1-5 every 7 days x 7 from day 15"`` -> 35 weekday fractions starting on day 15.
 """
 
 from __future__ import annotations
@@ -92,6 +96,7 @@ _DAYS = re.compile(r"^(?:day\s+(?P<one>-?\d+)"
                    r"|days\s+(?P<list>-?\d+(?:\s*,\s*-?\d+)+))")
 _REPEAT = re.compile(r"^(?:(?P<daily>daily)|(?P<weekly>weekly)|every\s+(?P<k>\d+(?:\.\d+)?)\s*(?P<unit>[a-z]+))")
 _COUNT = re.compile(r"^[x×]\s*(?P<n>\d+)$")
+_START = re.compile(r"\s*\bfrom\s+day\s+(?P<s>-?\d+)$")
 
 
 def parse_schedule(text: str) -> Schedule:
@@ -103,6 +108,16 @@ def parse_schedule(text: str) -> Schedule:
     rest = " ".join(str(text).strip().lower().split())
     if not rest:
         raise ScheduleError(_grammar_hint("an empty schedule"))
+    start = 1
+    match = _START.search(rest)
+    if match:
+        start = int(match["s"])
+        rest = rest[:match.start()].strip()
+        if start < 1:
+            raise ScheduleError(f"schedule in the past: {text!r} starts on day {start}; day 1 is the start of the "
+                                "treatment (t = 0)")
+        if not rest:
+            rest = "day 1"
     days = [1]
     match = _DAYS.match(rest)
     if match:
@@ -128,7 +143,10 @@ def parse_schedule(text: str) -> Schedule:
                             "treatment (t = 0)")
     offsets = tuple(sorted((d - 1) * DAY for d in set(days)))
     if period is not None and offsets[-1] >= period:
-        raise ScheduleError(f"schedule {text!r}: the days of a cycle must fall within the cycle length")
+        raise ScheduleError(f"schedule {text!r}: the days of a cycle must fall within the cycle length (to "
+                            "start later, add 'from day S')")
+    if start > 1:
+        offsets = tuple(o + (start - 1) * DAY for o in offsets)
     return Schedule(offsets=offsets, period=period, count=count)
 
 
