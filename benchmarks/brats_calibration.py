@@ -17,14 +17,13 @@ Usage (from the repository root; needs ../shared/data)::
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 from pathlib import Path
 
-import oncotwin.fenics  # noqa: F401  (dolfinx_solver first)
 from mpi4py import MPI
 
+import oncotwin.fenics  # noqa: F401  (dolfinx_solver first)
 from oncotwin.calibration.calibrate import calibrate
 from oncotwin.calibration.synthetic import write_synthetic_observations
 from oncotwin.case import load_case

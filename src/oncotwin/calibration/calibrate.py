@@ -28,7 +28,12 @@ from mpi4py import MPI
 
 from oncotwin import __version__
 from oncotwin.calibration.forward import ForwardModel
-from oncotwin.calibration.misfit import Residual, ScalarMisfit, SegmentationMisfit, concatenate
+from oncotwin.calibration.misfit import (
+    Residual,
+    ScalarMisfit,
+    SegmentationMisfit,
+    concatenate,
+)
 from oncotwin.calibration.optimise import Result, levenberg_marquardt
 from oncotwin.calibration.parameters import PARAMETERS
 from oncotwin.errors import OncotwinError

@@ -2,7 +2,7 @@
 
 The mesh is distributed once; every evaluation builds the physics for a parameter set (forms are
 compiled once and cached) and marches without writing files. At each requested time it keeps the
-visible-tumour density (viable plus dead cells) at the owned nodes and the metrics row.
+visible-tumour density (viable plus dead cells) at the local nodes and the metrics row.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class ForwardModel:
         trajectory = Trajectory()
         wanted = set(self.times)
 
-        def observe(t: float, tumour, drugs) -> None:  # noqa: ARG001 - driver callback signature
+        def observe(t: float, tumour, drugs) -> None:
             if t in wanted or any(abs(t - w) <= 1e-6 * max(w, 1.0) for w in wanted):
                 g = tumour.growth
                 trajectory.density[_nearest(self.times, t)] = g.viable.x.array + g.necrotic.x.array

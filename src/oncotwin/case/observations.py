@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.load import _to_case_error, file_sha256, read_yaml_mapping
@@ -210,8 +216,7 @@ def read_observations(path: str | Path, case) -> Observations:
 
     if not spec.observations and not spec.scalars:
         raise fail("observations", [], "give at least one follow-up segmentation (or a scalar series)")
-    end = case.time.end if case.time is not None else None
-    reference = None
+    reference = None  # the forward model runs to the last observation, whatever the case's end
     geometry = case.geometry
     if getattr(geometry, "kind", None) == "segmentation":
         reference = read_label_map(geometry.labels, "geometry.labels")
@@ -245,8 +250,6 @@ def read_observations(path: str | Path, case) -> Observations:
         segmentations.append(Observation(name=name, segmentation=obs.segmentation,
                                           sha256=file_sha256(obs.segmentation), labels=obs.labels, start=start,
                                           end=stop, voxel_volume_mm3=count * image.voxel_volume))
-        if end is not None and stop > end:
-            pass  # the forward model runs to the last observation, whatever the case's end
     scalars = []
     for i, series in enumerate(spec.scalars):
         times = []
