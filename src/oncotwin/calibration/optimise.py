@@ -12,8 +12,10 @@ grid, the others fixed) and the search restarts from the best point; if the data
 the parameters, the result is reported as not converged (it is the prior).
 
 The search stops when the undamped Gauss-Newton step at the current point is below ``tolerance`` in
-every log-parameter (a relative change) or ``Phi`` no longer decreases by more than ``tolerance``
-relative. The Jacobian at that final point gives the Laplace approximation of the posterior:
+every log-parameter (a relative change), when the decrease of ``Phi`` it predicts is below
+``tolerance`` (``Phi`` is half a chi-square: one standard deviation is a change of 1/2, so 1e-3 is
+negligible however far the parameters still creep along a flat valley), or when an accepted step moved less than ``tolerance`` and decreased
+``Phi`` by less than ``tolerance`` relative. The Jacobian at that final point gives the Laplace approximation of the posterior:
 covariance ``(J^T J + P)^-1`` of the log-parameters.
 """
 
@@ -71,7 +73,7 @@ def levenberg_marquardt(comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residua
         lower: lower bounds (log).
         upper: upper bounds (log).
         max_iterations: Jacobian evaluations at most.
-        tolerance: stopping tolerance (log-parameter step and relative decrease of Phi).
+        tolerance: stopping tolerance (log-parameter step; decrease of Phi, absolute and relative).
         fd_step: finite-difference step in log-parameters.
         max_step: largest change of a log-parameter in one step (a factor e by default).
         scan_points: points per parameter of the scan over the bounds when the start is flat.
@@ -136,7 +138,8 @@ def levenberg_marquardt(comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residua
     for iteration in range(1, max_iterations + 1):
         gauss_newton = np.linalg.solve(H, -g)
         free = ~(((x <= lower) & (gauss_newton < 0)) | ((x >= upper) & (gauss_newton > 0)))
-        if stalled or np.max(np.abs(gauss_newton[free]), initial=0.0) < tolerance:
+        predicted = -0.5 * float(g[free] @ gauss_newton[free])  # Gauss-Newton decrease still available
+        if stalled or predicted < tolerance or np.max(np.abs(gauss_newton[free]), initial=0.0) < tolerance:
             converged = True
             break
         while lam < 1e8:

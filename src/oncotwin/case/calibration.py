@@ -69,7 +69,7 @@ class Optimiser(StrictModel):
     """Levenberg-Marquardt on the log-parameters with a finite-difference Jacobian."""
 
     max_iterations: Annotated[int, Field(ge=1, le=200)] = 15
-    tolerance: Annotated[float, Field(gt=0, lt=1)] = 1e-3
+    tolerance: Annotated[float, Field(gt=0, lt=1)] = 1e-3  # log-parameter step and Phi decrease
     fd_step: Annotated[float, Field(gt=0, le=0.5)] = 0.01
 
 
