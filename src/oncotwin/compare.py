@@ -20,6 +20,7 @@ from mpi4py import MPI
 from oncotwin import __version__
 from oncotwin.case.regimens import CONTROL, Objective, RegimenFile, ResponseThresholds
 from oncotwin.errors import OncotwinError
+from oncotwin.io.tables import json_safe
 from oncotwin.log import get_logger
 from oncotwin.manifest import StageTimer, now, package_versions
 from oncotwin.rundir import RunDirectory
@@ -241,7 +242,7 @@ def write_table(work: Path, entries: list[dict], spec: RegimenFile, case_file: P
         "regimens": entries,
         "ranking": ranking,
     }
-    (work / TABLE_JSON).write_text(json.dumps(_finite(document), indent=2, default=str) + "\n")
+    (work / TABLE_JSON).write_text(json.dumps(json_safe(document), indent=2, default=str) + "\n")
     flat = []
     for e in entries:
         m = e["metrics"]
@@ -260,17 +261,6 @@ def write_table(work: Path, entries: list[dict], spec: RegimenFile, case_file: P
         writer = csv.DictWriter(fh, fieldnames=keys)
         writer.writeheader()
         writer.writerows(flat)
-
-
-def _finite(value):
-    """JSON has no NaN: missing values become null."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 __all__ = ["CONTROL", "Comparison", "regimen_metrics", "run_in_groups", "split", "tabulate"]

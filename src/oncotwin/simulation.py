@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections import defaultdict
 from contextlib import contextmanager
-from time import perf_counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import perf_counter
 
 from mpi4py import MPI
 
 from oncotwin import __version__, checkpoint
 from oncotwin.case.schema import Case
+from oncotwin.io.tables import write_csv
 from oncotwin.log import get_logger
 from oncotwin.manifest import StageTimer, now, package_versions
 from oncotwin.mesh.cache import ensure_mesh
@@ -297,9 +297,9 @@ class Simulation:
         """metrics.csv, steps.csv, plasma.csv and summary.json (rank 0)."""
         if self.comm.rank != 0:
             return
-        _write_csv(work / "metrics.csv", self.rows)
+        write_csv(work / "metrics.csv", self.rows)
         if self.steps:  # every time step: size, Krylov iterations and mass balance of each drug
-            _write_csv(work / "steps.csv", self.steps)
+            write_csv(work / "steps.csv", self.steps)
         if drugs and self.case.time is not None:
             from oncotwin.delivery import write_plasma_csv
 
@@ -342,14 +342,6 @@ def _input_hashes(case: Case) -> dict:
     from oncotwin.mesh.cache import mesh_inputs
 
     return mesh_inputs(case)["geometry"]
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    keys = list(dict.fromkeys(k for row in rows for k in row))
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _json_float(value):

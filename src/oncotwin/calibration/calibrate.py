@@ -36,7 +36,9 @@ from oncotwin.calibration.misfit import (
 )
 from oncotwin.calibration.optimise import Result, levenberg_marquardt
 from oncotwin.calibration.parameters import PARAMETERS
+from oncotwin.case.load import deep_merge
 from oncotwin.errors import OncotwinError
+from oncotwin.io.tables import json_safe
 from oncotwin.log import get_logger
 from oncotwin.manifest import StageTimer, now, package_versions
 from oncotwin.rundir import RunDirectory
@@ -305,7 +307,7 @@ def continue_from(posterior: dict, names: list[str], observations):
 def write_results(work: Path, calibrator: Calibrator, result: Result, summary: dict, curves: dict,
                   manifest: dict) -> None:
     """Every output file of a calibration (rank 0)."""
-    (work / "calibration.json").write_text(json.dumps(_finite(summary), indent=2) + "\n")
+    (work / "calibration.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
     (work / POSTERIOR).write_text(json.dumps(calibrator.posterior(result), indent=2) + "\n")
     names = calibrator.names
     with open(work / "path.csv", "w", newline="") as fh:
@@ -318,7 +320,7 @@ def write_results(work: Path, calibrator: Calibrator, result: Result, summary: d
                           "description": f"{s.case.name} with parameters calibrated by oncotwin {__version__} "
                                          f"from {s.observations.file.name}"}
         for name in names:
-            fragment = _merge(fragment, PARAMETERS[name].fragment(case))
+            fragment = deep_merge(fragment, PARAMETERS[name].fragment(case))
         fragment.pop("calibration", None)
         target = work / ("calibrated.yaml" if len(calibrator.subjects) == 1 else f"calibrated_{s.name}.yaml")
         header = "# Calibrated case fragment: run it with `oncotwin run " + target.name + "`\n"
@@ -358,23 +360,6 @@ def _plot_fit(path: Path, calibrator: Calibrator, curves: dict) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-def _merge(a: dict, b: dict) -> dict:
-    out = dict(a)
-    for key, value in b.items():
-        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
-    return out
-
-
-def _finite(value):
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def calibrate(comm: MPI.Comm, case_file: Path, observations_file: Path, out: Path, mesh_root: Path,

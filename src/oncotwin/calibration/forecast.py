@@ -15,7 +15,6 @@ Written: ``forecast.json``, ``forecast.csv``, ``bands.csv``, ``samples.csv``, ``
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from mpi4py import MPI
 from oncotwin import __version__
 from oncotwin.calibration.parameters import PARAMETERS, replace
 from oncotwin.errors import OncotwinError
+from oncotwin.io.tables import write_csv
 from oncotwin.log import get_logger
 from oncotwin.manifest import StageTimer, now, package_versions
 from oncotwin.rundir import RunDirectory
@@ -167,22 +167,14 @@ class Forecast:
         summary = {"parameters": names, "samples": len(draws), "seed": self.seed,
                    "response_thresholds": response.model_dump(), "regimens": entries}
         (work / "forecast.json").write_text(json.dumps(summary, indent=2) + "\n")
-        _write_csv(work / "forecast.csv", [{k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in e.items()}
+        write_csv(work / "forecast.csv", [{k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in e.items()}
                                            for e in entries])
-        _write_csv(work / "bands.csv", bands)
-        _write_csv(work / "samples.csv", [{"sample": k, **{n: PARAMETERS[n].user_value(math.exp(v))
+        write_csv(work / "bands.csv", bands)
+        write_csv(work / "samples.csv", [{"sample": k, **{n: PARAMETERS[n].user_value(math.exp(v))
                                                            for n, v in zip(names, x, strict=True)}}
                                           for k, x in enumerate(draws)])
         _plot_bands(work / "forecast_volume.png", bands, [e["regimen"] for e in entries])
         return summary
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    keys = list(dict.fromkeys(k for row in rows for k in row))
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _plot_bands(path: Path, bands: list[dict], regimens: list[str]) -> None:

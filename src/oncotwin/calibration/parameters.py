@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from oncotwin.case.load import deep_merge
 from oncotwin.units import convert
 
 
@@ -28,13 +29,6 @@ def _nest(path: tuple, value: Any) -> dict:
     out: Any = value
     for key in reversed(path):
         out = {key: out}
-    return out
-
-
-def _merge(a: dict, b: dict) -> dict:
-    out = dict(a)
-    for key, value in b.items():
-        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
     return out
 
 
@@ -95,7 +89,7 @@ class ParameterKind:
             for key in path:
                 value = value[key] if isinstance(value, dict) else getattr(value, key)
             text = self.text(float(value)) if self.unit else float(value)
-            out = _merge(out, _nest(path, text))
+            out = deep_merge(out, _nest(path, text))
         return out
 
 

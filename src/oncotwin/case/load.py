@@ -151,15 +151,15 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, str, Path, li
         raise CaseError(shown, "base", base, "the base chain loops back to a file already in it", line=line)
     base_data, base_digest, base_dir, layers = _read_chain(base_path, seen)
     digest = hashlib.sha256(path.read_bytes() + base_digest.encode("ascii")).hexdigest()
-    return _merge(base_data, data), digest, base_dir, [(shown, lines)] + layers
+    return deep_merge(base_data, data), digest, base_dir, [(shown, lines)] + layers
 
 
-def _merge(base: dict, override: dict) -> dict:
+def deep_merge(base: dict, override: dict) -> dict:
     """``override`` on top of ``base``: mappings merge recursively, any other value replaces."""
     merged = dict(base)
     for key, value in override.items():
         both = isinstance(value, dict) and isinstance(merged.get(key), dict)
-        merged[key] = _merge(merged[key], value) if both else value
+        merged[key] = deep_merge(merged[key], value) if both else value
     return merged
 
 
