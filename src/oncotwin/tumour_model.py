@@ -244,6 +244,8 @@ class TumourModel:
                 self.fluid.coefficients_changed()
                 self.fluid.solve()
                 self.fluid.output_fields()  # velocity updated in place for the drugs
+            if self.oxygen is not None:
+                self.oxygen.coefficients_changed()
             for delivery in self.drugs.values():
                 delivery.problem.coefficients_changed()
 
@@ -318,6 +320,7 @@ class TumourModel:
         if self.mechanics is not None:  # CG's initial guess and the stress that slows invasion
             out["displacement"] = self.mechanics.displacement.x.array.copy()
             out["stress"] = self._stress.x.array.copy()
+            out["mechanics_guess_basis"] = self.mechanics.initial_guess.state()
         return out
 
     def restore(self, state: dict[str, np.ndarray], t: float) -> None:
@@ -336,6 +339,7 @@ class TumourModel:
         if self.mechanics is not None:
             self.mechanics.displacement.x.array[:] = state["displacement"]
             self._stress.x.array[:] = state["stress"]
+            self.mechanics.initial_guess.restore(state["mechanics_guess_basis"])
             self.mechanics.von_mises()  # the output field follows the restored displacement
             self.growth.stress_changed()
         if "chi" in state:  # the tissue as remodelled then (and the flow through it)

@@ -131,3 +131,31 @@ def test_mass_balance_with_flow_and_outflow(comm):
     assert problem.minimum() >= -0.01 * comm.allreduce(problem.cmax.x.array.max(), op=MPI.MAX)
     assert problem.balance.lost > 0 and problem.balance.gained > 0
     assert problem.operator_count == 2  # one operator per distinct step size
+
+
+@pytest.mark.mpi
+def test_lumped_step_operator_equals_the_assembled_backward_euler_matrix(comm):
+    """P1 without SUPG: the cached step operator (step-independent part + M/dt on the diagonal) is the
+    assembled backward-Euler matrix, for two step sizes, also after the coefficients change."""
+    tm = cube(comm, 5)
+    tissue = {"tumour": DrugTissue(1e-3, 1e-3, 0.2, 1e-4), "host": DrugTissue(5e-4, 2e-4, 0.2, 1e-4)}
+    problem = make(tm, tissue, velocity=ufl.as_vector([1e-4, 0.0, 0.0]), filtration=1e-4, lymph=5e-5,
+                   supg=False)
+    c, q = ufl.TrialFunction(problem.V), ufl.TestFunction(problem.V)
+
+    def reference(dt):
+        form = c * q / dt * problem.dx_lumped + problem.physics.operator(c, q, problem.dx, problem.ds,
+                                                                         dx_reaction=problem.dx_lumped)
+        A = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(form))
+        A.assemble()
+        return A
+
+    for rescale in (False, True):
+        if rescale:  # e.g. remodelling: the coefficients change in place
+            problem.physics.diffusivity.x.array[:] *= 3.0
+            problem.coefficients_changed()
+        for dt in (60.0, 600.0):
+            A = problem._level(dt)[0]
+            R = reference(dt)
+            R.axpy(-1.0, A)
+            assert R.norm() < 1e-13 * A.norm()

@@ -11,7 +11,7 @@ import pytest
 from oncotwin.case.schema import Case
 from oncotwin.errors import SolverError
 from oncotwin.fenics import MPI, dolfinx, ufl
-from oncotwin.mesh.distribute import mesh_in_memory
+from oncotwin.mesh.distribute import TaggedMesh, mesh_in_memory
 from oncotwin.parameters_oxygen import OXYGEN_DEFAULTS, TUMOUR_CONSUMPTION_DEFAULT
 from oncotwin.problems.oxygen import OxygenProblem, OxygenTissue
 from oncotwin.verification.spherical_oxygen import ZeroOrderSphere
@@ -247,3 +247,26 @@ def test_metrics_with_a_density_indicator(comm):
     assert whole["hypoxic_volume_mm3"] == pytest.approx(m["hypoxic_volume_mm3"], rel=1e-12)
     default = problem.metrics()  # region 'tumour' (cells with x < 0.5)
     assert default["tumour_volume_mm3"] == pytest.approx(0.5, rel=1e-12)
+
+
+@pytest.mark.mpi
+def test_newton_matrix_is_the_jacobian_of_the_residual(comm):
+    """Constant diffusion part + diagonal reaction derivative = the assembled Jacobian of the residual
+    (with the monotone correction and Dirichlet rows), at a non-uniform pO2."""
+    tm = cube(comm, 5)
+    facets = dolfinx.mesh.exterior_facet_indices(tm.mesh.topology)
+    tm = TaggedMesh(tm.mesh, tm.cell_tags, dolfinx.mesh.meshtags(tm.mesh, 2, facets, np.ones_like(facets)),
+                    tm.regions, {"outer": 1}, tm.tumour_regions)
+    tissue = {"tumour": DEFAULTS["tumour"], "host": DEFAULTS["normal"]}
+    density = p1(tm, lambda x: np.clip(1.5 - 2 * x[0], 0.0, 1.0))
+    problem = OxygenProblem(tm, tissue, density, TUMOUR_CONSUMPTION_DEFAULT,
+                            boundary_conditions={"outer": 20.0})
+    problem.po2.interpolate(lambda x: 5.0 + 30.0 * x[0] * x[1] - 8.0 * x[2])  # negative values too
+    problem._assemble_jacobian()
+    q, dc = ufl.TestFunction(problem.V), ufl.TrialFunction(problem.V)
+    F = problem.physics.residual(problem.po2, q, problem.dx, problem.dx_lumped)
+    J = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(ufl.derivative(F, problem.po2, dc)), bcs=problem.bcs)
+    J.assemble()
+    J.axpy(1.0, problem._correction)
+    J.axpy(-1.0, problem.A)
+    assert J.norm() < 1e-13 * problem.A.norm()

@@ -57,6 +57,9 @@ def create_ksp(comm, A: PETSc.Mat, prefix: str, defaults: dict, overrides: dict 
 _OPTIONS_ATTR = "oncotwin_options"
 
 # Smoothed-aggregation AMG for scalar diffusion-type operators (mass + diffusion [+ weak convection]).
+# No graph filtering (threshold -1): a 4x cheaper set-up than 0.02 for the same iterations. Other set-up
+# savings (MIS-2 aggressive coarsening, unsmoothed aggregation) cost iterations on diffusion-dominated
+# operators under refinement (benchmarks/gamg_options.py, BENCHMARKS.md).
 MULTIGRID = {
     "pc_type": "gamg",
     "pc_gamg_type": "agg",
@@ -69,14 +72,10 @@ MULTIGRID = {
 MULTIGRID_ABOVE = 2.0
 
 
-def diffusion_number(comm, mesh, dt: float, diffusivity: float) -> float:
-    """``dt D / h^2`` with the typical cell size ``h`` (edge of the regular tetrahedron of mean volume).
+def typical_cell_size(comm, mesh) -> float:
+    """Edge of the regular tetrahedron of the mean cell volume [mesh units] (same value on every rank).
 
-    Args:
-        comm: communicator of the mesh.
-        mesh: the (tetrahedral) mesh.
-        dt: step size [s].
-        diffusivity: the largest diffusivity of the operator [mm^2/s].
+    A pass over all cells: compute it once per mesh (problems keep it), not per step size.
     """
     from mpi4py import MPI
 
@@ -85,8 +84,18 @@ def diffusion_number(comm, mesh, dt: float, diffusivity: float) -> float:
     x = mesh.geometry.x[mesh.geometry.dofmaps[0][:n]]
     local = float(np.abs(np.linalg.det(x[:, 1:] - x[:, :1])).sum() / 6.0) if n else 0.0
     volume, cells = comm.allreduce(local, op=MPI.SUM), comm.allreduce(n, op=MPI.SUM)
-    h = (6.0 * np.sqrt(2.0) * volume / max(cells, 1)) ** (1.0 / 3.0)
-    return dt * diffusivity / h ** 2
+    return float((6.0 * np.sqrt(2.0) * volume / max(cells, 1)) ** (1.0 / 3.0))
+
+
+def diffusion_number(dt: float, diffusivity: float, cell_size: float) -> float:
+    """``dt D / h^2``.
+
+    Args:
+        dt: step size [s].
+        diffusivity: the largest diffusivity of the operator [mm^2/s].
+        cell_size: typical cell size ``h`` [mm] (:func:`typical_cell_size`).
+    """
+    return dt * diffusivity / cell_size ** 2
 
 
 def time_step_defaults(defaults: dict, number: float, overrides: dict | None = None) -> dict:
@@ -158,3 +167,74 @@ def m_matrix_correction(K: PETSc.Mat, weights: PETSc.Vec | None = None) -> PETSc
     D.setDiagonal(row_sums, addv=PETSc.InsertMode.ADD_VALUES)
     row_sums.destroy()
     return D
+
+
+class ProjectedInitialGuess:
+    """Initial guesses for a sequence of solves with one symmetric positive definite matrix.
+
+    Keeps an ``A``-orthonormal basis of earlier solutions; the guess for a new right-hand side ``b`` is the
+    ``A``-orthogonal projection of the unknown solution onto their span, ``x0 = sum_i (q_i . b) q_i``
+    (P. F. Fischer, Comput. Methods Appl. Mech. Engrg. 163, 1998). It is never further from the solution
+    in the energy norm than any earlier solution or their extrapolation in time, so a slowly changing
+    load (growth strain from one day to the next) needs far fewer Krylov iterations than starting from
+    the previous solution. Costs one matrix-vector product and a few dot products per solve.
+
+    Args:
+        A: the (assembled, fixed) matrix.
+        size: number of basis vectors kept; when full, the basis restarts from the newest solution.
+    """
+
+    def __init__(self, A: PETSc.Mat, size: int = 6):
+        self.A, self.size = A, size
+        self._basis: list[tuple[PETSc.Vec, PETSc.Vec]] = []  # (q_i, A q_i)
+
+    def guess(self, b: PETSc.Vec, x: PETSc.Vec) -> bool:
+        """Set ``x`` to the projected guess; returns False (``x`` unchanged) while the basis is empty."""
+        if not self._basis:
+            return False
+        x.set(0.0)
+        for q, _ in self._basis:
+            x.axpy(q.dot(b), q)
+        return True
+
+    def add(self, x: PETSc.Vec) -> None:
+        """Add a new solution ``x`` to the basis (A-orthonormalised by modified Gram-Schmidt)."""
+        if len(self._basis) >= self.size:
+            self.reset()
+        q, Aq = x.copy(), x.duplicate()
+        self.A.mult(q, Aq)
+        scale = q.dot(Aq)
+        for qi, Aqi in self._basis:
+            c = Aqi.dot(q)
+            q.axpy(-c, qi)
+            Aq.axpy(-c, Aqi)
+        norm2 = q.dot(Aq)
+        if not (scale > 0 and norm2 > 1e-20 * scale):  # x (numerically) in the span already
+            q.destroy()
+            Aq.destroy()
+            return
+        q.scale(norm2 ** -0.5)
+        Aq.scale(norm2 ** -0.5)
+        self._basis.append((q, Aq))
+
+    def state(self) -> np.ndarray:
+        """The basis as rows ``q_0, A q_0, q_1, ...`` of owned entries (for checkpoints: a resumed run
+        must make the same guesses to reproduce the uninterrupted run)."""
+        rows = [v.array.copy() for pair in self._basis for v in pair]
+        return np.array(rows).reshape(len(rows), self.A.getLocalSize()[0])
+
+    def restore(self, rows: np.ndarray) -> None:
+        """Set the basis from :meth:`state` (same matrix and partition)."""
+        self.reset()
+        for q_values, Aq_values in zip(rows[0::2], rows[1::2], strict=True):
+            q, Aq = self.A.createVecRight(), self.A.createVecRight()
+            q.array[:] = q_values
+            Aq.array[:] = Aq_values
+            self._basis.append((q, Aq))
+
+    def reset(self) -> None:
+        """Forget the basis (e.g. the matrix changed)."""
+        for q, Aq in self._basis:
+            q.destroy()
+            Aq.destroy()
+        self._basis.clear()

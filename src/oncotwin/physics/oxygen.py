@@ -82,5 +82,8 @@ class OxygenTransport:
                 quadrature lumps them (P1), which keeps the discrete maximum principle.
         """
         dxr = dx if dx_reaction is None else dx_reaction
-        return (ufl.inner(self.diffusivity * ufl.grad(c), ufl.grad(q)) * dx
-                + (self.consumption(c) - self.supply(c)) * q * dxr)
+        return ufl.inner(self.diffusivity * ufl.grad(c), ufl.grad(q)) * dx + self.reaction(c) * q * dxr
+
+    def reaction(self, c: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
+        """Net sink ``consumption - supply`` [mmHg/s] (the only nonlinear, non-differential term)."""
+        return self.consumption(c) - self.supply(c)

@@ -8,11 +8,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
-from oncotwin.la.petsc import SolveInfo, create_ksp, diffusion_number, solve, time_step_defaults
+from oncotwin.la.petsc import (
+    SolveInfo,
+    create_ksp,
+    diffusion_number,
+    solve,
+    time_step_defaults,
+    typical_cell_size,
+)
 from oncotwin.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.drug import DrugTransport, VascularExchange
-from oncotwin.problems.regions import TumourBlend, dg0_space, integrate, measures, region_field
+from oncotwin.problems.regions import (
+    TumourBlend,
+    dg0_space,
+    integrate,
+    measures,
+    region_field,
+)
 
 DRUG_PETSC_DEFAULTS = {
     "ksp_type": "gmres",
@@ -62,8 +75,10 @@ class MassBalance:
 class DrugProblem:
     """Backward-Euler convection-diffusion-reaction of one drug in tissue.
 
-    Operators are assembled once per distinct step size and cached with their preconditioners, so a
-    schedule that reuses a few step sizes (refined around dose events) assembles only a few matrices.
+    Operators are built once per distinct step size and cached with their preconditioners, so a
+    schedule that reuses a few step sizes (refined around dose events) builds only a few. With P1 and no
+    SUPG the mass matrix is lumped (diagonal), so the step-independent part (diffusion, convection,
+    exchange, decay) is assembled once and a new step size only adds ``M / dt`` to a copy of it.
 
     Args:
         tmesh: the tagged mesh.
@@ -118,6 +133,9 @@ class DrugProblem:
         self._extra_boundary = extra_boundary_source
         self._options = petsc_options
         self._levels: dict[float, tuple] = {}
+        self._steady: tuple | None = None  # step-independent operator and vectors (lumped-mass path)
+        self._cell_size = typical_cell_size(self.comm, tmesh.mesh)
+        self._degree = degree
         q = ufl.TestFunction(self.V)
         ones = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(q * self.dx_lumped))
         ones.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
@@ -155,11 +173,11 @@ class DrugProblem:
     def coefficients_changed(self) -> None:
         """Velocity, filtration or vessel coefficients were updated in place (e.g. vascular normalisation):
         drop the cached operators and recompute the balance weights."""
-        for A, B, g, e, ksp, b in self._levels.values():
-            for obj in (A, B, g, e, ksp, b):
-                if obj is not None:
-                    obj.destroy()
+        for obj in [o for level in self._levels.values() for o in level] + list(self._steady or ()):
+            if obj is not None:
+                obj.destroy()  # shared vectors are destroyed once: petsc4py ignores a second destroy
         self._levels.clear()
+        self._steady = None
         self._exchange_weights()
 
     def _dot(self, weights: PETSc.Vec, f: dolfinx.fem.Function) -> float:
@@ -183,51 +201,68 @@ class DrugProblem:
             log.info("drug: cell Peclet number up to %.3g > 1: SUPG stabilisation on", peclet)
         return peclet > 1
 
-    def _level(self, dt: float):
-        """Matrix, KSP and right-hand-side pieces for step size ``dt`` (built once, then cached)."""
-        key = float(f"{dt:.12g}")
-        if key in self._levels:
-            return self._levels[key]
-        c, q = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
-        dt_c = dolfinx.fem.Constant(self.tmesh.mesh, PETSc.ScalarType(dt))
-        dxl = self.dx_lumped
-        a = c * q / dt_c * dxl + self.physics.operator(c, q, self.dx, self.ds, dx_reaction=dxl)
-        mass = c * q / dt_c * dxl
-        gain_form = self.physics.exchange.gain * q * dxl
+    def _sources(self, dt_c=None) -> tuple[ufl.Form, ufl.Form | None]:
+        """Right-hand-side forms: the vascular gain per unit plasma concentration and the constant extra
+        sources (with their SUPG test-function terms when ``dt_c`` is given)."""
+        q = ufl.TestFunction(self.V)
+        gain = self.physics.exchange.gain * q * self.dx_lumped
         extra = self._extra * q * self.dx if self._extra is not None else None
         if self._extra_boundary is not None:
             boundary = self._extra_boundary * q * self.ds
             extra = boundary if extra is None else extra + boundary
-        if self.supg:
-            a += self.physics.supg(c, q, self.dx, dt_c)
+        if dt_c is not None:
             tau_test = self.physics.supg_test(q, self.tmesh.mesh, dt_c)
-            mass += tau_test * c / dt_c * self.dx
-            gain_form += tau_test * self.physics.exchange.gain * self.dx
+            gain += tau_test * self.physics.exchange.gain * self.dx
             if self._extra is not None:
                 extra += tau_test * self._extra * self.dx
-        A = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(a))
-        A.assemble()
-        B = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(mass))
-        B.assemble()
-        g = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(gain_form))
-        g.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        e = None
-        if extra is not None:
-            e = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(extra))
-            e.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        return gain, extra
+
+    def _steady_parts(self) -> tuple:
+        """Step-independent operator, gain and extra-source vectors (lumped-mass path; built once)."""
+        if self._steady is None:
+            c, q = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
+            K = _matrix(self.physics.operator(c, q, self.dx, self.ds, dx_reaction=self.dx_lumped))
+            gain, extra = self._sources()
+            self._steady = (K, _vector(gain), _vector(extra) if extra is not None else None)
+        return self._steady
+
+    def _level(self, dt: float):
+        """Matrix ``A``, mass operator ``B`` (``B c_old`` is the old-state term), gain and extra-source
+        vectors, KSP and work vector for step size ``dt`` (built once, then cached)."""
+        key = float(f"{dt:.12g}")
+        if key in self._levels:
+            return self._levels[key]
+        if self.supg or self._degree != 1:
+            c, q = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
+            dt_c = dolfinx.fem.Constant(self.tmesh.mesh, PETSc.ScalarType(dt))
+            mass = c * q / dt_c * self.dx_lumped
+            a = mass + self.physics.operator(c, q, self.dx, self.ds, dx_reaction=self.dx_lumped)
+            if self.supg:
+                a += self.physics.supg(c, q, self.dx, dt_c)
+                mass += self.physics.supg_test(q, self.tmesh.mesh, dt_c) * c / dt_c * self.dx
+            A, B = _matrix(a), _matrix(mass)
+            gain, extra = self._sources(dt_c if self.supg else None)
+            g, e = _vector(gain), (_vector(extra) if extra is not None else None)
+        else:
+            K, g, e = self._steady_parts()
+            diagonal = self._volume_weights.copy()  # lumped mass: int phi_i
+            diagonal.scale(1.0 / dt)
+            A = K.copy()
+            A.setDiagonal(diagonal, addv=PETSc.InsertMode.ADD_VALUES)
+            B = PETSc.Mat().createDiagonal(diagonal)
+            diagonal.destroy()
         # multigrid only for diffusion-dominated transport (no SUPG): its smoothers assume a near-symmetric
         # operator; convection-dominated steps keep the ILU preconditioner
-        number = 0.0 if self.supg else diffusion_number(self.comm, self.tmesh.mesh, dt, self._max_diffusivity())
+        number = 0.0 if self.supg else diffusion_number(dt, self._max_diffusivity(), self._cell_size)
         ksp = create_ksp(self.comm, A, self.prefix, time_step_defaults(DRUG_PETSC_DEFAULTS, number, self._options),
                          self._options)
-        level = (A, B, g, e, ksp, A.createVecRight())
-        self._levels[key] = level
-        return level
+        self._levels[key] = (A, B, g, e, ksp, A.createVecRight())
+        return self._levels[key]
 
     # ------------------------------------------------------------------ time stepping
     def step(self, dt: float) -> SolveInfo:
         """Advance by ``dt`` (backward Euler) and update Cmax, AUC and the mass balance."""
-        A, B, g, e, ksp, b = self._level(dt)
+        _, B, g, e, ksp, b = self._level(dt)
         t_new = self.t + dt
         cp = float(self.plasma(t_new))
         self.c_old.x.array[:] = self.c.x.array
@@ -255,3 +290,15 @@ class DrugProblem:
         """Global minimum of the concentration (positivity monitor)."""
         local = float(self.c.x.array.min()) if self.c.x.array.size else np.inf
         return self.comm.allreduce(local, op=MPI.MIN)
+
+
+def _matrix(form: ufl.Form) -> PETSc.Mat:
+    A = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(form))
+    A.assemble()
+    return A
+
+
+def _vector(form: ufl.Form) -> PETSc.Vec:
+    b = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(form))
+    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    return b

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from oncotwin.case.schema import FluidBC, FluidTissue, NoFluxBC, PressureBC, RobinBC
 from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
-from oncotwin.la.petsc import SolveInfo, create_ksp, solve
+from oncotwin.la.petsc import MULTIGRID, SolveInfo, create_ksp, solve
 from oncotwin.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.fluid import FarField, StarlingDarcy
@@ -27,11 +28,7 @@ from oncotwin.problems.regions import (
 
 FLUID_PETSC_DEFAULTS = {
     "ksp_type": "cg",
-    "pc_type": "gamg",
-    "pc_gamg_type": "agg",
-    "pc_gamg_threshold": -1.0,  # no graph filtering: 4x cheaper set-up here, same iterations
-    "mg_levels_ksp_type": "chebyshev",
-    "mg_levels_pc_type": "jacobi",
+    **MULTIGRID,
     "ksp_rtol": 1e-10,
     "ksp_atol": 1e-30,
     "ksp_max_it": 1000,
@@ -85,7 +82,6 @@ class FluidProblem:
         self.degree = degree
         self.ifp_threshold = ifp_threshold
         self.V = dolfinx.fem.functionspace(mesh, ("Lagrange", degree))
-        self.W = dolfinx.fem.functionspace(mesh, ("Lagrange", degree, (mesh.geometry.dim,)))
         self.Q0 = dg0_space(tmesh)
         self.tissue = tissue
         self.p = dolfinx.fem.Function(self.V, name="pressure")
@@ -185,6 +181,13 @@ class FluidProblem:
         return self.last_solve
 
     # ---------------------------------------------------------------- outputs
+    @functools.cached_property
+    def W(self) -> dolfinx.fem.FunctionSpace:
+        """Continuous vector space of the recovered velocity (built on first use: a steady solve alone
+        does not need it)."""
+        mesh = self.tmesh.mesh
+        return dolfinx.fem.functionspace(mesh, ("Lagrange", self.degree, (mesh.geometry.dim,)))
+
     def velocity(self) -> dolfinx.fem.Function:
         """Darcy velocity recovered by L2 projection of -K grad p onto continuous vector fields [mm/s].
 
@@ -216,8 +219,7 @@ class FluidProblem:
         opened once follows re-solves (e.g. vascular normalisation).
         """
         if not hasattr(self, "_outputs"):
-            W0 = self.W
-            self._outputs = (dolfinx.fem.Function(W0, name="velocity_um_per_s"),
+            self._outputs = (dolfinx.fem.Function(self.W, name="velocity_um_per_s"),
                              dolfinx.fem.Function(self.Q0, name="fluid_source_per_s"))
         velocity, source = self._outputs
         velocity.x.array[:] = UM_PER_MM * self.velocity().x.array

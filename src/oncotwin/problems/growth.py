@@ -16,7 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
-from oncotwin.la.petsc import SolveInfo, create_ksp, diffusion_number, solve, time_step_defaults
+from oncotwin.la.petsc import (
+    SolveInfo,
+    create_ksp,
+    diffusion_number,
+    solve,
+    time_step_defaults,
+    typical_cell_size,
+)
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.growth import CellInvasion
 from oncotwin.physics.response import CloneKinetics
@@ -124,6 +131,7 @@ class GrowthProblem:
         self.b = dolfinx.fem.petsc.create_vector(self.V)
         self._petsc_options = petsc_options
         self._max_diffusivity = max([t.diffusivity for t in tissue.values()] + [0.0])
+        self._cell_size = typical_cell_size(self.comm, mesh)
         self.ksp = create_ksp(self.comm, self.A, self.prefix, GROWTH_PETSC_DEFAULTS, petsc_options)
         self._multigrid = False
         self._assembled_dt: float | None = None
@@ -202,7 +210,7 @@ class GrowthProblem:
         self.A.zeroEntries()
         dolfinx.fem.petsc.assemble_matrix(self.A, self.a)
         self.A.assemble()
-        number = diffusion_number(self.comm, self.tmesh.mesh, dt, self._max_diffusivity)
+        number = diffusion_number(dt, self._max_diffusivity, self._cell_size)
         defaults = time_step_defaults(GROWTH_PETSC_DEFAULTS, number, self._petsc_options)
         if (defaults is not GROWTH_PETSC_DEFAULTS) != self._multigrid:  # the step size crossed the threshold
             self.ksp.destroy()

@@ -16,7 +16,13 @@ import numpy as np
 
 from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.la.nullspace import rigid_body_modes
-from oncotwin.la.petsc import SolveInfo, create_ksp, set_up, solve
+from oncotwin.la.petsc import (
+    ProjectedInitialGuess,
+    SolveInfo,
+    create_ksp,
+    set_up,
+    solve,
+)
 from oncotwin.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.elasticity import GrowthElasticity
@@ -127,6 +133,7 @@ class MechanicsProblem:
                               near_nullspace=self.near_nullspace)
         self.ksp.setInitialGuessNonzero(True)
         set_up(self.ksp)  # the multigrid hierarchy, once
+        self.initial_guess = ProjectedInitialGuess(self.A)
         self.last_solve: SolveInfo | None = None
         self._von_mises = None
         self._vertex_projection = None
@@ -166,7 +173,8 @@ class MechanicsProblem:
     def solve(self) -> SolveInfo:
         """Solve for the displacement with the current density (matrix and preconditioner reused).
 
-        The previous displacement is the initial guess. Raises :class:`~oncotwin.errors.SolverError` when
+        The initial guess is the energy-norm projection of the solution onto the earlier solutions
+        (:class:`~oncotwin.la.petsc.ProjectedInitialGuess`). Raises :class:`~oncotwin.errors.SolverError` when
         the Krylov solver diverges.
         """
         with self.b.localForm() as local:
@@ -179,7 +187,9 @@ class MechanicsProblem:
             x.set(0.0)
             self.last_solve = SolveInfo(0, 0.0, "ZERO_RHS")
         else:
+            self.initial_guess.guess(self.b, x)  # projection on earlier solutions (else: the previous one)
             self.last_solve = solve(self.ksp, self.b, x, "mechanics displacement")
+            self.initial_guess.add(x)
             log.debug("mechanics: %d iterations, residual %.3e", self.last_solve.iterations,
                       self.last_solve.residual_norm)
         self.displacement.x.scatter_forward()

@@ -9,7 +9,7 @@ import numpy as np
 
 from oncotwin.errors import SolverError
 from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
-from oncotwin.la.petsc import create_ksp, m_matrix_correction, solve
+from oncotwin.la.petsc import MULTIGRID, create_ksp, m_matrix_correction, solve
 from oncotwin.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.parameters_oxygen import HYPOXIC_THRESHOLD, NECROTIC_THRESHOLD
@@ -25,14 +25,10 @@ from oncotwin.problems.regions import (
 
 OXYGEN_PETSC_DEFAULTS = {
     "ksp_type": "cg",  # the Jacobian is symmetric positive definite (lumped, monotone reaction)
-    "pc_type": "gamg",
-    "pc_gamg_type": "agg",
-    "pc_gamg_threshold": -1.0,
+    **MULTIGRID,
     # aggregates and prolongators from the first Jacobian are reused by every later Newton step and
     # solve; only the Galerkin coarse operators and the smoothers are refreshed
     "pc_gamg_reuse_interpolation": True,
-    "mg_levels_ksp_type": "chebyshev",
-    "mg_levels_pc_type": "jacobi",
     "ksp_rtol": 1e-10,
     "ksp_atol": 1e-30,
     "ksp_max_it": 1000,
@@ -86,11 +82,13 @@ class OxygenProblem:
     """Quasi-steady oxygen reaction-diffusion (P1, lumped supply and consumption) solved by Newton's method.
 
     Each :meth:`solve` starts from the previous solution (the tumour density changes slowly between
-    growth steps), so an unchanged or slightly changed problem needs zero or a few Newton steps. Reused
-    across Newton steps and solves: the compiled forms, the Jacobian matrix (sparsity and storage), the
-    KSP and GAMG's aggregation/prolongators (``pc_gamg_reuse_interpolation``); each step reassembles the
-    Jacobian values and refreshes GAMG's coarse operators and smoothers (the reaction derivative on the
-    diagonal changes with the pO2). Changing the density or the vascular scaling needs no rebuild.
+    growth steps), so an unchanged or slightly changed problem needs zero or a few Newton steps. The
+    lumped reaction makes the Jacobian the constant diffusion matrix (with its Dirichlet rows and the
+    monotone correction, assembled once) plus a diagonal: each Newton step copies the constant part and
+    adds the reaction derivative, a vector assembly. Reused across Newton steps and solves: the compiled
+    forms, the matrices, the KSP and GAMG's aggregation/prolongators (``pc_gamg_reuse_interpolation``);
+    each step refreshes GAMG's coarse operators and smoothers. Changing the density or the vascular
+    scaling needs no rebuild; changing the diffusivity in place needs :meth:`coefficients_changed`.
 
     Args:
         tmesh: distributed mesh with region and boundary tags.
@@ -174,13 +172,22 @@ class OxygenProblem:
         if extra_source is not None:
             F -= extra_source * q * dx_source
         self._F = dolfinx.fem.form(F)
-        self._J = dolfinx.fem.form(ufl.derivative(F, self.po2, dc))
+        self._diffusion = dolfinx.fem.form(ufl.inner(self.physics.diffusivity * ufl.grad(dc), ufl.grad(q)) * self.dx)
+        # the lumped reaction's Jacobian is diagonal: its entries are the derivative in the direction 1
+        ones = dolfinx.fem.Function(self.V)
+        ones.x.array[:] = 1.0
+        self._reaction_diagonal = dolfinx.fem.form(
+            ufl.derivative(self.physics.reaction(self.po2) * q * self.dx_lumped, self.po2, ones))
         scale = (self.physics.supply_rate * self.physics.vascular_po2 + self.physics.max_consumption) * q * self.dx_lumped
         if extra_source is not None:
             scale += abs(extra_source) * q * dx_source
         self._scale = dolfinx.fem.form(scale)
-        self.A = dolfinx.fem.petsc.create_matrix(self._J)
         self._correction = self._monotone_correction() if monotone else None
+        self._constant_part = self._assemble_constant_part()
+        self.A = self._constant_part.copy()  # the Jacobian: same sparsity, values set per Newton step
+        self._diagonal = dolfinx.fem.petsc.create_vector(self.V)
+        self._dirichlet_owned = np.concatenate(
+            [bc.dof_indices()[0][: bc.dof_indices()[1]] for bc in self.bcs] + [np.zeros(0, np.int32)])
         self.b = dolfinx.fem.petsc.create_vector(self.V)
         self.du = dolfinx.fem.petsc.create_vector(self.V)
         self.ksp = create_ksp(self.comm, self.A, self.prefix, OXYGEN_PETSC_DEFAULTS, petsc_options)
@@ -242,6 +249,30 @@ class OxygenProblem:
             D.zeroRowsColumns(np.zeros(0, dtype=PETSc.IntType), 0.0)
         return D
 
+    def coefficients_changed(self) -> None:
+        """The diffusivity was updated in place (tissue remodelling): rebuild the constant Jacobian part."""
+        self._constant_part.destroy()
+        self._constant_part = self._assemble_constant_part()
+
+    def _assemble_constant_part(self) -> PETSc.Mat:
+        """Diffusion matrix (Dirichlet rows and columns: identity) plus the monotone correction."""
+        K = dolfinx.fem.petsc.assemble_matrix(self._diffusion, bcs=self.bcs)
+        K.assemble()
+        if self._correction is not None:
+            K.axpy(1.0, self._correction, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
+        return K
+
+    def _assemble_jacobian(self) -> None:
+        """``A`` = the constant part + the diagonal reaction derivative (zero on Dirichlet rows)."""
+        self._constant_part.copy(self.A, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
+        d = self._diagonal
+        with d.localForm() as local:
+            local.set(0.0)
+        dolfinx.fem.petsc.assemble_vector(d, self._reaction_diagonal)
+        d.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        d.array[self._dirichlet_owned] = 0.0
+        self.A.setDiagonal(d, addv=PETSc.InsertMode.ADD_VALUES)
+
     def follow_tumour(self, region: str) -> TumourBlend:
         """The coefficients that take the values of ``region`` where the tumour invades other regions."""
         t, ph = self.tissue[region], self.physics
@@ -297,11 +328,7 @@ class OxygenProblem:
                     f"oxygen: Newton's method did not converge: residual norm {residual:.3e} after "
                     f"{iterations} steps (initial {initial:.3e}, tolerance {tolerance:.3e}); check the "
                     "oxygen parameters (K_m > 0, rates >= 0) or raise the solver's newton_max_it")
-            self.A.zeroEntries()
-            dolfinx.fem.petsc.assemble_matrix(self.A, self._J, bcs=self.bcs)
-            self.A.assemble()
-            if self._correction is not None:
-                self.A.axpy(1.0, self._correction, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
+            self._assemble_jacobian()
             step = solve(self.ksp, self.b, self.du, "oxygen Newton step")
             linear += step.iterations
             c.x.petsc_vec.axpy(-1.0, self.du)

@@ -1,0 +1,106 @@
+"""PETSc helpers: cell size for the preconditioner switch, projected initial guesses."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.la.petsc import ProjectedInitialGuess, create_ksp, diffusion_number, solve, typical_cell_size
+
+
+@pytest.mark.mpi
+def test_typical_cell_size_of_a_box_of_tetrahedra(comm):
+    """n^3 cubes of edge L/n, 6 tetrahedra each: mean volume (L/n)^3 / 6, regular edge (sqrt 2)^(1/3) L/n."""
+    L, n = 2.0, 6
+    mesh = dolfinx.mesh.create_box(comm, [[0, 0, 0], [L, L, L]], [n, n, n])
+    h = typical_cell_size(comm, mesh)
+    assert h == pytest.approx(2 ** (1 / 6) * L / n, rel=1e-12)
+    assert diffusion_number(10.0, 0.5, h) == pytest.approx(5.0 / h**2)
+
+
+def spd_system(comm, n=8):
+    mesh = dolfinx.mesh.create_unit_cube(comm, n, n, n)
+    V = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
+    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
+    A = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form((ufl.inner(ufl.grad(u), ufl.grad(v)) + u * v) * ufl.dx))
+    A.assemble()
+    x = ufl.SpatialCoordinate(mesh)
+
+    def rhs(t):
+        f = (1 + t) * ufl.sin(3 * x[0] + t) * ufl.cos(2 * x[1]) + t**2 * x[2]
+        b = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(f * v * ufl.dx))
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        return b
+
+    return A, rhs
+
+
+def energy_error(A, x, exact) -> float:
+    e = x.copy()
+    e.axpy(-1.0, exact)
+    Ae = e.duplicate()
+    A.mult(e, Ae)
+    return math.sqrt(max(e.dot(Ae), 0.0))
+
+
+@pytest.mark.mpi
+def test_projected_guess_is_exact_in_the_span_and_beats_the_previous_solution(comm):
+    A, rhs = spd_system(comm)
+    ksp = create_ksp(comm, A, "test_projection_", {"ksp_type": "cg", "pc_type": "jacobi", "ksp_rtol": 1e-12})
+    ksp.setInitialGuessNonzero(True)
+    projection = ProjectedInitialGuess(A, size=4)
+    solutions, plain, projected = [], [], []
+    for k, t in enumerate(np.linspace(0.0, 0.5, 6)):
+        b = rhs(t)
+        exact = A.createVecRight()
+        solve(ksp, b, exact, "reference")  # from zero
+        x = A.createVecRight()
+        if solutions:
+            x.array[:] = solutions[-1].array
+            previous = energy_error(A, x, exact)
+            assert projection.guess(b, x)
+            guessed = energy_error(A, x, exact)
+            assert guessed <= previous * (1 + 1e-12)  # never worse than the previous solution
+            plain.append(previous)
+            projected.append(guessed)
+        else:
+            assert not projection.guess(b, x)
+        projection.add(exact)
+        solutions.append(exact)
+        if k == 3:  # a right-hand side in the span of earlier ones: the guess is the solution
+            combo = rhs(0.0)
+            combo.scale(0.3)
+            combo.axpy(0.7, b)
+            target = solutions[0].copy()
+            target.scale(0.3)
+            target.axpy(0.7, exact)
+            y = A.createVecRight()
+            projection.guess(combo, y)
+            assert energy_error(A, y, target) < 1e-9 * math.sqrt(target.dot(target))
+    assert sum(projected) < 0.1 * sum(plain)  # smooth loads: the projection is far closer
+    # checkpoints: the restored basis makes the same guess
+    restored = ProjectedInitialGuess(A, size=4)
+    restored.restore(projection.state())
+    b = rhs(0.6)
+    x1, x2 = A.createVecRight(), A.createVecRight()
+    projection.guess(b, x1)
+    restored.guess(b, x2)
+    assert np.array_equal(x1.array, x2.array)
+    # a full basis restarts from the newest solution
+    assert len(projection.state()) // 2 <= 4
+
+
+def test_projected_guess_skips_dependent_solutions(comm):
+    A, rhs = spd_system(comm, n=4)
+    projection = ProjectedInitialGuess(A)
+    x = A.createVecRight()
+    x.setRandom()
+    projection.add(x)
+    y = x.copy()
+    y.scale(2.0)
+    projection.add(y)  # in the span already: not added
+    assert projection.state().shape[0] == 2
+    assert comm.allreduce(projection.state().shape[1], op=MPI.SUM) == A.getSize()[0]
