@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import box, fluid_params, machine_note, print_table, write_json
 
 from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
-from oncotwin.la.petsc import MULTIGRID, create_ksp, diffusion_number, set_up, solve
+from oncotwin.la.petsc import MULTIGRID, create_ksp, set_up, solve, typical_cell_size
 
 BASE = {"ksp_type": "cg", **MULTIGRID, "ksp_rtol": 1e-10, "ksp_atol": 1e-30, "ksp_max_it": 1000}
 VARIANTS = {
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     note = machine_note()
     for n in sorted(sizes, reverse=True):
         tm = box(comm, n)
-        h = diffusion_number(comm, tm.mesh, 1.0, 1.0) ** -0.5  # the cell size diffusion_number uses
+        h = typical_cell_size(comm, tm.mesh)
         h_largest = h_largest or h
         number = args.diffusion_number * (h_largest / h) ** 2
         operators = {"fluid": fluid_operator(tm),

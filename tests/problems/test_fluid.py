@@ -214,3 +214,24 @@ def test_robin_far_field_condition(comm):
     outflow = comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(h * (problem.p - p_far) * ufl.ds)),
                              op=MPI.SUM)
     assert outflow == pytest.approx(m["tumour_net_fluid_source_mm3_per_s"], rel=1e-8)
+
+
+@pytest.mark.mpi
+def test_preconditioner_follows_the_pressure_layer_width(comm):
+    """Thin pressure layers (exchange-dominated): one-level ICC, few iterations; no exchange in a region
+    (e.g. vessels switched off): multigrid. Both give the multigrid solution."""
+    tm = cube(comm, 8)
+    thin = {r: t.model_copy(update={"hydraulic_conductivity": 1e-3}) for r, t in MMS_TISSUE.items()}
+    problem = FluidProblem(tm, thin, degree=1)
+    assert problem.diffusion_number() < 2 and problem.ksp.getPC().getType() == "bjacobi"
+    info = problem.solve()
+    assert info.iterations <= 15, info
+    reference = FluidProblem(tm, thin, degree=1, petsc_options={"pc_type": "gamg"})
+    assert reference.ksp.getPC().getType() == "gamg"
+    reference.solve()
+    scale = comm.allreduce(np.abs(reference.p.x.array).max(), op=MPI.MAX)
+    assert comm.allreduce(np.abs(problem.p.x.array - reference.p.x.array).max(), op=MPI.MAX) < 1e-7 * scale
+    problem.set_vascular_scaling({"tumour": 0.0})  # the tumour half exchanges nothing: pure diffusion
+    assert problem.diffusion_number() == np.inf
+    problem.solve()
+    assert problem.ksp.getPC().getType() == "gamg"

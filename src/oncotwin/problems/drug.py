@@ -12,8 +12,8 @@ from oncotwin.la.petsc import (
     SolveInfo,
     create_ksp,
     diffusion_number,
+    preconditioner_defaults,
     solve,
-    time_step_defaults,
     typical_cell_size,
 )
 from oncotwin.log import get_logger
@@ -254,7 +254,7 @@ class DrugProblem:
         # multigrid only for diffusion-dominated transport (no SUPG): its smoothers assume a near-symmetric
         # operator; convection-dominated steps keep the ILU preconditioner
         number = 0.0 if self.supg else diffusion_number(dt, self._max_diffusivity(), self._cell_size)
-        ksp = create_ksp(self.comm, A, self.prefix, time_step_defaults(DRUG_PETSC_DEFAULTS, number, self._options),
+        ksp = create_ksp(self.comm, A, self.prefix, preconditioner_defaults(DRUG_PETSC_DEFAULTS, number, self._options),
                          self._options)
         self._levels[key] = (A, B, g, e, ksp, A.createVecRight())
         return self._levels[key]

@@ -10,7 +10,14 @@ import numpy as np
 
 from oncotwin.case.schema import FluidBC, FluidTissue, NoFluxBC, PressureBC, RobinBC
 from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
-from oncotwin.la.petsc import MULTIGRID, SolveInfo, create_ksp, solve
+from oncotwin.la.petsc import (
+    SolveInfo,
+    create_ksp,
+    diffusion_number,
+    preconditioner_defaults,
+    solve,
+    typical_cell_size,
+)
 from oncotwin.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.fluid import FarField, StarlingDarcy
@@ -26,9 +33,13 @@ from oncotwin.problems.regions import (
     set_region_values,
 )
 
+# One-level (block Jacobi / incomplete Cholesky) where the exchange term dominates the operator, i.e. the
+# pressure layers sqrt(K / a) are not wider than about the cells (typical of perfused tissue on patient
+# meshes); smoothed-aggregation multigrid otherwise (:func:`~oncotwin.la.petsc.preconditioner_defaults`).
 FLUID_PETSC_DEFAULTS = {
     "ksp_type": "cg",
-    **MULTIGRID,
+    "pc_type": "bjacobi",
+    "sub_pc_type": "icc",
     "ksp_rtol": 1e-10,
     "ksp_atol": 1e-30,
     "ksp_max_it": 1000,
@@ -114,7 +125,11 @@ class FluidProblem:
         self.A = dolfinx.fem.petsc.assemble_matrix(self.a, bcs=self.bcs)
         self.A.assemble()
         self.b = dolfinx.fem.petsc.create_vector(self.V)
-        self.ksp = create_ksp(self.comm, self.A, self.prefix, FLUID_PETSC_DEFAULTS, petsc_options)
+        self._petsc_options = petsc_options
+        self._cell_size = typical_cell_size(self.comm, mesh)
+        self._multigrid: bool | None = None
+        self.ksp: PETSc.KSP | None = None
+        self._configure_solver()
         self._matrix_stale = False
         self._projection = None
         self.last_solve: SolveInfo | None = None
@@ -137,6 +152,26 @@ class FluidProblem:
             elif not isinstance(spec, NoFluxBC):  # pragma: no cover - schema is closed
                 raise TypeError(spec)
         return dirichlet, robin
+
+    def diffusion_number(self) -> float:
+        """Largest ``K / (a h^2)`` over the cells, with ``a`` the exchange rate (Lp S/V + LpL SL/V): the
+        squared ratio of the pressure layer width to the cell size (infinite where nothing exchanges)."""
+        exchange = (self.vascular_scale.x.array * self.base_filtration.x.array
+                    + self.physics.lymphatic_filtration.x.array)
+        ratio = np.divide(self.conductivity.x.array, exchange, out=np.full(exchange.shape, np.inf),
+                          where=exchange > 0)
+        local = float(ratio.max()) if ratio.size else 0.0
+        return diffusion_number(1.0, self.comm.allreduce(local, op=MPI.MAX), self._cell_size)
+
+    def _configure_solver(self) -> None:
+        """(Re)create the KSP when the operator's regime (one-level or multigrid) is new or changed."""
+        defaults = preconditioner_defaults(FLUID_PETSC_DEFAULTS, self.diffusion_number(), self._petsc_options)
+        multigrid = defaults is not FLUID_PETSC_DEFAULTS
+        if multigrid != self._multigrid:
+            if self.ksp is not None:
+                self.ksp.destroy()
+            self.ksp = create_ksp(self.comm, self.A, self.prefix, defaults, self._petsc_options)
+            self._multigrid = multigrid
 
     def follow_tumour(self, region: str) -> TumourBlend:
         """The coefficients that take the values of ``region`` where the tumour invades other regions."""
@@ -168,6 +203,7 @@ class FluidProblem:
             self.A.zeroEntries()
             dolfinx.fem.petsc.assemble_matrix(self.A, self.a, bcs=self.bcs)
             self.A.assemble()
+            self._configure_solver()
             self.ksp.setOperators(self.A)  # forces a new preconditioner set-up
             self._matrix_stale = False
         with self.b.localForm() as local:

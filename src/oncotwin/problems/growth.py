@@ -20,8 +20,8 @@ from oncotwin.la.petsc import (
     SolveInfo,
     create_ksp,
     diffusion_number,
+    preconditioner_defaults,
     solve,
-    time_step_defaults,
     typical_cell_size,
 )
 from oncotwin.mesh.distribute import TaggedMesh
@@ -211,7 +211,7 @@ class GrowthProblem:
         dolfinx.fem.petsc.assemble_matrix(self.A, self.a)
         self.A.assemble()
         number = diffusion_number(dt, self._max_diffusivity, self._cell_size)
-        defaults = time_step_defaults(GROWTH_PETSC_DEFAULTS, number, self._petsc_options)
+        defaults = preconditioner_defaults(GROWTH_PETSC_DEFAULTS, number, self._petsc_options)
         if (defaults is not GROWTH_PETSC_DEFAULTS) != self._multigrid:  # the step size crossed the threshold
             self.ksp.destroy()
             self.ksp = create_ksp(self.comm, self.A, self.prefix, defaults, self._petsc_options)
