@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import box, fluid_params, machine_note, print_table, write_json
 
 from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
-from oncotwin.la.petsc import MULTIGRID, create_ksp, set_up, solve, typical_cell_size
+from oncotwin.la.petsc import MULTIGRID, create_ksp, set_up, solve
+from oncotwin.problems.regions import typical_cell_size
 
 BASE = {"ksp_type": "cg", **MULTIGRID, "ksp_rtol": 1e-10, "ksp_atol": 1e-30, "ksp_max_it": 1000}
 VARIANTS = {

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
-from oncotwin.la.petsc import ProjectedInitialGuess, create_ksp, diffusion_number, solve, typical_cell_size
+from oncotwin.la.petsc import ProjectedInitialGuess, create_ksp, diffusion_number, solve
+from oncotwin.problems.regions import typical_cell_size
 
 
 @pytest.mark.mpi
@@ -94,7 +95,7 @@ def test_projected_guess_is_exact_in_the_span_and_beats_the_previous_solution(co
 
 
 def test_projected_guess_skips_dependent_solutions(comm):
-    A, rhs = spd_system(comm, n=4)
+    A, _ = spd_system(comm, n=4)
     projection = ProjectedInitialGuess(A)
     x = A.createVecRight()
     x.setRandom()

@@ -73,28 +73,13 @@ MULTIGRID = {
 MULTIGRID_ABOVE = 2.0
 
 
-def typical_cell_size(comm, mesh) -> float:
-    """Edge of the regular tetrahedron of the mean cell volume [mesh units] (same value on every rank).
-
-    A pass over all cells: compute it once per mesh (problems keep it), not per step size.
-    """
-    from mpi4py import MPI
-
-    tdim = mesh.topology.dim
-    n = mesh.topology.index_map(tdim).size_local
-    x = mesh.geometry.x[mesh.geometry.dofmaps[0][:n]]
-    local = float(np.abs(np.linalg.det(x[:, 1:] - x[:, :1])).sum() / 6.0) if n else 0.0
-    volume, cells = comm.allreduce(local, op=MPI.SUM), comm.allreduce(n, op=MPI.SUM)
-    return float((6.0 * np.sqrt(2.0) * volume / max(cells, 1)) ** (1.0 / 3.0))
-
-
 def diffusion_number(dt: float, diffusivity: float, cell_size: float) -> float:
     """``dt D / h^2``.
 
     Args:
         dt: step size [s].
         diffusivity: the largest diffusivity of the operator [mm^2/s].
-        cell_size: typical cell size ``h`` [mm] (:func:`typical_cell_size`).
+        cell_size: typical cell size ``h`` [mm] (:func:`oncotwin.problems.regions.typical_cell_size`).
     """
     return dt * diffusivity / cell_size ** 2
 

@@ -14,7 +14,6 @@ from oncotwin.la.petsc import (
     diffusion_number,
     preconditioner_defaults,
     solve,
-    typical_cell_size,
 )
 from oncotwin.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
@@ -25,6 +24,7 @@ from oncotwin.problems.regions import (
     integrate,
     measures,
     region_field,
+    typical_cell_size,
 )
 
 DRUG_PETSC_DEFAULTS = {

@@ -16,7 +16,6 @@ from oncotwin.la.petsc import (
     diffusion_number,
     preconditioner_defaults,
     solve,
-    typical_cell_size,
 )
 from oncotwin.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
@@ -31,6 +30,7 @@ from oncotwin.problems.regions import (
     region_indicator,
     region_max,
     set_region_values,
+    typical_cell_size,
 )
 
 # One-level (block Jacobi / incomplete Cholesky) where the exchange term dominates the operator, i.e. the

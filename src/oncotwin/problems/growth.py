@@ -22,12 +22,16 @@ from oncotwin.la.petsc import (
     diffusion_number,
     preconditioner_defaults,
     solve,
-    typical_cell_size,
 )
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.growth import CellInvasion
 from oncotwin.physics.response import CloneKinetics
-from oncotwin.problems.regions import dg0_space, measures, region_field
+from oncotwin.problems.regions import (
+    dg0_space,
+    measures,
+    region_field,
+    typical_cell_size,
+)
 
 GROWTH_PETSC_DEFAULTS = {
     "ksp_type": "cg",

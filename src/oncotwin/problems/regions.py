@@ -56,6 +56,18 @@ def integrate(comm, form) -> float:
     return comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(form)), op=MPI.SUM)
 
 
+def typical_cell_size(comm, mesh: dolfinx.mesh.Mesh) -> float:
+    """Edge of the regular tetrahedron of the mean cell volume [mesh units] (same value on every rank).
+
+    One scalar assembly over the cells: problems compute it once (the preconditioner switch of
+    :func:`oncotwin.la.petsc.preconditioner_defaults` needs it for every new step size).
+    """
+    one = dolfinx.fem.Constant(mesh, np.float64(1.0))
+    volume = integrate(comm, one * ufl.dx(domain=mesh))
+    cells = comm.allreduce(mesh.topology.index_map(mesh.topology.dim).size_local, op=MPI.SUM)
+    return float((6.0 * np.sqrt(2.0) * volume / max(cells, 1)) ** (1.0 / 3.0))
+
+
 def max_over(comm, values: np.ndarray) -> float:
     """Global maximum of a local array (-inf when empty everywhere)."""
     local = float(values.max()) if values.size else -np.inf
