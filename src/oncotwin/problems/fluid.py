@@ -155,13 +155,14 @@ class FluidProblem:
 
     def diffusion_number(self) -> float:
         """Largest ``K / (a h^2)`` over the cells, with ``a`` the exchange rate (Lp S/V + LpL SL/V): the
-        squared ratio of the pressure layer width to the cell size (infinite where nothing exchanges)."""
+        squared ratio of the pressure layer width to the node spacing ``h`` (cell size / degree; infinite
+        where nothing exchanges)."""
         exchange = (self.vascular_scale.x.array * self.base_filtration.x.array
                     + self.physics.lymphatic_filtration.x.array)
         ratio = np.divide(self.conductivity.x.array, exchange, out=np.full(exchange.shape, np.inf),
                           where=exchange > 0)
         local = float(ratio.max()) if ratio.size else 0.0
-        return diffusion_number(1.0, self.comm.allreduce(local, op=MPI.MAX), self._cell_size)
+        return diffusion_number(1.0, self.comm.allreduce(local, op=MPI.MAX), self._cell_size / self.degree)
 
     def _configure_solver(self) -> None:
         """(Re)create the KSP when the operator's regime (one-level or multigrid) is new or changed."""
