@@ -132,6 +132,18 @@ class Stages:
                 setattr(module, name, old)
 
 
+def timed_solve(comm, ksp, b, x) -> tuple[float, float, object]:
+    """Set-up seconds, solve seconds and the :class:`~oncotwin.la.petsc.SolveInfo` of ``ksp`` on ``b``
+    (the preconditioner set-up forced first, so it is timed on its own)."""
+    from oncotwin.la.petsc import set_up, solve
+
+    t0 = barrier_time(comm)
+    set_up(ksp)
+    t1 = barrier_time(comm)
+    info = solve(ksp, b, x, "benchmark")
+    return t1 - t0, barrier_time(comm) - t1, info
+
+
 def barrier_time(comm) -> float:
     comm.barrier()
     return time.perf_counter()

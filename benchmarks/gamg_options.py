@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import box, fluid_params, machine_note, print_table, write_json
+from common import box, fluid_params, machine_note, print_table, timed_solve, write_json
 
 from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
-from oncotwin.la.petsc import MULTIGRID, create_ksp, set_up, solve
+from oncotwin.la.petsc import MULTIGRID, create_ksp
 from oncotwin.problems.regions import typical_cell_size
 
 BASE = {"ksp_type": "cg", **MULTIGRID, "ksp_rtol": 1e-10, "ksp_atol": 1e-30, "ksp_max_it": 1000}
@@ -68,17 +67,10 @@ def time_step_operator(tm, number_at_largest: float, h_largest: float):
 def measure(comm, A, b, options):
     ksp = create_ksp(comm, A, "bench_gamg_", BASE, options)
     x = A.createVecRight()
-    comm.barrier()
-    t0 = time.perf_counter()
-    set_up(ksp)
-    comm.barrier()
-    t1 = time.perf_counter()
-    info = solve(ksp, b, x, "benchmark")
-    comm.barrier()
-    t2 = time.perf_counter()
+    setup, solve_s, info = timed_solve(comm, ksp, b, x)
     ksp.destroy()
     x.destroy()
-    return {"setup_s": t1 - t0, "solve_s": t2 - t1, "total_s": t2 - t0, "iterations": info.iterations}
+    return {"setup_s": setup, "solve_s": solve_s, "total_s": setup + solve_s, "iterations": info.iterations}
 
 
 def main(argv=None) -> int:

@@ -17,16 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import machine_note, print_table, write_json
+from common import machine_note, print_table, timed_solve, write_json
 
 from oncotwin.case.load import load_case
 from oncotwin.fenics import MPI
-from oncotwin.la.petsc import create_ksp, set_up, solve
+from oncotwin.la.petsc import create_ksp
 from oncotwin.problems.mechanics import MECHANICS_PETSC_DEFAULTS
 from oncotwin.simulation import Simulation
 
@@ -58,16 +57,9 @@ def main(argv=None) -> int:
     for variant in json.loads(args.variants) if args.variants else VARIANTS:
         ksp = create_ksp(comm, A, "bench_mechanics_", MECHANICS_PETSC_DEFAULTS, variant)
         x = A.createVecRight()
-        comm.barrier()
-        t0 = time.perf_counter()
-        set_up(ksp)
-        comm.barrier()
-        t1 = time.perf_counter()
-        info = solve(ksp, b, x, "benchmark")
-        comm.barrier()
-        t2 = time.perf_counter()
+        setup, solve_s, info = timed_solve(comm, ksp, b, x)
         x.axpy(-1.0, reference)
-        rows.append({"variant": json.dumps(variant), "dofs": dofs, "setup_s": t1 - t0, "solve_s": t2 - t1,
+        rows.append({"variant": json.dumps(variant), "dofs": dofs, "setup_s": setup, "solve_s": solve_s,
                      "iterations": info.iterations, "difference": x.norm() / reference.norm()})
         ksp.destroy()
         x.destroy()
