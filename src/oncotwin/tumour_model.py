@@ -339,7 +339,8 @@ class TumourModel:
         if self.mechanics is not None:
             self.mechanics.displacement.x.array[:] = state["displacement"]
             self._stress.x.array[:] = state["stress"]
-            self.mechanics.initial_guess.restore(state["mechanics_guess_basis"])
+            if "mechanics_guess_basis" in state:  # absent in checkpoints of earlier versions
+                self.mechanics.initial_guess.restore(state["mechanics_guess_basis"])
             self.mechanics.von_mises()  # the output field follows the restored displacement
             self.growth.stress_changed()
         if "chi" in state:  # the tissue as remodelled then (and the flow through it)
