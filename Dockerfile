@@ -14,7 +14,7 @@ COPY src ./src
 COPY cases ./cases
 COPY meshes/README.md ./meshes/README.md
 RUN make install PYTHON=python3.12 \
- && .venv/bin/python -c "import oncotwin.fenics" \
+ && .venv/bin/python -c "import oncotwin.core.fenics" \
  && .venv/bin/oncotwin version
 
 # FFCx compiles forms with the system C compiler at run time; keep its cache writable.

@@ -23,11 +23,11 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-import oncotwin.fenics  # noqa: F401  (dolfinx_solver first)
+import oncotwin.core.fenics  # noqa: F401  (dolfinx_solver first)
 from oncotwin.calibration.calibrate import calibrate
 from oncotwin.calibration.synthetic import write_synthetic_observations
 from oncotwin.case import load_case
-from oncotwin.log import configure
+from oncotwin.core.log import configure
 from oncotwin.mesh.cache import ensure_mesh
 from oncotwin.mesh.distribute import read_tagged_mesh
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from oncotwin.case.schema import FluidTissue
-from oncotwin.fenics import MPI, dolfinx
+from oncotwin.core.fenics import MPI, dolfinx
 from oncotwin.mesh.distribute import TaggedMesh
-from oncotwin.parameters import FLUID_DEFAULTS
-from oncotwin.units import to_internal
+from oncotwin.defaults.tissue import FLUID_DEFAULTS
+from oncotwin.core.units import to_internal
 
 LENGTH = 20.0  # mm
 RESULTS = Path(__file__).resolve().parent / "results"

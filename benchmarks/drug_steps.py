@@ -16,7 +16,7 @@ import time
 
 from fluid_refinement import cube, tissue
 
-from oncotwin.fenics import MPI
+from oncotwin.core.fenics import MPI
 from oncotwin.pk.drugs import get_drug
 from oncotwin.problems.drug import DrugProblem, DrugTissue
 from oncotwin.problems.fluid import FluidProblem

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 
-from oncotwin.fenics import MPI
+from oncotwin.core.fenics import MPI
 from oncotwin.problems.fluid import FluidProblem
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import box, fluid_params, machine_note, print_table, timed_solve, write_json
 
-from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.la.petsc import MULTIGRID, create_ksp
 from oncotwin.problems.regions import typical_cell_size
 

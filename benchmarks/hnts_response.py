@@ -62,7 +62,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from oncotwin.fenics import MPI
+from oncotwin.core.fenics import MPI
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -180,7 +180,7 @@ def load_subject(comm: MPI.Comm, case_file: Path, observations_file: Path, mesh_
     from oncotwin.case.observations import read_observations
     from oncotwin.mesh.cache import ensure_mesh
     from oncotwin.mesh.distribute import read_tagged_mesh
-    from oncotwin.parallel import on_root
+    from oncotwin.core.parallel import on_root
 
     case, digest = load_case(comm, case_file)
     observations = on_root(comm, read_observations, observations_file, case)
@@ -216,7 +216,7 @@ def predict(comm: MPI.Comm, subject, values: dict[str, float]) -> dict | None:
     graded baseline density reproduce the pre-RT mask) and at each of PREDICT_DAYS.
     """
     from oncotwin.calibration.forward import ForwardModel
-    from oncotwin.fenics import dolfinx
+    from oncotwin.core.fenics import dolfinx
     from oncotwin.io.raster import rasterise
 
     patient = int(subject.name.split("_")[1])
@@ -327,7 +327,7 @@ def provenance() -> dict:
     except OSError:
         commit = ""
     sources = sorted((REPO / "src" / "oncotwin" / "calibration").glob("*.py"))
-    sources += [REPO / "src" / "oncotwin" / p for p in ("problems/growth.py", "tumour_model.py", "simulation.py")]
+    sources += [REPO / "src" / "oncotwin" / p for p in ("problems/growth.py", "model/tumour.py", "run/simulation.py")]
     return {"commit": commit, "sources_sha256": {str(p.relative_to(REPO)): hashlib.sha256(p.read_bytes()).hexdigest()
                                                  for p in sources if p.is_file()}}
 
@@ -353,9 +353,9 @@ class Clock:
 def main() -> None:
     """Mesh, calibrate on the training patients, predict everyone, write and print the results."""
     import oncotwin.calibration.calibrate
-    import oncotwin.simulation  # noqa: F401  (imported now: the provenance below is the code that runs)
+    import oncotwin.run.simulation  # noqa: F401  (imported now: the provenance below is the code that runs)
     from oncotwin.calibration.parameters import PARAMETERS
-    from oncotwin.log import configure
+    from oncotwin.core.log import configure
 
     source = provenance()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

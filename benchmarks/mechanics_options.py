@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_note, print_table, timed_solve, write_json
 
 from oncotwin.case.load import load_case
-from oncotwin.fenics import MPI
+from oncotwin.core.fenics import MPI
 from oncotwin.la.petsc import create_ksp
 from oncotwin.problems.mechanics import MECHANICS_PETSC_DEFAULTS
-from oncotwin.simulation import Simulation
+from oncotwin.run.simulation import Simulation
 
 VARIANTS = [{}, {"pc_gamg_aggressive_coarsening": 1}, {"pc_gamg_threshold": -1}, {"pc_gamg_agg_nsmooths": 0},
             {"mg_levels_ksp_max_it": 1}, {"mg_levels_ksp_max_it": 3}]

@@ -34,7 +34,7 @@ def _status_kb(key: str) -> int:
 
 def inner(argv: list[str], report: Path) -> int:
     from oncotwin.cli import main as cli_main
-    from oncotwin.fenics import MPI, PETSc, dolfinx  # noqa: F401 - part of the baseline
+    from oncotwin.core.fenics import MPI, PETSc, dolfinx  # noqa: F401 - part of the baseline
 
     comm = MPI.COMM_WORLD
     baseline = _status_kb("VmRSS")
@@ -47,7 +47,7 @@ def inner(argv: list[str], report: Path) -> int:
 
 
 def count_dofs(mesh_folder: Path) -> dict:
-    from oncotwin.fenics import MPI
+    from oncotwin.core.fenics import MPI
     from oncotwin.mesh.distribute import read_tagged_mesh
 
     tm = read_tagged_mesh(MPI.COMM_SELF, mesh_folder)

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import Stages, box, fluid_params, machine_note, print_table, write_json  # noqa: E402
 
-from oncotwin.fenics import MPI  # noqa: E402
+from oncotwin.core.fenics import MPI  # noqa: E402
 from oncotwin.problems.fluid import FluidProblem  # noqa: E402
 
 RTOL = 1e-10

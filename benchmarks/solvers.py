@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import LENGTH, Stages, box, fluid_params, machine_note, print_table, write_json  # noqa: E402
 
-from oncotwin.fenics import MPI, PETSc, dolfinx  # noqa: E402
-from oncotwin.parameters import (  # noqa: E402
+from oncotwin.core.fenics import MPI, PETSc, dolfinx  # noqa: E402
+from oncotwin.defaults.tissue import (  # noqa: E402
     DRUG_REGION_SCALES,
     GROWTH_DEFAULTS,
     GROWTH_STRAIN,
@@ -49,8 +49,8 @@ from oncotwin.parameters import (  # noqa: E402
     NECROSIS_RATE,
     PROLIFERATION_RATE,
 )
-from oncotwin.parameters_oxygen import OXYGEN_DEFAULTS, TUMOUR_CONSUMPTION_DEFAULT  # noqa: E402
-from oncotwin.units import to_internal  # noqa: E402
+from oncotwin.defaults.oxygen import OXYGEN_DEFAULTS, TUMOUR_CONSUMPTION_DEFAULT  # noqa: E402
+from oncotwin.core.units import to_internal  # noqa: E402
 
 SIZES = {"fluid": (25, 50, 100), "drug": (25, 50, 100), "oxygen": (25, 50, 100), "growth": (25, 50, 100),
          "elasticity_p1": (17, 35, 70), "elasticity_p2": (8, 16, 32)}
@@ -137,7 +137,7 @@ def run_oxygen(tm, stages, t):
 
 
 def run_growth(tm, stages, t):
-    from oncotwin.physics.response import CloneKinetics
+    from oncotwin.kinetics.response import CloneKinetics
     from oncotwin.problems.growth import GrowthProblem, GrowthTissue
 
     def tissue(kind):

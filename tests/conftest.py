@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import oncotwin.fenics  # noqa: F401  (dolfinx_solver before anything else)
+import oncotwin.core.fenics  # noqa: F401  (dolfinx_solver before anything else)
 from mpi4py import MPI
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,8 +15,8 @@ from pathlib import Path
 from mpi4py import MPI
 
 from oncotwin import __version__
-from oncotwin.errors import OncotwinError
-from oncotwin.log import configure
+from oncotwin.core.errors import OncotwinError
+from oncotwin.core.log import configure
 
 EXIT_USER_ERROR = 2
 
@@ -116,7 +116,7 @@ def _validate(comm, args) -> int:
 
 def _mesh(comm, args) -> int:
     from oncotwin.case import load_case
-    from oncotwin.log import get_logger
+    from oncotwin.core.log import get_logger
     from oncotwin.mesh.cache import ensure_mesh
 
     log = get_logger("mesh")
@@ -137,7 +137,7 @@ def _mesh(comm, args) -> int:
 
 def _run(comm, args) -> int:
     from oncotwin.case import load_case
-    from oncotwin.simulation import Simulation
+    from oncotwin.run.simulation import Simulation
 
     case, digest = load_case(comm, args.case)
     out = args.out or Path("results") / case.name
@@ -151,9 +151,9 @@ def _run(comm, args) -> int:
 
 
 def _render(comm, args) -> int:
-    from oncotwin.errors import InputDataError
+    from oncotwin.core.errors import InputDataError
+    from oncotwin.core.parallel import on_root
     from oncotwin.io.figures import render_run
-    from oncotwin.parallel import on_root
 
     def render():
         if not (args.run_dir / "fields.pvd").is_file() or not (args.run_dir / "summary.json").is_file():
@@ -168,8 +168,8 @@ def _render(comm, args) -> int:
 
 
 def _probe(comm, args) -> int:
+    from oncotwin.core.parallel import on_root
     from oncotwin.io.probe import probe, read_points, write_probe_csv
-    from oncotwin.parallel import on_root
 
     def run():
         names, points = read_points(args.points)
@@ -185,7 +185,7 @@ def _probe(comm, args) -> int:
 
 
 def _version(comm, args) -> int:
-    from oncotwin.manifest import package_versions
+    from oncotwin.run.manifest import package_versions
 
     if comm.rank == 0:
         print(f"oncotwin {__version__}")
@@ -197,8 +197,8 @@ def _version(comm, args) -> int:
 
 def _compare(comm, args) -> int:
     from oncotwin.case.regimens import read_regimens
-    from oncotwin.compare import Comparison
-    from oncotwin.parallel import on_root
+    from oncotwin.core.parallel import on_root
+    from oncotwin.studies.compare import Comparison
 
     case, digest, spec, regimens, regimens_digest = on_root(comm, read_regimens, args.case, args.regimens)
     out = args.out or Path("results") / f"{case.name}_compare"
@@ -261,8 +261,8 @@ def _forecast(comm, args) -> int:
 
 
 def _report(comm, args) -> int:
-    from oncotwin.errors import InputDataError
-    from oncotwin.parallel import on_root
+    from oncotwin.core.errors import InputDataError
+    from oncotwin.core.parallel import on_root
 
     def write():
         from oncotwin.report.html import write_report

@@ -23,7 +23,7 @@ from oncotwin.case.load import read_case
 from oncotwin.case.observations import read_observations
 from oncotwin.mesh.cache import ensure_mesh
 from oncotwin.mesh.distribute import read_tagged_mesh
-from oncotwin.parallel import on_root
+from oncotwin.core.parallel import on_root
 
 DAY = 86400.0
 TRUTH = {"proliferation_rate": 0.1 / DAY, "invasion_diffusivity": 0.4 / DAY, "radiosensitivity": 0.025}

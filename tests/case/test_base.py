@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from oncotwin.case import read_case
-from oncotwin.case.load import file_sha256, read_case_data
-from oncotwin.errors import CaseError
+from oncotwin.case.load import read_case_data
+from oncotwin.core.errors import CaseError
+from oncotwin.core.hashing import file_sha256
 
 BASE = {
     "name": "tiny",

@@ -9,7 +9,7 @@ import yaml
 
 from oncotwin.case.observations import read_observations
 from oncotwin.case.schema import Case
-from oncotwin.errors import CaseError
+from oncotwin.core.errors import CaseError
 
 DAY = 86400.0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from oncotwin.case import read_case
-from oncotwin.errors import CaseError
+from oncotwin.core.errors import CaseError
 
 REPO = Path(__file__).resolve().parents[2]
 

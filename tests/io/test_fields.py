@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from oncotwin.fenics import dolfinx
+from oncotwin.core.fenics import dolfinx
 from oncotwin.io.fields import VtkSeries
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oncotwin.fenics import MPI, dolfinx, ufl
+from oncotwin.core.fenics import MPI, dolfinx, ufl
 from oncotwin.io.raster import rasterise, sample_image_at_nodes, world_to_voxel
 
 GRAD = np.array([0.7, -1.3, 0.4])

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.la.petsc import ProjectedInitialGuess, create_ksp, diffusion_number, solve
 from oncotwin.problems.regions import typical_cell_size
 

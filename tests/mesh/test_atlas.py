@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oncotwin.errors import InputDataError
+from oncotwin.core.errors import InputDataError
 from oncotwin.mesh.atlas import atlas_tag_volume, build_atlas_mesh
 from oncotwin.mesh.quality import tet_quality
 

@@ -7,7 +7,7 @@ import nrrd
 import numpy as np
 import pytest
 
-from oncotwin.errors import InputDataError
+from oncotwin.core.errors import InputDataError
 from oncotwin.mesh import images
 
 

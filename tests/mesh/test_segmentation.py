@@ -6,7 +6,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from oncotwin.errors import InputDataError
+from oncotwin.core.errors import InputDataError
 from oncotwin.mesh import images
 from oncotwin.mesh.preprocess import remove_diagonal_contacts, segmentation_tag_volume
 from oncotwin.mesh.quality import tet_quality

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from oncotwin.fenics import MPI, dolfinx, ufl
+from oncotwin.core.fenics import MPI, dolfinx, ufl
 from oncotwin.physics.elasticity import GrowthElasticity, lame_parameters
 
 

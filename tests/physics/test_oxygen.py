@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oncotwin.fenics import MPI, dolfinx, ufl
+from oncotwin.core.fenics import MPI, dolfinx, ufl
 from oncotwin.physics.oxygen import OxygenTransport, michaelis_menten
 
 

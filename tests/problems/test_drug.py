@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from oncotwin.fenics import MPI, dolfinx, ufl
+from oncotwin.core.fenics import MPI, dolfinx, ufl
 from oncotwin.problems.drug import DrugProblem, DrugTissue
 from oncotwin.verification.spherical_fluid import LayeredSphere, Shell
 from tests.problems.test_fluid import cube, isolated_case, shells_for  # noqa: F401

@@ -10,7 +10,7 @@ import pytest
 
 from oncotwin.case import read_case
 from oncotwin.case.schema import Case, FluidTissue
-from oncotwin.fenics import MPI, dolfinx, ufl
+from oncotwin.core.fenics import MPI, dolfinx, ufl
 from oncotwin.mesh.distribute import TaggedMesh, mesh_in_memory
 from oncotwin.problems.fluid import FluidProblem
 from oncotwin.verification.spherical_fluid import LayeredSphere, Shell

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from oncotwin.fenics import MPI, dolfinx, ufl
+from oncotwin.core.fenics import MPI, dolfinx, ufl
 from oncotwin.mesh.distribute import TaggedMesh
-from oncotwin.physics.response import CloneKinetics
+from oncotwin.kinetics.response import CloneKinetics
 from oncotwin.problems.growth import GrowthProblem, GrowthTissue
 from oncotwin.verification.fisher_kpp import FisherKPP
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from oncotwin.case.schema import Case
-from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.mesh.distribute import TaggedMesh, mesh_in_memory
 from oncotwin.problems.mechanics import MechanicsProblem, MechanicsTissue
 from oncotwin.problems.regions import region_indicator

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from oncotwin.case.schema import Case
-from oncotwin.errors import SolverError
-from oncotwin.fenics import MPI, dolfinx, ufl
+from oncotwin.core.errors import SolverError
+from oncotwin.core.fenics import MPI, dolfinx, ufl
 from oncotwin.mesh.distribute import TaggedMesh, mesh_in_memory
-from oncotwin.parameters_oxygen import OXYGEN_DEFAULTS, TUMOUR_CONSUMPTION_DEFAULT
+from oncotwin.defaults.oxygen import OXYGEN_DEFAULTS, TUMOUR_CONSUMPTION_DEFAULT
 from oncotwin.problems.oxygen import OxygenProblem, OxygenTissue
 from oncotwin.verification.spherical_oxygen import ZeroOrderSphere
 from tests.problems.test_fluid import cube

@@ -37,11 +37,11 @@ from oncotwin.calibration.misfit import (
 from oncotwin.calibration.optimise import Result, levenberg_marquardt
 from oncotwin.calibration.parameters import PARAMETERS
 from oncotwin.case.load import deep_merge
-from oncotwin.errors import OncotwinError
+from oncotwin.core.errors import OncotwinError
+from oncotwin.core.log import get_logger
+from oncotwin.core.rundir import RunDirectory
 from oncotwin.io.tables import json_safe
-from oncotwin.log import get_logger
-from oncotwin.manifest import StageTimer, now, package_versions
-from oncotwin.rundir import RunDirectory
+from oncotwin.run.manifest import StageTimer, now, package_versions
 
 log = get_logger("calibrate")
 DAY = 86400.0
@@ -144,7 +144,7 @@ class Calibrator:
 
     def __init__(self, comm: MPI.Comm, subjects: list[Subject], prior: Prior | None = None,
                  start: np.ndarray | None = None):
-        from oncotwin.fenics import dolfinx
+        from oncotwin.core.fenics import dolfinx
 
         self.comm, self.subjects = comm, subjects
         self.spec = subjects[0].case.calibration
@@ -282,8 +282,8 @@ def continue_from(posterior: dict, names: list[str], observations):
         OncotwinError: other parameters than before, a changed or missing earlier observation, or no new
             observation.
     """
-    from oncotwin.case.load import file_sha256
     from oncotwin.case.observations import Observation, Scalar
+    from oncotwin.core.hashing import file_sha256
 
     if posterior["parameters"] != names:
         raise OncotwinError(f"the earlier calibration fitted {posterior['parameters']}, this case names {names}")
@@ -367,9 +367,9 @@ def calibrate(comm: MPI.Comm, case_file: Path, observations_file: Path, out: Pat
     """The ``oncotwin calibrate`` pipeline for one patient; returns the folder and the summary."""
     from oncotwin.case import load_case
     from oncotwin.case.observations import read_observations
+    from oncotwin.core.parallel import on_root
     from oncotwin.mesh.cache import ensure_mesh
     from oncotwin.mesh.distribute import read_tagged_mesh
-    from oncotwin.parallel import on_root
 
     started, timer = now(), StageTimer()
     case, digest = load_case(comm, case_file)

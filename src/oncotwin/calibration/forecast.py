@@ -25,11 +25,11 @@ from mpi4py import MPI
 
 from oncotwin import __version__
 from oncotwin.calibration.parameters import PARAMETERS, replace
-from oncotwin.errors import OncotwinError
+from oncotwin.core.errors import OncotwinError
+from oncotwin.core.log import get_logger
+from oncotwin.core.rundir import RunDirectory
 from oncotwin.io.tables import write_csv
-from oncotwin.log import get_logger
-from oncotwin.manifest import StageTimer, now, package_versions
-from oncotwin.rundir import RunDirectory
+from oncotwin.run.manifest import StageTimer, now, package_versions
 
 log = get_logger("forecast")
 DAY = 86400.0
@@ -86,8 +86,8 @@ class Forecast:
     def run(self) -> Path:
         """Run every member, summarise; returns the final folder."""
         from oncotwin.case.regimens import ResponseThresholds
-        from oncotwin.compare import run_in_groups, split
         from oncotwin.mesh.cache import ensure_mesh
+        from oncotwin.studies.compare import run_in_groups, split
 
         started, timer = now(), StageTimer()
         response = self.response or ResponseThresholds()
@@ -137,7 +137,7 @@ class Forecast:
 
     def summarise(self, work: Path, draws: np.ndarray, response) -> dict:
         """Probabilities and bands per regimen (rank 0); writes the tables and the figure."""
-        from oncotwin.compare import _rows, regimen_metrics
+        from oncotwin.studies.compare import _rows, regimen_metrics
 
         names = self.posterior["parameters"]
         entries, bands = [], []
@@ -205,7 +205,7 @@ def forecast(comm: MPI.Comm, case_file: Path, calibration_dir: Path, out: Path, 
     """The ``oncotwin forecast`` pipeline; returns the final folder."""
     from oncotwin.calibration.calibrate import read_posterior
     from oncotwin.case import load_case
-    from oncotwin.parallel import on_root
+    from oncotwin.core.parallel import on_root
 
     posterior = on_root(comm, read_posterior, calibration_dir)
     response = None

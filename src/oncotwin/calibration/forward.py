@@ -69,7 +69,7 @@ class ForwardModel:
         """One forward run with the parameters ``values`` (internal units)."""
         import time as clock
 
-        from oncotwin.simulation import Simulation
+        from oncotwin.run.simulation import Simulation
 
         started = clock.perf_counter()
         trajectory = Trajectory()

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from oncotwin.case.load import deep_merge
-from oncotwin.units import convert
+from oncotwin.core.units import convert
 
 
 def replace(model: BaseModel, path: tuple, value: Any) -> BaseModel:

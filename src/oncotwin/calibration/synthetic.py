@@ -50,7 +50,7 @@ def write_synthetic_observations(comm: MPI.Comm, case, tmesh, values: dict[str, 
     import nibabel as nib
 
     from oncotwin.calibration.forward import ForwardModel
-    from oncotwin.fenics import dolfinx
+    from oncotwin.core.fenics import dolfinx
     from oncotwin.io.raster import rasterise
     from oncotwin.mesh.images import read_label_map
 

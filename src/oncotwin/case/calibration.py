@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import Field, model_validator
 
 from oncotwin.case.base import FieldProblem, StrictModel
-from oncotwin.units import UnitError, to_internal
+from oncotwin.core.units import UnitError, to_internal
 
 
 class CalibratedParameter(StrictModel):

@@ -1,6 +1,6 @@
 """Read a YAML case file and validate it into a :class:`~oncotwin.case.schema.Case`.
 
-Errors become one :class:`~oncotwin.errors.CaseError` naming the file, the key (dotted path), the value,
+Errors become one :class:`~oncotwin.core.errors.CaseError` naming the file, the key (dotted path), the value,
 what is allowed and, where known, the line of the key in the file.
 
 A case file may derive from another one with a top-level ``base: <path>`` (relative to the deriving file)::
@@ -29,17 +29,9 @@ from mpi4py import MPI
 from pydantic import BaseModel, ValidationError
 
 from oncotwin.case.schema import Case, FieldProblem
-from oncotwin.errors import CaseError
-from oncotwin.parallel import on_root
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes (hex)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from oncotwin.core.errors import CaseError
+from oncotwin.core.hashing import file_sha256
+from oncotwin.core.parallel import on_root
 
 
 def _key_lines(node: yaml.Node, prefix: tuple = ()) -> dict[tuple, int]:

@@ -36,9 +36,10 @@ from pydantic import (
 )
 
 from oncotwin.case.base import FieldProblem, StrictModel
-from oncotwin.case.load import _to_case_error, file_sha256, read_yaml_mapping
-from oncotwin.errors import CaseError, InputDataError
-from oncotwin.units import UnitError, to_internal
+from oncotwin.case.load import _to_case_error, read_yaml_mapping
+from oncotwin.core.errors import CaseError, InputDataError
+from oncotwin.core.hashing import file_sha256
+from oncotwin.core.units import UnitError, to_internal
 
 DAY = 86400.0
 METRICS = ("tumour_cells", "tumour_volume_mm3", "viable_volume_mm3")

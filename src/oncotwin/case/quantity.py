@@ -6,14 +6,14 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, WithJsonSchema
 
-from oncotwin.units import UnitError, to_internal
+from oncotwin.core.units import UnitError, to_internal
 
 
 def Quantity(unit: str, *, example: str, positive: bool = False, nonnegative: bool = False):  # noqa: N802
     """A float field given in the case file as a quantity with units, converted to ``unit``.
 
     Args:
-        unit: internal unit the value is converted to (see :mod:`oncotwin.units`).
+        unit: internal unit the value is converted to (see :mod:`oncotwin.core.units`).
         example: an example written in the error message.
         positive: require a value > 0.
         nonnegative: require a value >= 0.

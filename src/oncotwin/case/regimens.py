@@ -32,13 +32,13 @@ from pydantic import Field, ValidationError, model_validator
 from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.load import (
     _to_case_error,
-    file_sha256,
     read_case_data,
     read_yaml_mapping,
 )
 from oncotwin.case.quantity import Quantity
 from oncotwin.case.schema import Case
-from oncotwin.errors import CaseError
+from oncotwin.core.errors import CaseError
+from oncotwin.core.hashing import file_sha256
 
 CONTROL = "control"
 OBJECTIVES = {

@@ -1,7 +1,7 @@
 """Case-file schema: the only place where user input is interpreted.
 
 Every model forbids unknown keys; every dimensional value is a quantity with units converted to the
-internal units of :mod:`oncotwin.units`; file paths are resolved relative to the case file and must exist.
+internal units of :mod:`oncotwin.core.units`; file paths are resolved relative to the case file and must exist.
 Cross-field checks (regions that match the geometry, radii in order, ...) live here too, so everything
 downstream can trust a :class:`Case`.
 """
@@ -22,14 +22,14 @@ from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.calibration import Calibration
 from oncotwin.case.quantity import Quantity
 from oncotwin.case.treatment import Treatment  # noqa: E402  (after the base classes it imports)
-from oncotwin.parameters_oxygen import (
+from oncotwin.core.units import to_internal
+from oncotwin.defaults.oxygen import (
     HYPOXIC_THRESHOLD,
     NECROTIC_THRESHOLD,
     OXYGEN_DEFAULTS,
     TUMOUR_CONSUMPTION_DEFAULT,
 )
-from oncotwin.units import to_internal
-from oncotwin.parameters import (
+from oncotwin.defaults.tissue import (
     CARRYING_CAPACITY,
     DRUG_REGION_SCALES,
     FLUID_DEFAULTS,

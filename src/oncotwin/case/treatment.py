@@ -26,8 +26,10 @@ import numpy as np
 import pint
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from oncotwin.case.quantity import Quantity
 from oncotwin.case.base import FieldProblem, StrictModel
+from oncotwin.case.quantity import Quantity
+from oncotwin.core.units import UnitError, convert, registry, to_internal
+from oncotwin.defaults.tissue import OER_K, OER_MAX, RT_ALPHA, RT_ALPHA_BETA
 from oncotwin.pk.compartments import PlasmaCurve
 from oncotwin.pk.covariates import (
     BSA_FORMULAS,
@@ -37,11 +39,18 @@ from oncotwin.pk.covariates import (
     cockcroft_gault,
 )
 from oncotwin.pk.drugs import DrugParameters, UnknownDrugError, get_drug, lookup
-from oncotwin.pk.schedule import DAY, HOUR, DoseEvent, Schedule, ScheduleError, expand, first_overlap, merge
+from oncotwin.pk.schedule import (
+    DAY,
+    HOUR,
+    DoseEvent,
+    Schedule,
+    ScheduleError,
+    expand,
+    first_overlap,
+    merge,
+    parse_schedule,
+)
 from oncotwin.pk.schedule import kink_times as _kink_times
-from oncotwin.pk.schedule import parse_schedule
-from oncotwin.parameters import OER_K, OER_MAX, RT_ALPHA, RT_ALPHA_BETA
-from oncotwin.units import UnitError, convert, registry, to_internal
 
 _DOSE_HINT = "a dose like '100 mg', '75 mg/m^2' (per body surface) or '5 mg/kg' (per body weight)"
 

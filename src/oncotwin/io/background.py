@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from oncotwin.log import get_logger
+from oncotwin.core.log import get_logger
 from oncotwin.mesh.images import Image, affine_spacing, read_image
 
 log = get_logger("figures")

@@ -29,7 +29,7 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from oncotwin.fenics import dolfinx
+from oncotwin.core.fenics import dolfinx
 
 # (cell, nodes per cell) of the linear simplices -> VTK cell type (VTK_LINE, VTK_TRIANGLE, VTK_TETRA)
 VTK_CELL_TYPES = {("interval", 2): 3, ("triangle", 3): 5, ("tetrahedron", 4): 10}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from oncotwin.errors import InputDataError
+from oncotwin.core.errors import InputDataError
 
 
 def read_points(path: Path) -> tuple[list[str], np.ndarray]:

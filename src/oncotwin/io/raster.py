@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from oncotwin.fenics import MPI, dolfinx
+from oncotwin.core.fenics import MPI, dolfinx
 
 #: Voxel centres handled per batch by :func:`rasterise` (bounds the memory of the point location).
 RASTER_CHUNK = 200_000

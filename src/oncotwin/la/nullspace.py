@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from oncotwin.fenics import MPI, PETSc, dolfinx
+from oncotwin.core.fenics import MPI, PETSc, dolfinx
 
 
 def rigid_body_modes(V: dolfinx.fem.FunctionSpace) -> PETSc.NullSpace:

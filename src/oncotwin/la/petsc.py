@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oncotwin.errors import SolverError
-from oncotwin.fenics import PETSc
+from oncotwin.core.errors import SolverError
+from oncotwin.core.fenics import PETSc
 
 _REASONS = {v: k for k, v in PETSc.KSP.ConvergedReason.__dict__.items() if not k.startswith("_")}
 

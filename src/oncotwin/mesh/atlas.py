@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from oncotwin.case.schema import AtlasGeometry, Case
-from oncotwin.errors import InputDataError
+from oncotwin.core.errors import InputDataError
 from oncotwin.mesh import preprocess
 from oncotwin.mesh.segmentation import mesh_tag_volume
 

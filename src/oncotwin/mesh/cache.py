@@ -17,9 +17,9 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from oncotwin.case.load import file_sha256
 from oncotwin.case.schema import Case
-from oncotwin.parallel import on_root
+from oncotwin.core.hashing import file_sha256
+from oncotwin.core.parallel import on_root
 
 MESH_FORMAT_VERSION = 2
 MSH_NAME = "mesh.msh"

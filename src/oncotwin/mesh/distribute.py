@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from oncotwin.errors import InputDataError
-from oncotwin.fenics import MPI, dolfinx
-from oncotwin.parallel import on_root
+from oncotwin.core.errors import InputDataError
+from oncotwin.core.fenics import MPI, dolfinx
+from oncotwin.core.parallel import on_root
 
 
 @dataclass(frozen=True)

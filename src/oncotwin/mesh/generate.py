@@ -8,11 +8,15 @@ from pathlib import Path
 import gmsh
 import numpy as np
 
-from oncotwin.case.schema import AtlasGeometry, Case, SegmentationGeometry, SphereGeometry
-from oncotwin.errors import InputDataError
+from oncotwin.case.schema import (
+    AtlasGeometry,
+    Case,
+    SegmentationGeometry,
+    SphereGeometry,
+)
+from oncotwin.core.errors import InputDataError
 from oncotwin.mesh.gmsh_session import gmsh_session
 from oncotwin.mesh.quality import tet_quality
-
 
 # Elements with a normalised radius ratio (3 r_in / r_circ, 1 for the regular tetrahedron) below this
 # are called degenerate and the mesh is rejected (their stiffness rows are ill-conditioned).

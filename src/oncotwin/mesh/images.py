@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from oncotwin.errors import InputDataError
+from oncotwin.core.errors import InputDataError
 
 GRID_TOLERANCE_MM = 1e-4
 _NIFTI_SUFFIXES = (".nii", ".nii.gz")

@@ -22,7 +22,7 @@ import numpy as np
 from scipy import ndimage
 
 from oncotwin.case.schema import Case, SegmentationGeometry
-from oncotwin.errors import InputDataError
+from oncotwin.core.errors import InputDataError
 from oncotwin.mesh import images
 
 LESION_KINDS = ("tumour", "necrotic", "edema")

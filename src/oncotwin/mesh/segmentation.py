@@ -35,7 +35,7 @@ import numpy as np
 from scipy import ndimage
 
 from oncotwin.case.schema import Case
-from oncotwin.errors import InputDataError
+from oncotwin.core.errors import InputDataError
 from oncotwin.mesh.preprocess import TagVolume, segmentation_tag_volume
 
 REMESH = False

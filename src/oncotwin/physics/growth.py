@@ -8,7 +8,7 @@
 Hormuth et al., J. R. Soc. Interface 15:20180013, 2018). ``D_0`` is tissue-dependent (white matter
 faster than grey, zero in CSF); the von Mises stress of the mass effect slows invasion. The reaction
 ``R`` (proliferation, death, treatment) is pointwise and integrated separately
-(:mod:`oncotwin.physics.response`) by operator splitting, so the diffusion operator here is linear and
+(:mod:`oncotwin.kinetics.response`) by operator splitting, so the diffusion operator here is linear and
 its matrix changes only when the step size or the stress changes.
 """
 

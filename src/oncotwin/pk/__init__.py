@@ -8,10 +8,34 @@ Entry points for the FEM driver (all in internal units: s, mm^3, mg, mg/mm^3):
 * :meth:`oncotwin.case.treatment.Treatment.kink_times` -> times where a step should end.
 """
 
-from oncotwin.pk.compartments import MG_PER_L_PER_INTERNAL, CompartmentModel, PlasmaCurve
-from oncotwin.pk.covariates import adjusted_clearance, bsa_dubois, bsa_mosteller, cockcroft_gault
-from oncotwin.pk.drugs import LIBRARY, DrugParameters, UnknownDrugError, get_drug, known_drugs, library_table
-from oncotwin.pk.schedule import DoseEvent, Schedule, ScheduleError, expand, kink_times, merge, parse_schedule
+from oncotwin.pk.compartments import (
+    MG_PER_L_PER_INTERNAL,
+    CompartmentModel,
+    PlasmaCurve,
+)
+from oncotwin.pk.covariates import (
+    adjusted_clearance,
+    bsa_dubois,
+    bsa_mosteller,
+    cockcroft_gault,
+)
+from oncotwin.pk.drugs import (
+    LIBRARY,
+    DrugParameters,
+    UnknownDrugError,
+    get_drug,
+    known_drugs,
+    library_table,
+)
+from oncotwin.pk.schedule import (
+    DoseEvent,
+    Schedule,
+    ScheduleError,
+    expand,
+    kink_times,
+    merge,
+    parse_schedule,
+)
 
 __all__ = [
     "LIBRARY", "MG_PER_L_PER_INTERNAL", "CompartmentModel", "DoseEvent", "DrugParameters", "PlasmaCurve",

@@ -1,7 +1,7 @@
 """Drug library: population plasma-PK parameters and tissue-transport parameters, with sources.
 
 Every entry is written with units, as a literature source reports it (``"62.4 L/h"``, ``"17.7 L"``), and
-converted once, by :func:`get_drug`, to the internal units of :mod:`oncotwin.units` (mm, s, mg):
+converted once, by :func:`get_drug`, to the internal units of :mod:`oncotwin.core.units` (mm, s, mg):
 
 ========================  ===========  ==========================================================
 parameter                 internal     meaning
@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
 
-from oncotwin.units import UnitError, registry, to_internal
+from oncotwin.core.units import UnitError, registry, to_internal
 
 # name -> internal unit ("dimensionless" for pure numbers); the case file may override any of these
 PARAMETER_UNITS: Mapping[str, str] = MappingProxyType({

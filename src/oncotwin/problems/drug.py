@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.core.log import get_logger
 from oncotwin.la.petsc import (
     SolveInfo,
     create_ksp,
@@ -15,7 +16,6 @@ from oncotwin.la.petsc import (
     preconditioner_defaults,
     solve,
 )
-from oncotwin.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.drug import DrugTransport, VascularExchange
 from oncotwin.problems.regions import (

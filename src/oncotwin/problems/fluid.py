@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from oncotwin.case.schema import FluidBC, FluidTissue, NoFluxBC, PressureBC, RobinBC
-from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.core.log import get_logger
 from oncotwin.la.petsc import (
     SolveInfo,
     create_ksp,
@@ -17,7 +18,6 @@ from oncotwin.la.petsc import (
     preconditioner_defaults,
     solve,
 )
-from oncotwin.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.fluid import FarField, StarlingDarcy
 from oncotwin.problems.regions import (

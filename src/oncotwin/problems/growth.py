@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.kinetics.response import CloneKinetics
 from oncotwin.la.petsc import (
     SolveInfo,
     create_ksp,
@@ -25,7 +26,6 @@ from oncotwin.la.petsc import (
 )
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.growth import CellInvasion
-from oncotwin.physics.response import CloneKinetics
 from oncotwin.problems.regions import (
     dg0_space,
     measures,

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.core.log import get_logger
 from oncotwin.la.nullspace import rigid_body_modes
 from oncotwin.la.petsc import (
     ProjectedInitialGuess,
@@ -23,7 +24,6 @@ from oncotwin.la.petsc import (
     set_up,
     solve,
 )
-from oncotwin.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.elasticity import GrowthElasticity
 from oncotwin.problems.regions import (
@@ -177,7 +177,7 @@ class MechanicsProblem:
         """Solve for the displacement with the current density (matrix and preconditioner reused).
 
         The initial guess is the energy-norm projection of the solution onto the earlier solutions
-        (:class:`~oncotwin.la.petsc.ProjectedInitialGuess`). Raises :class:`~oncotwin.errors.SolverError` when
+        (:class:`~oncotwin.la.petsc.ProjectedInitialGuess`). Raises :class:`~oncotwin.core.errors.SolverError` when
         the Krylov solver diverges.
         """
         with self.b.localForm() as local:

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oncotwin.errors import SolverError
-from oncotwin.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.core.errors import SolverError
+from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.core.log import get_logger
+from oncotwin.defaults.oxygen import HYPOXIC_THRESHOLD, NECROTIC_THRESHOLD
 from oncotwin.la.petsc import MULTIGRID, create_ksp, m_matrix_correction, solve
-from oncotwin.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
-from oncotwin.parameters_oxygen import HYPOXIC_THRESHOLD, NECROTIC_THRESHOLD
 from oncotwin.physics.oxygen import OxygenTransport
 from oncotwin.problems.regions import (
     TumourBlend,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from oncotwin.fenics import MPI, dolfinx, ufl
+from oncotwin.core.fenics import MPI, dolfinx, ufl
 from oncotwin.mesh.distribute import TaggedMesh
 
 

@@ -523,7 +523,7 @@ def sources_html() -> str:
     """The literature sources cited by the parameter modules."""
     items = [f"<li><b>[{esc(k)}]</b> {esc(v)}</li>" for k, v in text.literature_sources() + list(text.OTHER_SOURCES)]
     return ("<h3>Literature sources</h3><p class=\"note\">As cited by the default-parameter modules "
-            "<code>oncotwin.parameters</code> and <code>oncotwin.parameters_oxygen</code>.</p>"
+            "<code>oncotwin.defaults.tissue</code> and <code>oncotwin.defaults.oxygen</code>.</p>"
             f"<ol class=\"sources\">{''.join(items)}</ol>")
 
 

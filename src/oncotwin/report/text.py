@@ -86,7 +86,7 @@ SOURCE_LINE = re.compile(r"^\s*#?\s*\[(?P<key>[A-Z]+[0-9]*)\]\s*(?P<text>.*)$")
 
 
 def literature_sources() -> list[tuple[str, str]]:
-    """Literature sources listed in :mod:`oncotwin.parameters` and :mod:`oncotwin.parameters_oxygen`.
+    """Literature sources listed in :mod:`oncotwin.defaults.tissue` and :mod:`oncotwin.defaults.oxygen`.
 
     Reads the ``Sources:`` entries of both module docstrings and the ``[KEY] ...`` source comments in
     their code, so the report always cites what the code cites.
@@ -94,7 +94,8 @@ def literature_sources() -> list[tuple[str, str]]:
     Returns:
         ``(key, citation)`` pairs, each key once, in order of appearance.
     """
-    from oncotwin import parameters, parameters_oxygen
+    from oncotwin.defaults import oxygen as parameters_oxygen
+    from oncotwin.defaults import tissue as parameters
 
     sources: dict[str, str] = {}
     for module in (parameters, parameters_oxygen):
@@ -128,7 +129,8 @@ def _keyed_entries(text: str) -> list[tuple[str, str]]:
 
 def calibration_notes() -> list[str]:
     """The calibration paragraphs of the parameter modules' docstrings."""
-    from oncotwin import parameters, parameters_oxygen
+    from oncotwin.defaults import oxygen as parameters_oxygen
+    from oncotwin.defaults import tissue as parameters
 
     notes = []
     for module in (parameters, parameters_oxygen):

@@ -75,7 +75,7 @@ DRUG_REGION_SCALES: dict[str, dict[str, float]] = {
 }
 
 
-# Tumour growth (two-clone Fisher-Kolmogorov model, oncotwin.physics.response/growth).
+# Tumour growth (two-clone Fisher-Kolmogorov model, oncotwin.kinetics.response/growth).
 #   [SW00] K.R. Swanson, E.C. Alvord, J.D. Murray. A quantitative model for differential motility of gliomas
 #       in grey and white matter. Cell Prolif. 33:317, 2000 (white matter 5x grey matter; none in CSF).
 #   [RO10] R. Rockne et al. Predicting the efficacy of radiotherapy in individual glioblastoma patients

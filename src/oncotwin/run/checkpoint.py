@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from mpi4py import MPI
 
-from oncotwin.errors import RunDirectoryError
-from oncotwin.parallel import on_root
+from oncotwin.core.errors import RunDirectoryError
+from oncotwin.core.parallel import on_root
 
 FOLDER = "checkpoint"
 META = "meta.json"

@@ -19,11 +19,11 @@ from mpi4py import MPI
 
 from oncotwin import __version__
 from oncotwin.case.regimens import CONTROL, Objective, RegimenFile, ResponseThresholds
-from oncotwin.errors import OncotwinError
+from oncotwin.core.errors import OncotwinError
+from oncotwin.core.log import get_logger
+from oncotwin.core.rundir import RunDirectory
 from oncotwin.io.tables import json_safe
-from oncotwin.log import get_logger
-from oncotwin.manifest import StageTimer, now, package_versions
-from oncotwin.rundir import RunDirectory
+from oncotwin.run.manifest import StageTimer, now, package_versions
 
 log = get_logger("compare")
 TABLE_CSV, TABLE_JSON = "comparison.csv", "comparison.json"
@@ -55,7 +55,7 @@ def run_in_groups(comm: MPI.Comm, group_comm: MPI.Comm, group: int, n_groups: in
     Raises:
         OncotwinError: on every rank, after all groups have finished, when a job failed.
     """
-    from oncotwin.simulation import Simulation
+    from oncotwin.run.simulation import Simulation
 
     failure = None
     for index, (what, label, case, out) in enumerate(jobs):

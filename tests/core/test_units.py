@@ -1,6 +1,6 @@
 import pytest
 
-from oncotwin.units import UnitError, convert, to_internal
+from oncotwin.core.units import UnitError, convert, to_internal
 
 
 def test_converts_to_internal_units():

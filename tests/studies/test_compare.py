@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.test_tumour_model import COUPLED
+from tests.model.test_tumour import COUPLED
 
 CASE = COUPLED.replace("NAME", "cmp_sphere")
 CASE = CASE[: CASE.index("treatment:")] + 'treatment:\n  patient: {height: "170 cm", weight: "70 kg"}\n'

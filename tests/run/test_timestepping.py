@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from oncotwin.timestepping import step_sequence
+from oncotwin.run.timestepping import step_sequence
 
 H = 3600.0
 

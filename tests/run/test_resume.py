@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import oncotwin_cmd, run_cli
-from tests.test_tumour_model import COUPLED
+from tests.model.test_tumour import COUPLED
 
 CASE = COUPLED.replace("NAME", "resumable").replace(
     'time: {end: "4 day", max_step: "12 h", min_step: "1 h", output_every: "1 day"}',

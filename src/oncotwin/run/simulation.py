@@ -12,14 +12,15 @@ from time import perf_counter
 
 from mpi4py import MPI
 
-from oncotwin import __version__, checkpoint
+from oncotwin import __version__
 from oncotwin.case.schema import Case
+from oncotwin.core.log import get_logger
+from oncotwin.core.rundir import RunDirectory
 from oncotwin.io.tables import write_csv
-from oncotwin.log import get_logger
-from oncotwin.manifest import StageTimer, now, package_versions
 from oncotwin.mesh.cache import ensure_mesh
 from oncotwin.mesh.distribute import TaggedMesh, read_tagged_mesh
-from oncotwin.rundir import RunDirectory
+from oncotwin.run import checkpoint
+from oncotwin.run.manifest import StageTimer, now, package_versions
 
 log = get_logger("run")
 FIELDS_FILE = "fields.pvd"
@@ -184,13 +185,13 @@ class Simulation:
 
     def create_drugs(self, tmesh: TaggedMesh, fluid) -> dict:
         """One transport problem per drug of the treatment, fed by its plasma curve."""
-        from oncotwin.delivery import create_drug_problems
+        from oncotwin.model.delivery import create_drug_problems
 
         return create_drug_problems(self.case, tmesh, fluid)
 
     def create_tumour(self, tmesh: TaggedMesh, fluid, drugs: dict):
         """Growth, oxygen and mechanics with their treatment effects, in their state at t = 0."""
-        from oncotwin.tumour_model import TumourModel
+        from oncotwin.model.tumour import TumourModel
 
         tumour = TumourModel(self.case, tmesh, fluid, drugs)
         tumour.start()
@@ -238,8 +239,8 @@ class Simulation:
         ``outputs`` replaces the case's output times (the last one ends the run); ``observe(t, tumour,
         drugs)`` is called at each output.
         """
-        from oncotwin.progress import Progress
-        from oncotwin.timestepping import step_sequence
+        from oncotwin.run.progress import Progress
+        from oncotwin.run.timestepping import step_sequence
 
         time = self.case.time
         if outputs is None:
@@ -301,7 +302,7 @@ class Simulation:
         if self.steps:  # every time step: size, Krylov iterations and mass balance of each drug
             write_csv(work / "steps.csv", self.steps)
         if drugs and self.case.time is not None:
-            from oncotwin.delivery import write_plasma_csv
+            from oncotwin.model.delivery import write_plasma_csv
 
             write_plasma_csv(work / "plasma.csv", drugs, self.case.time.end, self.case.time.min_step)
         summary = {"case": self.case.name, "final": self.rows[-1], "regions": tmesh.regions,
@@ -310,8 +311,8 @@ class Simulation:
 
     def render(self, work: Path) -> None:
         """Figures from the written files (rank 0)."""
+        from oncotwin.core.parallel import on_root
         from oncotwin.io.figures import render_run
-        from oncotwin.parallel import on_root
 
         on_root(self.comm, render_run, work, geometry=self.case.geometry.model_dump(mode="json"))
 

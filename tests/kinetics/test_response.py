@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from oncotwin.physics.response import DrugEffect, lq_survival, oxygen_modification
+from oncotwin.kinetics.response import DrugEffect, lq_survival, oxygen_modification
 
 
 def test_lq_survival_after_n_fractions_is_the_product_of_fractions():

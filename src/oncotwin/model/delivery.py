@@ -12,12 +12,19 @@ from pathlib import Path
 import numpy as np
 
 from oncotwin.case.schema import Case
-from oncotwin.fenics import dolfinx, ufl
-from oncotwin.log import get_logger
+from oncotwin.core.fenics import dolfinx, ufl
+from oncotwin.core.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.pk.compartments import PlasmaCurve
 from oncotwin.problems.drug import DrugProblem, DrugTissue
-from oncotwin.problems.regions import dg0_space, integrate, measures, region_field, region_ids, region_max
+from oncotwin.problems.regions import (
+    dg0_space,
+    integrate,
+    measures,
+    region_field,
+    region_ids,
+    region_max,
+)
 
 MG_PER_L = 1e6  # 1 mg/mm^3 = 1e6 mg/L
 log = get_logger("drug")

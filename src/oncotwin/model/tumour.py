@@ -1,7 +1,7 @@
 """The tumour's response to its environment and to treatment: growth, oxygen, mass effect, therapy.
 
-Glue between the case and the problems (like :mod:`oncotwin.delivery` for drugs). Operator splitting
-across time scales, driven by :class:`oncotwin.simulation.Simulation`:
+Glue between the case and the problems (like :mod:`oncotwin.model.delivery` for drugs). Operator splitting
+across time scales, driven by :class:`oncotwin.run.simulation.Simulation`:
 
 * drug exposure accumulates a kill exponent ``E = int k(C(t)) dt`` at every transport step;
 * at each growth stop: oxygen is solved quasi-steadily for the current cells, the growth problem advances
@@ -22,10 +22,15 @@ from contextlib import contextmanager
 import numpy as np
 
 from oncotwin.case.schema import Case
-from oncotwin.fenics import dolfinx
-from oncotwin.log import get_logger
+from oncotwin.core.fenics import dolfinx
+from oncotwin.core.log import get_logger
+from oncotwin.kinetics.response import (
+    CloneKinetics,
+    DrugEffect,
+    lq_survival,
+    oxygen_modification,
+)
 from oncotwin.mesh.distribute import TaggedMesh
-from oncotwin.physics.response import CloneKinetics, DrugEffect, lq_survival, oxygen_modification
 from oncotwin.problems.growth import GrowthProblem, GrowthTissue
 from oncotwin.problems.regions import set_region_values
 

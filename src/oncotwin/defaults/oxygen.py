@@ -59,7 +59,7 @@ OXYGEN_DEFAULTS: dict[str, dict[str, float]] = {
         "tissue_consumption": 0.0,  # mmHg/s, modelling choice
         "half_saturation": HALF_SATURATION,  # [GFP14]
     },
-    # Avascular core without viable cells [BJ90 in oncotwin.parameters]: no supply, no consumption.
+    # Avascular core without viable cells [BJ90 in oncotwin.defaults.tissue]: no supply, no consumption.
     "necrotic": {
         "diffusivity": OXYGEN_DIFFUSIVITY,  # [GFP14]
         "supply_rate": 0.0,  # avascular

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from oncotwin.errors import RunDirectoryError
-from oncotwin.parallel import on_root
+from oncotwin.core.errors import RunDirectoryError
+from oncotwin.core.parallel import on_root
 
 
 @dataclass(frozen=True)

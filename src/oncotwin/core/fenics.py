@@ -3,6 +3,7 @@
 ``dolfinx_solver`` must be imported before ``dolfinx`` and ``petsc4py`` (it loads ``mpi4py.MPI`` first
 and guards against a foreign petsc4py). Every module that needs DOLFINx imports it from here.
 """
+# ruff: noqa: I001  (the import order is the point of this module)
 
 import dolfinx_solver  # noqa: F401  (must precede dolfinx/petsc4py)
 

@@ -23,7 +23,7 @@ def package_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     try:
-        from oncotwin.fenics import PETSc
+        from oncotwin.core.fenics import PETSc
 
         versions["PETSc"] = ".".join(str(v) for v in PETSc.Sys.getVersion())
     except Exception:  # noqa: BLE001 - provenance is best effort

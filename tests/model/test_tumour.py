@@ -111,7 +111,7 @@ def test_coupled_run_reports_every_output_users_need(coupled):
 def test_radiotherapy_through_the_driver_matches_lq_survival(shared_tmp, comm):
     """No growth, no oxygen: after n fractions the cell count is exp(-n (alpha d + beta d^2)) of the start."""
     from oncotwin.case import load_case
-    from oncotwin.simulation import Simulation
+    from oncotwin.run.simulation import Simulation
 
     case_file = shared_tmp / "rt.yaml"
     if comm.rank == 0:
@@ -138,8 +138,8 @@ def test_tissue_follows_the_invading_tumour(comm, shared_tmp):
 
     from oncotwin.case.schema import Case
     from oncotwin.mesh.distribute import mesh_in_memory
-    from oncotwin.simulation import Simulation
-    from oncotwin.tumour_model import TumourModel
+    from oncotwin.model.tumour import TumourModel
+    from oncotwin.run.simulation import Simulation
 
     data = yaml.safe_load(COUPLED.replace("NAME", "remodel"))
     data["physics"]["growth"]["remodel_every"] = "1 day"

@@ -1,0 +1,1 @@
+"""Pointwise (NumPy) cell kinetics: clone growth, LQ radiotherapy survival, Emax drug kill."""

@@ -1,0 +1,1 @@
+"""Many runs of one patient: regimen comparison over MPI groups."""
