@@ -93,18 +93,20 @@ def read_limited(path: str | Path, kind: str = "case file", max_bytes: int = DEF
         raise CaseError(shown, "<file>", shown, f"the {kind} does not exist") from None
     except OSError as exc:
         raise CaseError(shown, "<file>", shown, f"the {kind} cannot be read ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as stream:
+    too_large = f"the {kind} is larger than the limit of {max_bytes} bytes"
+    try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             what = "a folder" if stat.S_ISDIR(info.st_mode) else "a device, FIFO or socket"
             raise CaseError(shown, "<file>", shown, f"the {kind} is not a regular file ({what})")
-        too_large = f"the {kind} is larger than the limit of {max_bytes} bytes"
         if info.st_size > max_bytes:
             raise CaseError(shown, "<file>", f"{info.st_size} bytes", too_large)
-        try:
+        with os.fdopen(fd, "rb", closefd=False) as stream:
             data = stream.read(max_bytes + 1)
-        except OSError as exc:
-            raise CaseError(shown, "<file>", shown, f"the {kind} cannot be read ({exc.strerror})") from None
+    except OSError as exc:
+        raise CaseError(shown, "<file>", shown, f"the {kind} cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
     if len(data) > max_bytes:  # the file grew, or its size is not known in advance
         raise CaseError(shown, "<file>", f"more than {max_bytes} bytes", too_large)
     return data
