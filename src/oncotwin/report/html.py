@@ -521,7 +521,7 @@ def model_parameters_html(case: dict) -> str:
 
 def sources_html() -> str:
     """The literature sources cited by the parameter modules."""
-    items = [f"<li><b>[{esc(k)}]</b> {esc(v)}</li>" for k, v in text.literature_sources() + list(text.OTHER_SOURCES)]
+    items = [f"<li><b>[{esc(k)}]</b> {esc(v)}</li>" for k, v in text.literature_sources()]
     return ("<h3>Literature sources</h3><p class=\"note\">As cited by the default-parameter modules "
             "<code>oncotwin.defaults.tissue</code> and <code>oncotwin.defaults.oxygen</code>.</p>"
             f"<ol class=\"sources\">{''.join(items)}</ol>")
