@@ -74,6 +74,7 @@ LIMITATIONS = (
     "absolute predictions."
 )
 
+
 def literature_sources() -> list[tuple[str, str]]:
     """The literature sources of the default parameters (:data:`oncotwin.defaults.sources.SOURCES`).
 
