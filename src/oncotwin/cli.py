@@ -265,7 +265,7 @@ def _report(comm, args) -> int:
     from oncotwin.core.parallel import on_root
 
     def write():
-        from oncotwin.report.html import write_report
+        from oncotwin.report.write import write_report
 
         if not (args.run_dir / "manifest.json").is_file():
             raise InputDataError(f"{args.run_dir}: not a run, comparison, calibration or forecast folder (manifest.json expected)")

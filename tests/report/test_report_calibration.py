@@ -10,15 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from oncotwin.report import html as report_html
+from oncotwin.report import write as report_write
 from oncotwin.report import write_report
-from oncotwin.report.calibration import (
-    calibration_page,
-    forecast_page,
-    is_calibration,
-    is_forecast,
-    prior_sds,
-)
+from oncotwin.report.load import is_calibration, is_forecast
+from oncotwin.report.pages.calibration import calibration_page, prior_sds
+from oncotwin.report.pages.forecast import forecast_page
 
 PACKAGES = {"oncotwin": "0.1.0", "numpy": "2.0"}
 
@@ -232,9 +228,9 @@ def test_forecast_report_single_regimen(forecast_dir):
 @pytest.fixture
 def routed(monkeypatch):
     """``write_report`` with the run and comparison pages replaced by markers (no rendering)."""
-    monkeypatch.setattr(report_html, "run_page", lambda run: f"RUN PAGE {run.name}")
-    monkeypatch.setattr(report_html, "comparison_page", lambda data: f"COMPARISON PAGE {data.name}")
-    return report_html.write_report
+    monkeypatch.setattr(report_write, "run_page", lambda run: f"RUN PAGE {run.name}")
+    monkeypatch.setattr(report_write, "comparison_page", lambda data: f"COMPARISON PAGE {data.name}")
+    return report_write.write_report
 
 
 def test_run_and_comparison_folders_are_routed_as_before(routed, tmp_path):

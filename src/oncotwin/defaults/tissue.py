@@ -1,62 +1,72 @@
 """Literature default parameters per tissue kind, with units and sources.
 
 Values are strings with units, exactly as a user would write them in a case file, and go through the
-same conversion as user input. Every entry names its source; where a value is a modelling choice rather
-than a measurement, the comment says so.
+same conversion as user input. Every entry is a :class:`~oncotwin.defaults.sources.Default` that names its
+source; where a value is a modelling choice rather than a measurement, the source says so. The plain
+tables (``FLUID_DEFAULTS``, ...) and constants (``PROLIFERATION_RATE``, ...) that the case schema reads are
+the values of these entries.
 
-Sources:
-    [BJ89] L.T. Baxter, R.K. Jain. Transport of fluid and macromolecules in tumors. I. Role of interstitial
-        pressure and convection. Microvasc. Res. 37:77-104, 1989 (Table 1: tumour and normal tissue).
-    [BJ90] L.T. Baxter, R.K. Jain. Transport of fluid and macromolecules in tumors. II. Role of heterogeneous
-        perfusion and lymphatics. Microvasc. Res. 40:246-263, 1990.
-    [JTM07] R.K. Jain, R.T. Tong, L.L. Munn. Effect of vascular normalization by antiangiogenic therapy on
-        interstitial hypertension, peritumor edema, and lymphatic metastasis. Cancer Res. 67:2729, 2007.
+Sources (keys of :data:`oncotwin.defaults.sources.SOURCES`):
+    [BJ89] Baxter & Jain, Microvasc. Res. 37:77-104, 1989 (Table 1: tumour and normal tissue).
+    [BJ90] Baxter & Jain, Microvasc. Res. 40:246-263, 1990.
+    [JTM07] Jain, Tong & Munn, Cancer Res. 67:2729, 2007.
+    [SW00] Swanson, Alvord & Murray, Cell Prolif. 33:317, 2000.
+    [RO10] Rockne et al., Phys. Med. Biol. 55:3271, 2010.
+    [HO18] Hormuth et al., J. R. Soc. Interface 14:20161010, 2017, and the 2018 follow-up.
+    [BU17] Budday et al., Acta Biomater. 48:319, 2017.
+    [ST14] Streitberger et al., PLoS One 9:e110588, 2014.
+    [LQ] van Leeuwen et al., Radiat. Oncol. 13:96, 2018.
+    [OER] Titz & Jeraj, Phys. Med. Biol. 53:4471, 2008.
 """
 
 from __future__ import annotations
+
+from oncotwin.defaults.sources import Default, values
 
 # Starling/Darcy parameters. The lymphatic filtration coefficient of normal tissue is a modelling choice
 # of the order used in [BJ90]/[JTM07]: with the [BJ89] normal-tissue values it gives a normal IFP of
 # about 1 mmHg, as measured in normal tissues. Tumours have no functional lymphatics [BJ90, JTM07];
 # necrotic cores have no functional vessels [BJ90].
-FLUID_DEFAULTS: dict[str, dict[str, str | float]] = {
+FLUID_TABLE: dict[str, dict[str, Default]] = {
     "tumour": {
-        "hydraulic_conductivity": "4.13e-8 cm^2/(mmHg*s)",  # [BJ89]
-        "vascular_permeability": "2.8e-7 cm/(mmHg*s)",  # [BJ89]
-        "vessel_surface_density": "200 1/cm",  # [BJ89]
-        "vascular_pressure": "15.6 mmHg",  # [BJ89]
-        "plasma_oncotic_pressure": "20 mmHg",  # [BJ89]
-        "interstitial_oncotic_pressure": "15 mmHg",  # [BJ89]
-        "reflection_coefficient": 0.82,  # [BJ89]
-        "lymphatic_filtration": "0 1/(mmHg*s)",  # [BJ90]: no functional lymphatics
-        "lymphatic_pressure": "0 mmHg",
+        "hydraulic_conductivity": Default("4.13e-8 cm^2/(mmHg*s)", "[BJ89]"),
+        "vascular_permeability": Default("2.8e-7 cm/(mmHg*s)", "[BJ89]"),
+        "vessel_surface_density": Default("200 1/cm", "[BJ89]"),
+        "vascular_pressure": Default("15.6 mmHg", "[BJ89]"),
+        "plasma_oncotic_pressure": Default("20 mmHg", "[BJ89]"),
+        "interstitial_oncotic_pressure": Default("15 mmHg", "[BJ89]"),
+        "reflection_coefficient": Default(0.82, "[BJ89]"),
+        "lymphatic_filtration": Default("0 1/(mmHg*s)", "[BJ90, JTM07]: no functional lymphatics"),
+        "lymphatic_pressure": Default("0 mmHg", "modelling choice"),
     },
     "necrotic": {
-        "hydraulic_conductivity": "4.13e-8 cm^2/(mmHg*s)",  # [BJ89] tumour interstitium
-        "vascular_permeability": "0 cm/(mmHg*s)",  # [BJ90]: avascular
-        "vessel_surface_density": "0 1/cm",
-        "vascular_pressure": "15.6 mmHg",
-        "plasma_oncotic_pressure": "20 mmHg",
-        "interstitial_oncotic_pressure": "15 mmHg",
-        "reflection_coefficient": 0.82,
-        "lymphatic_filtration": "0 1/(mmHg*s)",
-        "lymphatic_pressure": "0 mmHg",
+        "hydraulic_conductivity": Default("4.13e-8 cm^2/(mmHg*s)", "[BJ89] tumour interstitium"),
+        "vascular_permeability": Default("0 cm/(mmHg*s)", "[BJ90]: avascular"),
+        "vessel_surface_density": Default("0 1/cm", "[BJ90]: avascular"),
+        "vascular_pressure": Default("15.6 mmHg", "tumour value [BJ89]"),
+        "plasma_oncotic_pressure": Default("20 mmHg", "tumour value [BJ89]"),
+        "interstitial_oncotic_pressure": Default("15 mmHg", "tumour value [BJ89]"),
+        "reflection_coefficient": Default(0.82, "tumour value [BJ89]"),
+        "lymphatic_filtration": Default("0 1/(mmHg*s)", "[BJ90]: no functional lymphatics"),
+        "lymphatic_pressure": Default("0 mmHg", "modelling choice"),
     },
     "normal": {
-        "hydraulic_conductivity": "8.53e-9 cm^2/(mmHg*s)",  # [BJ89]
-        "vascular_permeability": "0.36e-7 cm/(mmHg*s)",  # [BJ89]
-        "vessel_surface_density": "70 1/cm",  # [BJ89]
-        "vascular_pressure": "15.6 mmHg",  # [BJ89]
-        "plasma_oncotic_pressure": "20 mmHg",  # [BJ89]
-        "interstitial_oncotic_pressure": "10 mmHg",  # [BJ89]
-        "reflection_coefficient": 0.91,  # [BJ89]
-        "lymphatic_filtration": "1.5e-5 1/(mmHg*s)",  # modelling choice, see above
-        "lymphatic_pressure": "0 mmHg",
+        "hydraulic_conductivity": Default("8.53e-9 cm^2/(mmHg*s)", "[BJ89]"),
+        "vascular_permeability": Default("0.36e-7 cm/(mmHg*s)", "[BJ89]"),
+        "vessel_surface_density": Default("70 1/cm", "[BJ89]"),
+        "vascular_pressure": Default("15.6 mmHg", "[BJ89]"),
+        "plasma_oncotic_pressure": Default("20 mmHg", "[BJ89]"),
+        "interstitial_oncotic_pressure": Default("10 mmHg", "[BJ89]"),
+        "reflection_coefficient": Default(0.91, "[BJ89]"),
+        "lymphatic_filtration": Default("1.5e-5 1/(mmHg*s)", "modelling choice of the order used in [BJ90]/[JTM07]: "
+                                                       "a normal IFP of about 1 mmHg"),
+        "lymphatic_pressure": Default("0 mmHg", "modelling choice"),
     },
 }
 # Peritumoural edema: normal-tissue vessels and lymphatics with a looser, fluid-rich interstitium;
 # the conductivity increase (x4) is a modelling choice, override it per case.
-FLUID_DEFAULTS["edema"] = dict(FLUID_DEFAULTS["normal"], hydraulic_conductivity="3.4e-8 cm^2/(mmHg*s)")
+FLUID_TABLE["edema"] = dict(FLUID_TABLE["normal"], hydraulic_conductivity=Default(
+    "3.4e-8 cm^2/(mmHg*s)", "modelling choice: 4x the normal-tissue value [BJ89]"))
 
 TISSUE_KINDS = ("tumour", "necrotic", "edema", "normal")
 TUMOUR_KINDS = ("tumour", "necrotic")
@@ -67,56 +77,89 @@ TUMOUR_KINDS = ("tumour", "necrotic")
 # leaky endothelium than tumours (Jain, Cancer Metastasis Rev. 6:559, 1987: tumour vessels are several
 # times more permeable), so their vascular permeability is scaled down; the interstitial diffusivity is
 # taken as the tumour's everywhere.
-DRUG_REGION_SCALES: dict[str, dict[str, float]] = {
-    "tumour": {"permeability_scale": 1.0, "diffusivity_scale": 1.0},
-    "necrotic": {"permeability_scale": 1.0, "diffusivity_scale": 1.0},  # no vessels (S/V = 0) anyway
-    "edema": {"permeability_scale": 0.3, "diffusivity_scale": 1.0},
-    "normal": {"permeability_scale": 0.1, "diffusivity_scale": 1.0},
+_LESS_LEAKY = "modelling choice (Jain, Cancer Metastasis Rev. 6:559, 1987: tumour vessels are more permeable)"
+_TUMOUR_DIFFUSIVITY = "modelling choice: the tumour's interstitial diffusivity everywhere"
+DRUG_REGION_TABLE: dict[str, dict[str, Default]] = {
+    "tumour": {"permeability_scale": Default(1.0, "drug library values are tumour values"),
+               "diffusivity_scale": Default(1.0, "drug library values are tumour values")},
+    # no vessels (S/V = 0) anyway
+    "necrotic": {"permeability_scale": Default(1.0, "unused: no vessels (S/V = 0)"),
+                 "diffusivity_scale": Default(1.0, _TUMOUR_DIFFUSIVITY)},
+    "edema": {"permeability_scale": Default(0.3, _LESS_LEAKY),
+              "diffusivity_scale": Default(1.0, _TUMOUR_DIFFUSIVITY)},
+    "normal": {"permeability_scale": Default(0.1, _LESS_LEAKY),
+               "diffusivity_scale": Default(1.0, _TUMOUR_DIFFUSIVITY)},
 }
 
 
 # Tumour growth (two-clone Fisher-Kolmogorov model, oncotwin.kinetics.response/growth).
-#   [SW00] K.R. Swanson, E.C. Alvord, J.D. Murray. A quantitative model for differential motility of gliomas
-#       in grey and white matter. Cell Prolif. 33:317, 2000 (white matter 5x grey matter; none in CSF).
-#   [RO10] R. Rockne et al. Predicting the efficacy of radiotherapy in individual glioblastoma patients
-#       in vivo. Phys. Med. Biol. 55:3271, 2010 (patient fits of D and rho; alpha, alpha/beta = 10 Gy).
-#   [HO18] D.A. Hormuth et al. A mechanically coupled reaction-diffusion model that incorporates
-#       intra-tumoural heterogeneity to predict in vivo glioma growth. J. R. Soc. Interface 14:20161010, 2017;
-#       and the 2018 follow-up (D = D0 exp(-gamma sigma_vm), nu = 0.45).
-#   [BU17] S. Budday et al. Mechanical characterization of human brain tissue. Acta Biomater. 48:319, 2017.
-#   [ST14] K.J. Streitberger et al. High-resolution MR elastography reveals glioblastomas are softer than
-#       normal brain. PLoS One 9:e110588, 2014.
-GROWTH_DEFAULTS: dict[str, dict[str, str | float]] = {
-    # grey-matter value of [SW00]'s order; a region of white matter should set 5x this
-    "normal": {"diffusivity": "0.13 mm^2/day", "proliferation_scale": 1.0,
-               "initial_density": 0.0, "initial_necrotic": 0.0},
-    # infiltrating cells below the T1c detection limit (modelling choice: 0.1 of carrying capacity)
-    "edema": {"diffusivity": "0.13 mm^2/day", "proliferation_scale": 1.0,
-              "initial_density": 0.1, "initial_necrotic": 0.0},
-    # enhancing (or non-enhancing) viable tumour near carrying capacity (modelling choice)
-    "tumour": {"diffusivity": "0.13 mm^2/day", "proliferation_scale": 1.0,
-               "initial_density": 0.8, "initial_necrotic": 0.0},
-    # the necrotic core is full of dead cells: no room for proliferation
-    "necrotic": {"diffusivity": "0.13 mm^2/day", "proliferation_scale": 1.0,
-                 "initial_density": 0.0, "initial_necrotic": 1.0},
-}
-PROLIFERATION_RATE = "0.05 1/day"  # within the high-grade range of [RO10] (0.01-0.1 per day)
-NECROSIS_RATE = "0.5 1/day"  # modelling choice: anoxic cells die within days
-CARRYING_CAPACITY = "1e6 1/mm^3"  # cells of ~10 um diameter packed at ~50 % volume fraction
-STRESS_COUPLING = "0.5 1/kPa"  # modelling choice of the order in [HO18]; calibrate per patient
-GROWTH_STRAIN = 0.1  # isotropic eigenstrain at density 1 (modelling choice; calibrate per patient)
-
-MECHANICS_DEFAULTS: dict[str, dict[str, str | float]] = {
-    "normal": {"young_modulus": "2 kPa", "poisson_ratio": 0.45},  # [BU17] ~1-3 kPa; nu as in [HO18]
-    "edema": {"young_modulus": "1.5 kPa", "poisson_ratio": 0.45},  # modelling choice: softer, wetter
-    "tumour": {"young_modulus": "1.5 kPa", "poisson_ratio": 0.45},  # [ST14]: glioblastoma softer than brain
-    "necrotic": {"young_modulus": "1 kPa", "poisson_ratio": 0.45},  # modelling choice
+#   [SW00] white matter 5x grey matter; none in CSF.
+#   [RO10] patient fits of D and rho; alpha, alpha/beta = 10 Gy.
+#   [HO18] D = D0 exp(-gamma sigma_vm), nu = 0.45.
+#   [BU17] mechanical characterization of human brain tissue.
+#   [ST14] MR elastography: glioblastomas are softer than normal brain.
+_GREY_MATTER = "grey-matter value of [SW00]'s order; a region of white matter should set 5x this"
+_NO_SCALE = "modelling choice: the model-wide proliferation rate"
+GROWTH_TABLE: dict[str, dict[str, Default]] = {
+    "normal": {"diffusivity": Default("0.13 mm^2/day", _GREY_MATTER),
+               "proliferation_scale": Default(1.0, _NO_SCALE),
+               "initial_density": Default(0.0, "modelling choice: no tumour cells"),
+               "initial_necrotic": Default(0.0, "modelling choice: no dead cells")},
+    "edema": {"diffusivity": Default("0.13 mm^2/day", _GREY_MATTER),
+              "proliferation_scale": Default(1.0, _NO_SCALE),
+              "initial_density": Default(0.1, "infiltrating cells below the T1c detection limit "
+                                              "(modelling choice: 0.1 of carrying capacity)"),
+              "initial_necrotic": Default(0.0, "modelling choice: no dead cells")},
+    "tumour": {"diffusivity": Default("0.13 mm^2/day", _GREY_MATTER),
+               "proliferation_scale": Default(1.0, _NO_SCALE),
+               "initial_density": Default(0.8, "enhancing (or non-enhancing) viable tumour near carrying "
+                                               "capacity (modelling choice)"),
+               "initial_necrotic": Default(0.0, "modelling choice: no dead cells")},
+    "necrotic": {"diffusivity": Default("0.13 mm^2/day", _GREY_MATTER),
+                 "proliferation_scale": Default(1.0, _NO_SCALE),
+                 "initial_density": Default(0.0, "the necrotic core is full of dead cells: no room for "
+                                                 "proliferation"),
+                 "initial_necrotic": Default(1.0, "the necrotic core is full of dead cells")},
 }
 
-# Radiotherapy, linear-quadratic model. alpha/beta = 10 Gy is the usual tumour value ([RO10]; C.M. van
-# Leeuwen et al., Radiat. Oncol. 13:96, 2018); alpha is patient specific ([RO10] fits a wide range).
-RT_ALPHA = "0.06 1/Gy"
-RT_ALPHA_BETA = "10 Gy"
-# Oxygen enhancement (Alper & Howard-Flanders; m = 3, K = 3 mmHg as in Titz & Jeraj, PMB 53:4471, 2008)
-OER_MAX = 3.0
-OER_K = "3 mmHg"
+_POISSON = "nu as in [HO18]"
+MECHANICS_TABLE: dict[str, dict[str, Default]] = {
+    "normal": {"young_modulus": Default("2 kPa", "[BU17] ~1-3 kPa"), "poisson_ratio": Default(0.45, _POISSON)},
+    "edema": {"young_modulus": Default("1.5 kPa", "modelling choice: softer, wetter"),
+              "poisson_ratio": Default(0.45, _POISSON)},
+    "tumour": {"young_modulus": Default("1.5 kPa", "[ST14]: glioblastoma softer than brain"),
+               "poisson_ratio": Default(0.45, _POISSON)},
+    "necrotic": {"young_modulus": Default("1 kPa", "modelling choice"), "poisson_ratio": Default(0.45, _POISSON)},
+}
+
+# Model-wide growth and radiotherapy parameters. Radiotherapy, linear-quadratic model: alpha/beta = 10 Gy
+# is the usual tumour value ([RO10]; C.M. van Leeuwen et al., Radiat. Oncol. 13:96, 2018); alpha is
+# patient specific ([RO10] fits a wide range). Oxygen enhancement (Alper & Howard-Flanders; m = 3,
+# K = 3 mmHg as in Titz & Jeraj, PMB 53:4471, 2008).
+MODEL_TABLE: dict[str, Default] = {
+    "proliferation_rate": Default("0.05 1/day", "within the high-grade range of [RO10] (0.01-0.1 per day)"),
+    "necrosis_rate": Default("0.5 1/day", "modelling choice: anoxic cells die within days"),
+    "carrying_capacity": Default("1e6 1/mm^3", "estimate: cells of ~10 um diameter packed at ~50 % volume "
+                                               "fraction"),
+    "stress_coupling": Default("0.5 1/kPa", "modelling choice of the order in [HO18]; calibrate per patient"),
+    "growth_strain": Default(0.1, "isotropic eigenstrain at density 1 (modelling choice; calibrate per patient)"),
+    "rt_alpha": Default("0.06 1/Gy", "population value; patient specific ([RO10] fits a wide range)"),
+    "rt_alpha_beta": Default("10 Gy", "the usual tumour value [RO10, LQ]"),
+    "oer_max": Default(3.0, "[OER] (Alper & Howard-Flanders, m = 3)"),
+    "oer_k": Default("3 mmHg", "[OER] (K = 3 mmHg)"),
+}
+
+FLUID_DEFAULTS: dict[str, dict[str, str | float]] = values(FLUID_TABLE)
+DRUG_REGION_SCALES: dict[str, dict[str, float]] = values(DRUG_REGION_TABLE)
+GROWTH_DEFAULTS: dict[str, dict[str, str | float]] = values(GROWTH_TABLE)
+MECHANICS_DEFAULTS: dict[str, dict[str, str | float]] = values(MECHANICS_TABLE)
+
+PROLIFERATION_RATE = MODEL_TABLE["proliferation_rate"].value
+NECROSIS_RATE = MODEL_TABLE["necrosis_rate"].value
+CARRYING_CAPACITY = MODEL_TABLE["carrying_capacity"].value
+STRESS_COUPLING = MODEL_TABLE["stress_coupling"].value
+GROWTH_STRAIN = MODEL_TABLE["growth_strain"].value
+RT_ALPHA = MODEL_TABLE["rt_alpha"].value
+RT_ALPHA_BETA = MODEL_TABLE["rt_alpha_beta"].value
+OER_MAX = MODEL_TABLE["oer_max"].value
+OER_K = MODEL_TABLE["oer_k"].value

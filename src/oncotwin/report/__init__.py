@@ -1,5 +1,5 @@
-"""Self-contained HTML reports of a run folder or a comparison folder (``oncotwin report``)."""
+"""Self-contained HTML reports of a run, comparison, calibration or forecast folder (``oncotwin report``)."""
 
-from oncotwin.report.html import write_report
+from oncotwin.report.write import write_report
 
 __all__ = ["write_report"]

@@ -6,6 +6,8 @@ import math
 import re
 from typing import Any
 
+from oncotwin.pk.schedule import parse_schedule
+
 DAY = 86400.0
 KPA_PER_MMHG = 0.133322387415
 
@@ -211,8 +213,6 @@ def schedule_count(schedule: str | None) -> int | None:
     if not schedule:
         return None
     try:
-        from oncotwin.pk.schedule import parse_schedule
-
         return len(parse_schedule(schedule).times())
     except Exception:  # noqa: BLE001 - a summary is best effort
         return None

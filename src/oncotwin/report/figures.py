@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from oncotwin.io.figures import read_fields, tumour_centroid
 from oncotwin.report.load import RunData
 
 # a qualitative palette that stays distinguishable in print (Okabe-Ito)
@@ -149,8 +150,6 @@ def mesh_view(run: RunData, window: tuple[int, int] = (1300, 560)) -> bytes | No
     try:
         import pyvista as pv
         from vtkmodules.vtkCommonCore import vtkLogger
-
-        from oncotwin.io.figures import read_fields, tumour_centroid
 
         vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_ERROR)
         grid = read_fields(run.path)

@@ -1,4 +1,4 @@
-"""Reading run folders and comparison folders into plain Python data for the report."""
+"""Reading run, comparison, calibration and forecast folders into plain Python data for the report."""
 
 from __future__ import annotations
 
@@ -140,3 +140,61 @@ def read_comparison(path: Path) -> ComparisonData:
 def is_comparison(path: Path) -> bool:
     """Whether ``path`` is a comparison folder (has ``comparison.json``)."""
     return (Path(path) / "comparison.json").is_file()
+
+
+def is_calibration(path: Path) -> bool:
+    """Whether ``path`` is a calibration folder.
+
+    Args:
+        path: a folder.
+
+    Returns:
+        True when it holds ``calibration.json``.
+    """
+    return (Path(path) / "calibration.json").is_file()
+
+
+def is_forecast(path: Path) -> bool:
+    """Whether ``path`` is a forecast folder.
+
+    Args:
+        path: a folder.
+
+    Returns:
+        True when it holds ``forecast.json``.
+    """
+    return (Path(path) / "forecast.json").is_file()
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """Rows of a CSV file as dicts of strings; empty when the file is missing or unreadable.
+
+    Args:
+        path: the CSV file.
+
+    Returns:
+        One dict per row.
+    """
+    try:
+        with open(path, newline="") as fh:
+            return list(csv.DictReader(fh))
+    except OSError:
+        return []
+
+
+def number(value: Any) -> float | None:
+    """A finite float from a JSON or CSV value, else None.
+
+    Args:
+        value: anything.
+
+    Returns:
+        The number, or None for missing, non-numeric or non-finite values (and booleans).
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
-import re
+from oncotwin.defaults.oxygen import CALIBRATION_NOTES
+from oncotwin.defaults.sources import SOURCES
 
 MODEL_IN_WORDS = (
     ("Interstitial fluid",
@@ -74,68 +74,16 @@ LIMITATIONS = (
     "absolute predictions."
 )
 
-OTHER_SOURCES = (
-    ("LQ", ("C.M. van Leeuwen et al. The alfa and beta of tumours: a review of parameters of the linear-quadratic "
-           "model, derived from clinical radiotherapy studies. Radiat. Oncol. 13:96, 2018 (alpha/beta = 10 Gy).")),
-    ("OER", ("B. Titz, R. Jeraj. An imaging-based tumour growth and treatment response model: investigating the "
-            "effect of tumour oxygenation on radiation therapy response. Phys. Med. Biol. 53:4471, 2008 "
-            "(oxygen enhancement after Alper & Howard-Flanders, m = 3, K = 3 mmHg).")),
-)
-
-SOURCE_LINE = re.compile(r"^\s*#?\s*\[(?P<key>[A-Z]+[0-9]*)\]\s*(?P<text>.*)$")
-
 
 def literature_sources() -> list[tuple[str, str]]:
-    """Literature sources listed in :mod:`oncotwin.defaults.tissue` and :mod:`oncotwin.defaults.oxygen`.
-
-    Reads the ``Sources:`` entries of both module docstrings and the ``[KEY] ...`` source comments in
-    their code, so the report always cites what the code cites.
+    """The literature sources of the default parameters (:data:`oncotwin.defaults.sources.SOURCES`).
 
     Returns:
-        ``(key, citation)`` pairs, each key once, in order of appearance.
+        ``(key, citation)`` pairs, in the order of the sources table.
     """
-    from oncotwin.defaults import oxygen as parameters_oxygen
-    from oncotwin.defaults import tissue as parameters
-
-    sources: dict[str, str] = {}
-    for module in (parameters, parameters_oxygen):
-        try:
-            text = inspect.getsource(module)
-        except (OSError, TypeError):
-            text = module.__doc__ or ""
-        for key, citation in _keyed_entries(text):
-            sources.setdefault(key, citation)
-    return list(sources.items())
-
-
-def _keyed_entries(text: str) -> list[tuple[str, str]]:
-    """``[KEY] citation`` entries with their indented continuation lines (docstring or comments)."""
-    entries: list[list[str]] = []
-    indent = None
-    for line in text.splitlines():
-        match = SOURCE_LINE.match(line)
-        if match and len(line) - len(line.lstrip(" #")) <= 8 and not line.strip().startswith(f"[{match['key']}]:"):
-            entries.append([match["key"], match["text"].strip()])
-            indent = len(line) - len(line.lstrip(" #"))
-            continue
-        stripped = line.lstrip(" #")
-        depth = len(line) - len(stripped)
-        if entries and indent is not None and stripped and depth > indent and not SOURCE_LINE.match(line):
-            entries[-1][1] += " " + stripped.strip()
-        else:
-            indent = None
-    return [(key, re.sub(r"\s+", " ", citation)) for key, citation in entries if citation]
+    return list(SOURCES.items())
 
 
 def calibration_notes() -> list[str]:
-    """The calibration paragraphs of the parameter modules' docstrings."""
-    from oncotwin.defaults import oxygen as parameters_oxygen
-    from oncotwin.defaults import tissue as parameters
-
-    notes = []
-    for module in (parameters, parameters_oxygen):
-        for paragraph in re.split(r"\n\s*\n", module.__doc__ or ""):
-            flat = re.sub(r"\s+", " ", paragraph).strip()
-            if flat.startswith("Calibration"):
-                notes.append(flat)
-    return notes
+    """How the calibrated default parameters were calibrated (:data:`oncotwin.defaults.oxygen.CALIBRATION_NOTES`)."""
+    return list(CALIBRATION_NOTES)

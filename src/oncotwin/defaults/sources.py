@@ -1,0 +1,122 @@
+"""The literature sources of the default parameters, and the record that ties a default to its source.
+
+Every default in :mod:`oncotwin.defaults.tissue` and :mod:`oncotwin.defaults.oxygen` is a
+:class:`Default`: its value (with its unit) and where it comes from, as citation keys of
+:data:`SOURCES` in brackets (``"[BJ89]"``) and/or words (``"modelling choice"``). The report lists
+:data:`SOURCES` in this order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+SOURCES: dict[str, str] = {
+    # fluid (oncotwin.defaults.tissue)
+    "BJ89": ("L.T. Baxter, R.K. Jain. Transport of fluid and macromolecules in tumors. I. Role of interstitial "
+             "pressure and convection. Microvasc. Res. 37:77-104, 1989 (Table 1: tumour and normal tissue)."),
+    "BJ90": ("L.T. Baxter, R.K. Jain. Transport of fluid and macromolecules in tumors. II. Role of heterogeneous "
+             "perfusion and lymphatics. Microvasc. Res. 40:246-263, 1990."),
+    "JTM07": ("R.K. Jain, R.T. Tong, L.L. Munn. Effect of vascular normalization by antiangiogenic therapy on "
+              "interstitial hypertension, peritumor edema, and lymphatic metastasis. Cancer Res. 67:2729, 2007."),
+    # tumour growth and mechanics (oncotwin.defaults.tissue)
+    "SW00": ("K.R. Swanson, E.C. Alvord, J.D. Murray. A quantitative model for differential motility of gliomas "
+             "in grey and white matter. Cell Prolif. 33:317, 2000 (white matter 5x grey matter; none in CSF)."),
+    "RO10": ("R. Rockne et al. Predicting the efficacy of radiotherapy in individual glioblastoma patients "
+             "in vivo. Phys. Med. Biol. 55:3271, 2010 (patient fits of D and rho; alpha, alpha/beta = 10 Gy)."),
+    "HO18": ("D.A. Hormuth et al. A mechanically coupled reaction-diffusion model that incorporates "
+             "intra-tumoural heterogeneity to predict in vivo glioma growth. J. R. Soc. Interface 14:20161010, 2017; "
+             "and the 2018 follow-up (D = D0 exp(-gamma sigma_vm), nu = 0.45)."),
+    "BU17": "S. Budday et al. Mechanical characterization of human brain tissue. Acta Biomater. 48:319, 2017.",
+    "ST14": ("K.J. Streitberger et al. High-resolution MR elastography reveals glioblastomas are softer than "
+             "normal brain. PLoS One 9:e110588, 2014."),
+    # oxygen (oncotwin.defaults.oxygen)
+    "GFP14": ("D.R. Grimes, A.G. Fletcher, M. Partridge. Oxygen consumption dynamics in steady-state tumour "
+              "models. R. Soc. Open Sci. 1:140080, 2014 (D = 2e-9 m^2/s; hyperbolic (Michaelis-Menten) "
+              "constant of a few mmHg, 2.5 mmHg in their calculations; tumour OCR of order 10-20 mmHg/s)."),
+    "SHPD04": ("T.W. Secomb, R. Hsu, E.Y.H. Park, M.W. Dewhirst. Green's function methods for analysis of "
+               "oxygen delivery to tissue by microvascular networks. Ann. Biomed. Eng. 32:1519, 2004 (tissue "
+               "O2 solubility 3.89e-5 mL O2 / (mL mmHg); half-maximal consumption at 1 mmHg)."),
+    "LEE90": ("K.L. Leenders et al. Cerebral blood flow, blood volume and oxygen utilization. Normal values "
+              "and effect of age. Brain 113:27-47, 1990 (CMRO2 of grey matter about 3.5 mL O2/100 mL/min)."),
+    "KBD03": ("J.P. Kirkpatrick, D.M. Brizel, M.W. Dewhirst. A mathematical model of tumor oxygen and glucose "
+              "mass transport and metabolism with complex reaction kinetics. Radiat. Res. 159:336, 2003 "
+              "(capillary inlet pO2 40 mmHg; volume-average tumour pO2 about 8 mmHg)."),
+    "NL07": ("O. Ndubuizu, J.C. LaManna. Brain tissue oxygen concentration measurements. Antioxid. Redox "
+             "Signal. 9:1207, 2007 (normal cortical tissue pO2 roughly 20-40 mmHg)."),
+    "VKO89": ("P. Vaupel, F. Kallinowski, P. Okunieff. Blood flow, oxygen and nutrient supply, and metabolic "
+              "microenvironment of human tumors: a review. Cancer Res. 49:6449, 1989 (median tumour pO2 about "
+              "10 mmHg or lower, normal tissues 25-60 mmHg)."),
+    "HV01": ("M. Hockel, P. Vaupel. Tumor hypoxia: definitions and current clinical, biologic, and molecular "
+             "aspects. J. Natl. Cancer Inst. 93:266, 2001 (radiobiological hypoxia below about 10 mmHg; half of "
+             "the maximal radiosensitivity near 3 mmHg; anoxia / necrosis at about 1 mmHg and below)."),
+    # radiobiology (oncotwin.defaults.tissue)
+    "LQ": ("C.M. van Leeuwen et al. The alfa and beta of tumours: a review of parameters of the linear-quadratic "
+           "model, derived from clinical radiotherapy studies. Radiat. Oncol. 13:96, 2018 (alpha/beta = 10 Gy)."),
+    "OER": ("B. Titz, R. Jeraj. An imaging-based tumour growth and treatment response model: investigating the "
+            "effect of tumour oxygenation on radiation therapy response. Phys. Med. Biol. 53:4471, 2008 "
+            "(oxygen enhancement after Alper & Howard-Flanders, m = 3, K = 3 mmHg)."),
+}
+
+CITATION = re.compile(r"\[([A-Z0-9, ]+)\]")
+
+
+@dataclass(frozen=True)
+class Default:
+    """One default parameter value and where it comes from.
+
+    Attributes:
+        value: a quantity as a case file writes it, number and unit (``"4.13e-8 cm^2/(mmHg*s)"``), or a
+            plain number (dimensionless, or in ``unit``).
+        source: citation keys of :data:`SOURCES` in brackets (``"[BJ89]"``, ``"[LEE90, SHPD04]"``) and/or
+            words (``"modelling choice"``, ``"calibrated"``).
+        unit: the unit of a plain number (``"mm^2/s"``); empty for a dimensionless number or a quantity
+            given as text.
+    """
+
+    value: str | float
+    source: str
+    unit: str = ""
+
+
+def values(table: Mapping[str, Mapping[str, Default]]) -> dict[str, dict[str, str | float]]:
+    """The plain values of a per-tissue-kind table of defaults.
+
+    Args:
+        table: tissue kind -> parameter -> :class:`Default`.
+
+    Returns:
+        tissue kind -> parameter -> value, in the same order.
+    """
+    return {kind: {key: default.value for key, default in entries.items()} for kind, entries in table.items()}
+
+
+def citation_keys(source: str) -> list[str]:
+    """The :data:`SOURCES` keys that a source text cites.
+
+    Args:
+        source: a :attr:`Default.source` (``"[LEE90, SHPD04]"``, ``"of the order used in [BJ90]/[JTM07]"``).
+
+    Returns:
+        The keys in order of appearance (unknown keys included, so that a test can find them).
+    """
+    return [key.strip() for group in CITATION.findall(source) for key in group.split(",") if key.strip()]
+
+
+def walk(table: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Default]]:
+    """Every :class:`Default` in a (nested) mapping of defaults, with its key path.
+
+    Args:
+        table: a :class:`Default` or a mapping whose values are defaults or such mappings.
+        path: the keys leading to ``table``.
+
+    Yields:
+        ``(key path, default)`` pairs.
+    """
+    if isinstance(table, Default):
+        yield path, table
+    elif isinstance(table, Mapping):
+        for key, item in table.items():
+            yield from walk(item, (*path, str(key)))

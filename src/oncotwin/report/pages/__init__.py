@@ -1,0 +1,1 @@
+"""One report page per folder kind: run, comparison, calibration and forecast."""
