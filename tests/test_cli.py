@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from oncotwin.cli import main
+from oncotwin.cli import COMMANDS, _parser, main
 from tests.case.test_schema import BAD, GOOD
 from tests.conftest import REPO, run_cli
 
@@ -94,3 +98,20 @@ def test_mesh_is_cached(tmp_path):
 
 def test_shipped_sphere_case_validates():
     assert main(["-q", "validate", str(REPO / "cases" / "sphere_baxter_jain.yaml")]) == 0
+
+
+def test_every_subcommand_has_its_module():
+    subparsers = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert sorted(subparsers.choices) == sorted(COMMANDS)
+    for name in COMMANDS:
+        assert callable(importlib.import_module(f"oncotwin.commands.{name}").main), name
+
+
+def test_a_command_loads_only_its_own_stack():
+    code = ("import sys; from oncotwin.cli import main; main(['version']); "
+            "print(sorted(m for m in sys.modules if m.startswith('oncotwin.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    loaded = result.stdout.strip().splitlines()[-1]
+    assert "oncotwin.commands.version" in loaded
+    for heavy in ("oncotwin.case", "oncotwin.run.simulation", "oncotwin.report", "oncotwin.calibration"):
+        assert f"'{heavy}'" not in loaded and f"'{heavy}." not in loaded, heavy

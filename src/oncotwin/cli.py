@@ -7,14 +7,14 @@ Unexpected errors print a traceback; with several ranks the job is then aborted 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from mpi4py import MPI
 
-from oncotwin import __version__
 from oncotwin.core.errors import OncotwinError
 from oncotwin.core.log import configure
 
@@ -24,11 +24,11 @@ EXIT_USER_ERROR = 2
 class _Parser(argparse.ArgumentParser):
     """argparse that prints on rank 0 only and raises instead of exiting on bad arguments."""
 
-    def _print_message(self, message, file=None):  # noqa: D102
+    def _print_message(self, message, file=None):
         if MPI.COMM_WORLD.rank == 0 and message:
             (file or sys.stderr).write(message)
 
-    def error(self, message):  # noqa: D102
+    def error(self, message):
         raise OncotwinError(f"{self.prog}: {message}")
 
 
@@ -104,182 +104,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _validate(comm, args) -> int:
-    from oncotwin.case import load_case
-
-    case, digest = load_case(comm, args.case)
-    if comm.rank == 0:
-        resolved = json.loads(case.model_dump_json())
-        print(json.dumps({"case_file": str(args.case), "sha256": digest, "case": resolved}, indent=2))
-    return 0
+COMMANDS = ("validate", "mesh", "run", "render", "probe", "compare", "calibrate", "forecast", "report", "version")
 
 
-def _mesh(comm, args) -> int:
-    from oncotwin.case import load_case
-    from oncotwin.core.log import get_logger
-    from oncotwin.mesh.cache import ensure_mesh
+def _command(name: str) -> Callable[[MPI.Comm, argparse.Namespace], int]:
+    """The ``main`` of the command's module in :mod:`oncotwin.commands`.
 
-    log = get_logger("mesh")
-    case, _ = load_case(comm, args.case)
-    folder, reused = ensure_mesh(comm, case, args.mesh_dir, force=args.force, progress=log.info)
-    if comm.rank == 0:
-        quality = json.loads((folder / "quality.json").read_text())
-        state = "up to date (cached)" if reused else "written"
-        print(f"mesh {state}: {folder}")
-        print(f"  {quality['cells']} tetrahedra, {quality['nodes']} nodes; radius ratio min "
-              f"{quality['min_radius_ratio']:.3f} mean {quality['mean_radius_ratio']:.3f}; dihedral angles "
-              f"{quality['min_dihedral_deg']:.1f}-{quality['max_dihedral_deg']:.1f} deg; inverted {quality['inverted']}")
-        for name, region in quality["regions"].items():
-            print(f"  region {name:>14s} (tag {region['tag']}): {region['cells']:>8d} cells, "
-                  f"{region['volume_mm3']:.1f} mm^3")
-    return 0
-
-
-def _run(comm, args) -> int:
-    from oncotwin.case import load_case
-    from oncotwin.run.simulation import Simulation
-
-    case, digest = load_case(comm, args.case)
-    out = args.out or Path("results") / case.name
-    final = Simulation(comm, case, args.case, digest, out, args.mesh_dir, force=args.force,
-                       remesh=args.remesh, resume=args.resume).run()
-    if comm.rank == 0:
-        print(f"results: {final}")
-        print(f"  open in ParaView: paraview {final / 'fields.pvd'}")
-        print(f"  metrics: {final / 'metrics.csv'}; provenance: {final / 'manifest.json'}")
-    return 0
-
-
-def _render(comm, args) -> int:
-    from oncotwin.core.errors import InputDataError
-    from oncotwin.core.parallel import on_root
-    from oncotwin.io.figures import render_run
-
-    def render():
-        if not (args.run_dir / "fields.pvd").is_file() or not (args.run_dir / "summary.json").is_file():
-            raise InputDataError(f"{args.run_dir}: not a run folder (fields.pvd and summary.json expected)")
-        return render_run(args.run_dir, background=not args.no_background)
-
-    written = on_root(comm, render)
-    if comm.rank == 0:
-        for path in written:
-            print(path)
-    return 0
-
-
-def _probe(comm, args) -> int:
-    from oncotwin.core.parallel import on_root
-    from oncotwin.io.probe import probe, read_points, write_probe_csv
-
-    def run():
-        names, points = read_points(args.points)
-        times, values = probe(args.run_dir, args.field, points, args.time)
-        if args.out:
-            with open(args.out, "w", newline="") as fh:
-                write_probe_csv(fh, names, points, args.field, times, values)
-        else:
-            write_probe_csv(sys.stdout, names, points, args.field, times, values)
-
-    on_root(comm, run)
-    return 0
-
-
-def _version(comm, args) -> int:
-    from oncotwin.run.manifest import package_versions
-
-    if comm.rank == 0:
-        print(f"oncotwin {__version__}")
-        for name, version in package_versions().items():
-            if name != "oncotwin":
-                print(f"  {name} {version}")
-    return 0
-
-
-def _compare(comm, args) -> int:
-    from oncotwin.case.regimens import read_regimens
-    from oncotwin.core.parallel import on_root
-    from oncotwin.studies.compare import Comparison
-
-    case, digest, spec, regimens, regimens_digest = on_root(comm, read_regimens, args.case, args.regimens)
-    out = args.out or Path("results") / f"{case.name}_compare"
-    final = Comparison(comm, regimens, spec, args.case, digest, args.regimens, regimens_digest, out,
-                       args.mesh_dir, args.ranks_per_regimen, args.force).run()
-    if comm.rank == 0:
-        table = json.loads((final / "comparison.json").read_text())
-        print(f"comparison: {final}")
-        print(f"  objective: {table['objective']['description']}")
-        for entry in table["regimens"]:
-            m = entry["metrics"]
-            rank = entry["rank"] if entry["rank"] is not None else "-"
-            print(f"  {rank!s:>2} {entry['name']:<20s} {m['response']:>2s}  final volume "
-                  f"{m['final_tumour_volume_mm3']:.4g} mm^3 ({m['percent_change']:+.1f} %)"
-                  + ("" if m["feasible"] else "  infeasible: " + "; ".join(m["violations"])))
-        print(f"  table: {final / 'comparison.csv'}; report: oncotwin report {final}")
-    return 0
-
-
-def _calibrate(comm, args) -> int:
-    from oncotwin.calibration.calibrate import calibrate
-
-    out = args.out or Path("results") / f"{args.case.stem}_calibration"
-    final, summary = calibrate(comm, args.case, args.observations, out, args.mesh_dir, args.update, args.force)
-    if comm.rank == 0:
-        state = ("converged" if summary["converged"] else
-                 "NOT informed by the observations: the result is the prior" if summary.get("flat") else
-                 "stopped at the iteration limit")
-        print(f"calibration: {final} ({state}, {summary['forward_runs']} forward runs, misfit "
-              f"{summary['objective']:.4g})")
-        for name, p in summary["parameters"].items():
-            low, high = p["interval_95"]
-            print(f"  {name:<22s} {p['map']:.4g} {p['unit']}  (95 % {low:.4g}-{high:.4g}; prior {p['prior_median']:.4g})"
-                  + ("  at a bound" if p["at_bound"] else ""))
-        for name, o in summary["observations"].items():
-            if "volume_observed_mm3" in o:
-                print(f"  {name}: volume {o['volume_simulated_mm3']:.4g} mm^3 simulated vs "
-                      f"{o['volume_observed_mm3']:.4g} observed, Dice {o['dice']:.3f}")
-        print(f"  run the calibrated case: oncotwin run {final / 'calibrated.yaml'}")
-    return 0
-
-
-def _forecast(comm, args) -> int:
-    from oncotwin.calibration.forecast import forecast
-
-    out = args.out or Path("results") / f"{args.case.stem}_forecast"
-    by = None if args.by_day is None else args.by_day * 86400.0
-    final = forecast(comm, args.case, args.calibration, out, args.mesh_dir, args.regimens, args.samples, args.seed,
-                     args.ranks_per_member, by, args.resistant_above, args.force)
-    if comm.rank == 0:
-        summary = json.loads((final / "forecast.json").read_text())
-        print(f"forecast: {final} ({summary['samples']} samples per regimen)")
-        for r in summary["regimens"]:
-            print(f"  {r['regimen']:<20s} P(progression by day {r['by_day']:g}) {r['p_progression']:.2f}, "
-                  f"P(resistant > {r['resistant_threshold']:g}) {r['p_resistant_above']:.2f}, final volume "
-                  f"{r['final_volume_p50_mm3']:.4g} mm^3 (90 % {r['final_volume_p5_mm3']:.4g}-"
-                  f"{r['final_volume_p95_mm3']:.4g})")
-        print(f"  bands: {final / 'bands.csv'}; figure: {final / 'forecast_volume.png'}")
-    return 0
-
-
-def _report(comm, args) -> int:
-    from oncotwin.core.errors import InputDataError
-    from oncotwin.core.parallel import on_root
-
-    def write():
-        from oncotwin.report.write import write_report
-
-        if not (args.run_dir / "manifest.json").is_file():
-            raise InputDataError(f"{args.run_dir}: not a run, comparison, calibration or forecast folder (manifest.json expected)")
-        return write_report(args.run_dir, args.out)
-
-    path = on_root(comm, write)
-    if comm.rank == 0:
-        print(f"report: {path}")
-    return 0
-
-
-COMMANDS = {"validate": _validate, "mesh": _mesh, "run": _run, "render": _render, "probe": _probe,
-            "compare": _compare, "calibrate": _calibrate, "forecast": _forecast,
-            "report": _report, "version": _version}
+    The one lazy import of the package: each command loads only its own stack (``oncotwin version``
+    0.4 s CPU, ``oncotwin report`` 0.2 s, against 1.2-1.3 s with every command's imports), on every rank.
+    """
+    return importlib.import_module(f"oncotwin.commands.{name}").main
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -295,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     configure(comm, level=30 if args.quiet else 20)
     try:
-        return COMMANDS[args.command](comm, args)
+        return _command(args.command)(comm, args)
     except OncotwinError as exc:
         if comm.rank == 0:
             print(f"oncotwin: error: {exc}", file=sys.stderr)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -12,6 +11,10 @@ import pytest
 import yaml
 from mpi4py import MPI
 
+from oncotwin.calibration.synthetic import write_synthetic_observations
+from oncotwin.case.load import read_case
+from oncotwin.mesh.cache import ensure_mesh
+from oncotwin.mesh.distribute import read_tagged_mesh
 from tests.calibration.test_twin import CASE, TRUTH, _lesion
 from tests.conftest import run_cli
 
@@ -20,11 +23,6 @@ FAST = CASE.replace("  parameters:", "  optimiser: {max_iterations: 3, tolerance
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    from oncotwin.calibration.synthetic import write_synthetic_observations
-    from oncotwin.case.load import read_case
-    from oncotwin.mesh.cache import ensure_mesh
-    from oncotwin.mesh.distribute import read_tagged_mesh
-
     folder = tmp_path_factory.mktemp("calibrate_cli")
     _lesion(folder / "labels.nii.gz")
     (folder / "case.yaml").write_text(FAST)

@@ -16,14 +16,15 @@ import nibabel as nib
 import numpy as np
 import pytest
 import yaml
+from mpi4py import MPI
 
-from oncotwin.calibration.calibrate import Calibrator, Subject, continue_from
+from oncotwin.calibration.calibrate import Calibrator, Subject, continue_from, write_results
 from oncotwin.calibration.synthetic import write_synthetic_observations
 from oncotwin.case.load import read_case
 from oncotwin.case.observations import read_observations
+from oncotwin.core.parallel import on_root
 from oncotwin.mesh.cache import ensure_mesh
 from oncotwin.mesh.distribute import read_tagged_mesh
-from oncotwin.core.parallel import on_root
 
 DAY = 86400.0
 TRUTH = {"proliferation_rate": 0.1 / DAY, "invasion_diffusivity": 0.4 / DAY, "radiosensitivity": 0.025}
@@ -62,8 +63,6 @@ def _lesion(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory):
-    from mpi4py import MPI
-
     comm = MPI.COMM_WORLD
     folder = Path(comm.bcast(str(tmp_path_factory.mktemp("twin")) if comm.rank == 0 else None, root=0))
     if comm.rank == 0:
@@ -140,8 +139,6 @@ def test_update_with_new_scans_refines_the_earlier_calibration(twin):
 
 def test_calibrated_fragment_runs_directly_and_carries_the_values(twin, tmp_path):
     """The written case fragment derives from the case file and holds the MAP values."""
-    from oncotwin.calibration.calibrate import write_results
-
     calibrator, result = _noise_free(twin)
     write_results(tmp_path, calibrator, result, calibrator.summary(result), {}, {"test": True})
     fragment = yaml.safe_load((tmp_path / "calibrated.yaml").read_text())

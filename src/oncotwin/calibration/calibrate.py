@@ -36,11 +36,20 @@ from oncotwin.calibration.misfit import (
 )
 from oncotwin.calibration.optimise import Result, levenberg_marquardt
 from oncotwin.calibration.parameters import PARAMETERS
+from oncotwin.case import load_case
 from oncotwin.case.load import deep_merge
+from oncotwin.case.observations import Observation, Scalar, read_observations
 from oncotwin.core.errors import OncotwinError
+from oncotwin.core.fenics import dolfinx
+from oncotwin.core.hashing import file_sha256
 from oncotwin.core.log import get_logger
+from oncotwin.core.parallel import on_root
 from oncotwin.core.rundir import RunDirectory
+from oncotwin.io.raster import world_to_voxel
 from oncotwin.io.tables import json_safe
+from oncotwin.mesh.cache import ensure_mesh
+from oncotwin.mesh.distribute import read_tagged_mesh
+from oncotwin.mesh.images import read_label_map
 from oncotwin.run.manifest import StageTimer, now, package_versions
 
 log = get_logger("calibrate")
@@ -103,9 +112,6 @@ def observed_fractions(V, cells: np.ndarray, observation, levels: int = 2) -> np
     The mask is read at the centroids of the 8^levels equal-volume sub-tetrahedra of each cell (nearest
     voxel): an unbiased estimate of the covered volume, whatever the voxel and cell sizes.
     """
-    from oncotwin.io.raster import world_to_voxel
-    from oncotwin.mesh.images import read_label_map
-
     image = read_label_map(observation.segmentation, "segmentation")
     mask = np.isin(image.array, observation.labels)
     weights = subcell_centroids(levels)
@@ -144,8 +150,6 @@ class Calibrator:
 
     def __init__(self, comm: MPI.Comm, subjects: list[Subject], prior: Prior | None = None,
                  start: np.ndarray | None = None):
-        from oncotwin.core.fenics import dolfinx
-
         self.comm, self.subjects = comm, subjects
         self.spec = subjects[0].case.calibration
         self.names = list(self.spec.parameters)
@@ -282,9 +286,6 @@ def continue_from(posterior: dict, names: list[str], observations):
         OncotwinError: other parameters than before, a changed or missing earlier observation, or no new
             observation.
     """
-    from oncotwin.case.observations import Observation, Scalar
-    from oncotwin.core.hashing import file_sha256
-
     if posterior["parameters"] != names:
         raise OncotwinError(f"the earlier calibration fitted {posterior['parameters']}, this case names {names}")
     earlier = [Observation.model_validate(o["observation"]) for o in posterior["observations"] if "observation" in o]
@@ -365,12 +366,6 @@ def _plot_fit(path: Path, calibrator: Calibrator, curves: dict) -> None:
 def calibrate(comm: MPI.Comm, case_file: Path, observations_file: Path, out: Path, mesh_root: Path,
               update: Path | None = None, force: bool = False) -> tuple[Path, dict]:
     """The ``oncotwin calibrate`` pipeline for one patient; returns the folder and the summary."""
-    from oncotwin.case import load_case
-    from oncotwin.case.observations import read_observations
-    from oncotwin.core.parallel import on_root
-    from oncotwin.mesh.cache import ensure_mesh
-    from oncotwin.mesh.distribute import read_tagged_mesh
-
     started, timer = now(), StageTimer()
     case, digest = load_case(comm, case_file)
     if case.calibration is None:

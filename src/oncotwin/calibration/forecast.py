@@ -24,12 +24,19 @@ import numpy as np
 from mpi4py import MPI
 
 from oncotwin import __version__
+from oncotwin.calibration.calibrate import read_posterior
 from oncotwin.calibration.parameters import PARAMETERS, replace
+from oncotwin.case import load_case
+from oncotwin.case.regimens import ResponseThresholds, read_regimens
 from oncotwin.core.errors import OncotwinError
 from oncotwin.core.log import get_logger
+from oncotwin.core.parallel import on_root
 from oncotwin.core.rundir import RunDirectory
 from oncotwin.io.tables import write_csv
+from oncotwin.mesh.cache import ensure_mesh
 from oncotwin.run.manifest import StageTimer, now, package_versions
+from oncotwin.studies.groups import run_in_groups, simulation_job, split
+from oncotwin.studies.outcome import read_metrics, regimen_metrics
 
 log = get_logger("forecast")
 DAY = 86400.0
@@ -85,10 +92,6 @@ class Forecast:
 
     def run(self) -> Path:
         """Run every member, summarise; returns the final folder."""
-        from oncotwin.case.regimens import ResponseThresholds
-        from oncotwin.mesh.cache import ensure_mesh
-        from oncotwin.studies.compare import run_in_groups, split
-
         started, timer = now(), StageTimer()
         response = self.response or ResponseThresholds()
         names = self.posterior["parameters"]
@@ -109,13 +112,13 @@ class Forecast:
                         member = PARAMETERS[pname].set(member, math.exp(value))
                     member = replace(member, ("output",), member.output.model_copy(
                         update={"fields": False, "figures": False}))
-                    jobs.append((f"regimen '{name}' sample {k}", f"{name}#{k}", member,
-                                 rundir.work / "members" / name / f"{k:03d}"))
+                    jobs.append(simulation_job(f"regimen '{name}' sample {k}", f"{name}#{k}", member,
+                                               rundir.work / "members" / name / f"{k:03d}", self.case_file,
+                                               self.case_sha256, self.mesh_root))
             log.info("forecast: %d regimen(s) x %d samples on %d group(s) of %d rank(s)", len(self.regimens),
                      len(draws), n_groups, self.ranks_per_member)
             with timer.stage("members"):
-                run_in_groups(self.comm, group_comm, group, n_groups, jobs, self.case_file, self.case_sha256,
-                              self.mesh_root)
+                run_in_groups(self.comm, group_comm, group, n_groups, jobs)
             if self.comm.rank == 0:
                 summary = self.summarise(rundir.work, draws, response)
                 manifest = {"oncotwin": __version__, "case_file": str(Path(self.case_file).resolve()),
@@ -137,12 +140,10 @@ class Forecast:
 
     def summarise(self, work: Path, draws: np.ndarray, response) -> dict:
         """Probabilities and bands per regimen (rank 0); writes the tables and the figure."""
-        from oncotwin.studies.compare import _rows, regimen_metrics
-
         names = self.posterior["parameters"]
         entries, bands = [], []
         for name, description, case in self.regimens:
-            members = [_rows(work / "members" / name / f"{k:03d}" / "metrics.csv") for k in range(len(draws))]
+            members = [read_metrics(work / "members" / name / f"{k:03d}" / "metrics.csv") for k in range(len(draws))]
             days = np.array([r["time_day"] for r in members[0]])
             by = self.progression_by / DAY if self.progression_by is not None else float(days[-1])
             at = int(np.argmin(np.abs(days - by)))
@@ -203,15 +204,9 @@ def forecast(comm: MPI.Comm, case_file: Path, calibration_dir: Path, out: Path, 
              regimens_file: Path | None = None, samples: int = 16, seed: int = 0, ranks_per_member: int = 1,
              progression_by: float | None = None, resistant_above: float = 0.1, force: bool = False) -> Path:
     """The ``oncotwin forecast`` pipeline; returns the final folder."""
-    from oncotwin.calibration.calibrate import read_posterior
-    from oncotwin.case import load_case
-    from oncotwin.core.parallel import on_root
-
     posterior = on_root(comm, read_posterior, calibration_dir)
     response = None
     if regimens_file is not None:
-        from oncotwin.case.regimens import read_regimens
-
         case, digest, spec, regimens, _ = on_root(comm, read_regimens, case_file, regimens_file)
         members = [(r.name, r.description, r.case) for r in regimens]
         response = spec.response

@@ -7,6 +7,7 @@ visible-tumour density (viable plus dead cells) at the local nodes and the metri
 
 from __future__ import annotations
 
+import time as clock
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from oncotwin.calibration.parameters import PARAMETERS, replace
 from oncotwin.mesh.distribute import TaggedMesh
+from oncotwin.run.simulation import Simulation
 
 
 @dataclass
@@ -67,10 +69,6 @@ class ForwardModel:
 
     def run(self, values: dict[str, float]) -> Trajectory:
         """One forward run with the parameters ``values`` (internal units)."""
-        import time as clock
-
-        from oncotwin.run.simulation import Simulation
-
         started = clock.perf_counter()
         trajectory = Trajectory()
         wanted = set(self.times)

@@ -58,6 +58,114 @@ class Result:
     flat: bool = False
 
 
+@dataclass
+class _Point:
+    """A point of the search: log-parameters, residual, and the data and prior parts of Phi."""
+
+    x: np.ndarray
+    r: Residual
+    data: float
+    prior: float
+
+    @property
+    def phi(self) -> float:
+        """The objective."""
+        return self.data + self.prior
+
+
+class _Search:
+    """The state of one Levenberg-Marquardt search: current point, damping, path and forward-run count."""
+
+    def __init__(self, comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residual], prior_mean: np.ndarray,
+                 prior_precision: np.ndarray, lower: np.ndarray, upper: np.ndarray, fd_step: float,
+                 report: Callable[[dict], None] | None):
+        self.comm, self.evaluate, self.report = comm, evaluate, report
+        self.prior_mean, self.prior_precision = prior_mean, prior_precision
+        self.lower, self.upper, self.fd_step = lower, upper, fd_step
+        self.runs = 0
+        self.lam = 1e-3
+        self.path: list[dict] = []
+        self.at: _Point | None = None
+
+    def run(self, x: np.ndarray) -> _Point:
+        """One forward run at ``x``."""
+        self.runs += 1
+        r = self.evaluate(x)
+        d = x - self.prior_mean
+        return _Point(x, r, 0.5 * dot(self.comm, r, r), 0.5 * float(d @ self.prior_precision @ d))
+
+    def record(self, iteration: int, step: float) -> None:
+        """Append the current point to the path (and report it)."""
+        at = self.at
+        entry = {"iteration": iteration, "x": at.x.tolist(), "objective": at.phi, "data_misfit": at.data,
+                 "prior_misfit": at.prior, "lambda": self.lam, "step": step, "forward_runs": self.runs}
+        self.path.append(entry)
+        if self.report is not None:
+            self.report(entry)
+
+    def curvature(self) -> tuple[np.ndarray, np.ndarray]:
+        """Gauss-Newton Hessian and gradient of Phi at the current point (p forward runs)."""
+        x, r, comm = self.at.x, self.at.r, self.comm
+        columns = []
+        for j in range(len(x)):
+            h = self.fd_step if x[j] + self.fd_step <= self.upper[j] else -self.fd_step
+            shifted = x.copy()
+            shifted[j] += h
+            columns.append((self.run(shifted).r - r) / h)
+        H = np.array([[dot(comm, a, b) for b in columns] for a in columns]) + self.prior_precision
+        g = np.array([dot(comm, a, r) for a in columns]) + self.prior_precision @ (x - self.prior_mean)
+        return H, g
+
+    def insensitive(self, H: np.ndarray) -> bool:
+        """The data do not change with any parameter (e.g. the model tumour has vanished everywhere)."""
+        data = self.at.data
+        return bool(data > 0 and np.max(np.abs(np.diag(H - self.prior_precision))) <= 1e-12 * max(1.0, data))
+
+    def scan(self, points: int) -> None:
+        """Scan each parameter over its bounds (the others fixed) and move to the best point."""
+        best = self.at
+        for j in range(len(best.x)):
+            for value in np.linspace(self.lower[j], self.upper[j], points):
+                trial = self.at.x.copy()
+                trial[j] = value
+                candidate = self.run(trial)
+                if candidate.phi < best.phi:
+                    best = candidate
+        self.at = best
+        self.record(0, float(np.max(np.abs(best.x - self.path[0]["x"]))))
+        self.path[-1]["scan"] = True
+
+    def newton_done(self, H: np.ndarray, g: np.ndarray, tolerance: float) -> bool:
+        """The undamped Gauss-Newton step (projected on the bounds) is below ``tolerance`` or predicts less."""
+        x = self.at.x
+        gauss_newton = np.linalg.solve(H, -g)
+        free = ~(((x <= self.lower) & (gauss_newton < 0)) | ((x >= self.upper) & (gauss_newton > 0)))
+        predicted = -0.5 * float(g[free] @ gauss_newton[free])  # Gauss-Newton decrease still available
+        return bool(predicted < tolerance or np.max(np.abs(gauss_newton[free]), initial=0.0) < tolerance)
+
+    def damped_step(self, iteration: int, H: np.ndarray, g: np.ndarray, max_step: float,
+                    tolerance: float) -> bool | None:
+        """Raise the damping until a step decreases Phi and take it.
+
+        Returns:
+            Whether the accepted step stalled (moved and decreased Phi by less than ``tolerance``), or None
+            when no damped step decreases Phi (a numerical minimum).
+        """
+        while self.lam < 1e8:
+            step = np.linalg.solve(H + self.lam * np.diag(np.diag(H)), -g)
+            step *= min(1.0, max_step / max(float(np.max(np.abs(step))), 1e-300))
+            trial = self.run(np.clip(self.at.x + step, self.lower, self.upper))
+            if trial.phi < self.at.phi:
+                decrease = self.at.phi - trial.phi
+                moved = float(np.max(np.abs(trial.x - self.at.x)))
+                self.at = trial
+                self.lam = max(self.lam / 3.0, 1e-9)
+                self.record(iteration, moved)
+                return decrease < tolerance * max(trial.phi, 1e-12) and moved < tolerance
+            self.lam *= 4.0
+        return None
+
+
 def levenberg_marquardt(comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residual], x0: np.ndarray,
                         prior_mean: np.ndarray, prior_precision: np.ndarray, lower: np.ndarray,
                         upper: np.ndarray, *, max_iterations: int = 15, tolerance: float = 1e-3,
@@ -79,92 +187,30 @@ def levenberg_marquardt(comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residua
         scan_points: points per parameter of the scan over the bounds when the start is flat.
         report: called with each path entry (progress logging).
     """
-    p = len(x0)
-    runs = 0
-
-    def run(x: np.ndarray) -> tuple[Residual, float, float]:
-        nonlocal runs
-        runs += 1
-        r = evaluate(x)
-        d = x - prior_mean
-        return r, 0.5 * dot(comm, r, r), 0.5 * float(d @ prior_precision @ d)
-
-    x = np.clip(np.asarray(x0, dtype=float), lower, upper)
-    r, data, prior = run(x)
-    phi = data + prior
-    lam = 1e-3
-    path: list[dict] = []
-
-    def record(iteration: int, step: float) -> None:
-        entry = {"iteration": iteration, "x": x.tolist(), "objective": phi, "data_misfit": data,
-                 "prior_misfit": prior, "lambda": lam, "step": step, "forward_runs": runs}
-        path.append(entry)
-        if report is not None:
-            report(entry)
-
-    record(0, 0.0)
-
-    def curvature() -> tuple[np.ndarray, np.ndarray]:
-        """Gauss-Newton Hessian and gradient of Phi at x (p forward runs)."""
-        columns = []
-        for j in range(p):
-            h = fd_step if x[j] + fd_step <= upper[j] else -fd_step
-            shifted = x.copy()
-            shifted[j] += h
-            columns.append((run(shifted)[0] - r) / h)
-        H = np.array([[dot(comm, a, b) for b in columns] for a in columns]) + prior_precision
-        g = np.array([dot(comm, a, r) for a in columns]) + prior_precision @ (x - prior_mean)
-        return H, g
-
-    def insensitive(H: np.ndarray) -> bool:
-        """The data do not change with any parameter (e.g. the model tumour has vanished everywhere)."""
-        return bool(data > 0 and np.max(np.abs(np.diag(H - prior_precision))) <= 1e-12 * max(1.0, data))
-
+    search = _Search(comm, evaluate, prior_mean, prior_precision, lower, upper, fd_step, report)
+    search.at = search.run(np.clip(np.asarray(x0, dtype=float), lower, upper))
+    search.record(0, 0.0)
     converged, stalled = False, False
-    H, g = curvature()
-    if insensitive(H):  # a flat start: scan each parameter over its bounds, restart from the best point
-        best = (phi, x, r, data, prior)
-        for j in range(p):
-            for value in np.linspace(lower[j], upper[j], scan_points):
-                trial = x.copy()
-                trial[j] = value
-                r_trial, data_trial, prior_trial = run(trial)
-                if data_trial + prior_trial < best[0]:
-                    best = (data_trial + prior_trial, trial, r_trial, data_trial, prior_trial)
-        phi, x, r, data, prior = best
-        record(0, float(np.max(np.abs(x - path[0]["x"]))))
-        path[-1]["scan"] = True
-        H, g = curvature()
+    H, g = search.curvature()
+    if search.insensitive(H):  # a flat start: scan each parameter over its bounds, restart from the best point
+        search.scan(scan_points)
+        H, g = search.curvature()
     for iteration in range(1, max_iterations + 1):
-        gauss_newton = np.linalg.solve(H, -g)
-        free = ~(((x <= lower) & (gauss_newton < 0)) | ((x >= upper) & (gauss_newton > 0)))
-        predicted = -0.5 * float(g[free] @ gauss_newton[free])  # Gauss-Newton decrease still available
-        if stalled or predicted < tolerance or np.max(np.abs(gauss_newton[free]), initial=0.0) < tolerance:
+        done = search.newton_done(H, g, tolerance)
+        if stalled or done:
             converged = True
             break
-        while lam < 1e8:
-            step = np.linalg.solve(H + lam * np.diag(np.diag(H)), -g)
-            step *= min(1.0, max_step / max(float(np.max(np.abs(step))), 1e-300))
-            trial = np.clip(x + step, lower, upper)
-            r_trial, data_trial, prior_trial = run(trial)
-            if data_trial + prior_trial < phi:
-                decrease = phi - (data_trial + prior_trial)
-                moved = float(np.max(np.abs(trial - x)))
-                x, r, data, prior = trial, r_trial, data_trial, prior_trial
-                phi = data + prior
-                lam = max(lam / 3.0, 1e-9)
-                record(iteration, moved)
-                stalled = decrease < tolerance * max(phi, 1e-12) and moved < tolerance
-                break
-            lam *= 4.0
-        else:  # no decrease along any damped step: a (numerical) minimum at x
+        stalled = search.damped_step(iteration, H, g, max_step, tolerance)
+        if stalled is None:  # no decrease along any damped step: a (numerical) minimum at x
             converged = True
             break
-        H, g = curvature()  # at the new point: the next step, or the Laplace approximation
-    flat = insensitive(H)
+        H, g = search.curvature()  # at the new point: the next step, or the Laplace approximation
+    flat = search.insensitive(H)
     if flat:
         converged = False  # nothing was learnt: the result is the prior, say so
     covariance = np.linalg.inv(H)
-    at_bound = [bool(x[j] <= lower[j] + 1e-12 or x[j] >= upper[j] - 1e-12) for j in range(p)]
-    return Result(x=x, covariance=covariance, objective=phi, data_misfit=data, prior_misfit=prior, path=path,
-                  converged=converged, at_bound=at_bound, runs=runs, residual=r, flat=flat)
+    at = search.at
+    at_bound = [bool(at.x[j] <= lower[j] + 1e-12 or at.x[j] >= upper[j] - 1e-12) for j in range(len(at.x))]
+    return Result(x=at.x, covariance=covariance, objective=at.phi, data_misfit=at.data, prior_misfit=at.prior,
+                  path=search.path, converged=converged, at_bound=at_bound, runs=search.runs, residual=at.r,
+                  flat=flat)

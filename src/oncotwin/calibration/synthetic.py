@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 import yaml
 from mpi4py import MPI
+
+from oncotwin.calibration.forward import ForwardModel
+from oncotwin.core.fenics import dolfinx
+from oncotwin.io.raster import rasterise
+from oncotwin.mesh.images import read_label_map
 
 DAY = 86400.0
 
@@ -47,13 +53,6 @@ def write_synthetic_observations(comm: MPI.Comm, case, tmesh, values: dict[str, 
     Returns:
         The observation file.
     """
-    import nibabel as nib
-
-    from oncotwin.calibration.forward import ForwardModel
-    from oncotwin.core.fenics import dolfinx
-    from oncotwin.io.raster import rasterise
-    from oncotwin.mesh.images import read_label_map
-
     reference = read_label_map(case.geometry.labels, "geometry.labels")
     times = [t * DAY for t in times_day]
     forward = ForwardModel(case, tmesh, times)

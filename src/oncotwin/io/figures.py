@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from oncotwin.io.background import load_background, sample_plane, view_window
+
 FIELD_LABELS = {
     "pressure_mmHg": "interstitial fluid pressure [mmHg]",
     "velocity_um_per_s": "interstitial velocity [um/s]",
@@ -129,8 +131,6 @@ def background_planes(run_dir: Path, grid, centre, geometry: dict | None = None)
         ``(planes, clim)``: one ``pv.ImageData`` per entry of :data:`VIEWS` covering the field mesh plus
         :data:`VIEW_MARGIN`, and the grey-level range; None without a readable background image.
     """
-    from oncotwin.io.background import load_background, sample_plane, view_window
-
     scan = load_background(case_geometry(run_dir) if geometry is None else geometry, base=Path(run_dir))
     if scan is None:
         return None

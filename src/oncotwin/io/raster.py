@@ -215,28 +215,42 @@ def rasterise(u, shape: Sequence[int], affine: np.ndarray, *,
         ValueError: for a bad shape, affine or box, or a non-scalar ``u`` (on every rank).
     """
     mesh = u.function_space.mesh
-    comm = mesh.comm
+    shape, affine, box = _check_raster_inputs(u, shape, affine, box)
+    start, stop = _index_range(*_global_bounds(mesh), affine, shape)
+    if box is not None:
+        box_start, box_stop = box
+        start = np.maximum(start, np.clip(box_start, 0, shape))
+        stop = np.maximum(np.minimum(stop, np.clip(box_stop, 0, shape)), start)
+    indices, values = _sample_owned(u, affine, shape, start, stop)
+    return _gather_image(mesh.comm, indices, values, shape, fill)
+
+
+def _check_raster_inputs(u, shape: Sequence[int], affine: np.ndarray,
+                         box: tuple[Sequence[int], Sequence[int]] | None):
+    """``rasterise``'s arguments checked: shape (int64 array), affine, box as two int64 triples or None."""
+    mesh = u.function_space.mesh
     shape = np.asarray([int(n) for n in shape], dtype=np.int64)
     if shape.size != 3 or np.any(shape < 1):
         raise ValueError(f"shape must be three positive sizes, got {tuple(shape)}")
     affine = _check_affine(affine)
     if int(np.prod(u.ufl_shape, dtype=np.int64)) != 1:
         raise ValueError(f"rasterise needs a scalar function, got value shape {u.ufl_shape}")
-    tdim = mesh.topology.dim
-    if mesh.geometry.x.shape[1] < 3 or tdim != 3:
+    if mesh.geometry.x.shape[1] < 3 or mesh.topology.dim != 3:
         raise ValueError("rasterise needs a 3D mesh")
-
     if box is not None:
         box_start, box_stop = (np.asarray(b, dtype=np.int64) for b in box)
         if box_start.shape != (3,) or box_stop.shape != (3,):
             raise ValueError(f"box must be a pair of voxel index triples (start, stop), got {box}")
+        box = (box_start, box_stop)
+    return shape, affine, box
 
-    start, stop = _index_range(*_global_bounds(mesh), affine, shape)
-    if box is not None:
-        start = np.maximum(start, np.clip(box_start, 0, shape))
-        stop = np.maximum(np.minimum(stop, np.clip(box_stop, 0, shape)), start)
 
-    # this rank only searches the part of that range covered by its owned cells
+def _sample_owned(u, affine: np.ndarray, shape: np.ndarray, start: np.ndarray,
+                  stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Flat voxel index, value) of the voxel centres in ``[start, stop)`` found in this rank's owned cells."""
+    mesh = u.function_space.mesh
+    tdim = mesh.topology.dim
+    # this rank only searches the part of [start, stop) covered by its owned cells
     num_owned = mesh.topology.index_map(tdim).size_local
     owned_lo, owned_hi = _owned_cell_bounds(mesh, num_owned)
     my_start, my_stop = _index_range(owned_lo, owned_hi, affine, shape)
@@ -265,7 +279,12 @@ def rasterise(u, shape: Sequence[int], affine: np.ndarray, *,
                 values.append(vals)
     indices = np.ascontiguousarray(np.concatenate(indices), dtype=np.int64)
     values = np.ascontiguousarray(np.concatenate(values), dtype=np.float64)
+    return indices, values
 
+
+def _gather_image(comm: MPI.Comm, indices: np.ndarray, values: np.ndarray, shape: np.ndarray,
+                  fill: float) -> np.ndarray | None:
+    """The image on rank 0 from every rank's (flat voxel index, value) pairs; None on the other ranks."""
     counts = comm.gather(indices.size, root=0)
     if comm.rank == 0:
         all_indices = np.empty(sum(counts), dtype=np.int64)

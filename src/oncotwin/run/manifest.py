@@ -9,6 +9,8 @@ import platform
 import time
 from collections.abc import Iterator
 
+from oncotwin.core.fenics import PETSc
+
 PACKAGES = ("oncotwin", "dolfinx-solver-real", "fenics-basix", "fenics-ffcx", "fenics-ufl", "petsc4py",
             "mpi4py", "mpich", "gmsh", "numpy", "scipy", "pydantic", "pint", "nibabel", "pynrrd", "pyvista",
             "vtk", "meshio")
@@ -22,12 +24,8 @@ def package_versions() -> dict[str, str]:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             continue
-    try:
-        from oncotwin.core.fenics import PETSc
-
+    with contextlib.suppress(Exception):  # provenance is best effort
         versions["PETSc"] = ".".join(str(v) for v in PETSc.Sys.getVersion())
-    except Exception:  # noqa: BLE001 - provenance is best effort
-        pass
     versions["python"] = platform.python_version()
     return versions
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,56 +18,16 @@ from mpi4py import MPI
 
 from oncotwin import __version__
 from oncotwin.case.regimens import CONTROL, Objective, RegimenFile, ResponseThresholds
-from oncotwin.core.errors import OncotwinError
 from oncotwin.core.log import get_logger
 from oncotwin.core.rundir import RunDirectory
 from oncotwin.io.tables import json_safe
+from oncotwin.mesh.cache import ensure_mesh
 from oncotwin.run.manifest import StageTimer, now, package_versions
+from oncotwin.studies.groups import run_in_groups, simulation_job, split
+from oncotwin.studies.outcome import read_metrics, regimen_metrics
 
 log = get_logger("compare")
 TABLE_CSV, TABLE_JSON = "comparison.csv", "comparison.json"
-
-
-def split(comm: MPI.Comm, ranks_per_regimen: int) -> tuple[MPI.Comm, int, int]:
-    """The group communicator of this rank, its group index and the number of groups."""
-    if ranks_per_regimen < 1 or comm.size % ranks_per_regimen:
-        raise OncotwinError(f"--ranks-per-regimen {ranks_per_regimen} must divide the number of ranks "
-                            f"({comm.size})")
-    group = comm.rank // ranks_per_regimen
-    return comm.Split(color=group, key=comm.rank), group, comm.size // ranks_per_regimen
-
-
-def run_in_groups(comm: MPI.Comm, group_comm: MPI.Comm, group: int, n_groups: int, jobs: list[tuple],
-                  case_file: Path, case_sha256: str, mesh_root: Path) -> None:
-    """Run simulations round-robin over MPI groups: group ``g`` runs jobs ``g, g + G, ...``.
-
-    Args:
-        comm: world communicator.
-        group_comm: this rank's group.
-        group: this rank's group index.
-        n_groups: number of groups.
-        jobs: (description, progress label, case, run folder) per simulation.
-        case_file: the case file (provenance).
-        case_sha256: its hash.
-        mesh_root: mesh cache (the mesh must exist: make it before splitting).
-
-    Raises:
-        OncotwinError: on every rank, after all groups have finished, when a job failed.
-    """
-    from oncotwin.run.simulation import Simulation
-
-    failure = None
-    for index, (what, label, case, out) in enumerate(jobs):
-        if index % n_groups != group:
-            continue
-        try:
-            Simulation(group_comm, case, case_file, case_sha256, out, mesh_root, label=label).run()
-        except OncotwinError as exc:  # reported after every group has finished
-            failure = f"{what}: {exc}"
-            break
-    failures = [f for f in comm.allgather(failure if group_comm.rank == 0 else None) if f]
-    if failures:
-        raise OncotwinError(failures[0])
 
 
 @dataclass
@@ -103,8 +62,6 @@ class Comparison:
 
     def run(self) -> Path:
         """Run every regimen, write the table; returns the final folder."""
-        from oncotwin.mesh.cache import ensure_mesh
-
         started, timer = now(), StageTimer()
         group_comm, group, n_groups = split(self.comm, self.ranks_per_regimen)
         rundir = RunDirectory.open(self.comm, self.out, self.force)
@@ -114,10 +71,9 @@ class Comparison:
             log.info("compare: %d regimens on %d group(s) of %d rank(s)", len(self.regimens), n_groups,
                      self.ranks_per_regimen)
             with timer.stage("regimens"):
-                jobs = [(f"regimen '{r.name}'", r.name, r.case, rundir.work / "regimens" / r.name)
-                        for r in self.regimens]
-                run_in_groups(self.comm, group_comm, group, n_groups, jobs, self.case_file, self.case_sha256,
-                              self.mesh_root)
+                jobs = [simulation_job(f"regimen '{r.name}'", r.name, r.case, rundir.work / "regimens" / r.name,
+                                       self.case_file, self.case_sha256, self.mesh_root) for r in self.regimens]
+                run_in_groups(self.comm, group_comm, group, n_groups, jobs)
             if self.comm.rank == 0:
                 table = tabulate(rundir.work, self.regimens, self.spec.objective, self.spec.response)
                 write_table(rundir.work, table, self.spec, self.case_file, self.regimens[0].case.name)
@@ -139,53 +95,6 @@ class Comparison:
 
 
 # ------------------------------------------------------------------------------------------ table
-def _rows(path: Path) -> list[dict[str, float]]:
-    with open(path) as fh:
-        return [{k: float(v) if v not in ("", None) else math.nan for k, v in r.items()} for r in csv.DictReader(fh)]
-
-
-def regimen_metrics(rows: list[dict[str, float]], drugs: list[str], response: ResponseThresholds) -> dict:
-    """Outcome and exposure of one regimen from its metrics rows."""
-    key = response.volume
-    days = [r["time_day"] for r in rows]
-    volumes = [r.get(key, math.nan) for r in rows]
-    baseline, final = volumes[0], volumes[-1]
-    nadir, progression_day = math.inf, None
-    for day, volume in zip(days, volumes, strict=True):
-        if progression_day is None and volume > (1 + response.progression) * nadir:
-            progression_day = day
-        nadir = min(nadir, volume)
-    change = final / baseline - 1 if baseline > 0 else math.nan
-    if final <= response.complete * baseline:
-        category = "CR"
-    elif final > (1 + response.progression) * min(volumes):
-        category = "PD"
-    elif change <= response.partial:
-        category = "PR"
-    else:
-        category = "SD"
-    last = rows[-1]
-
-    def per_drug(column: str, reduce=lambda values: values[-1]) -> dict[str, float]:
-        return {d: reduce([r.get(column.format(d=d), math.nan) for r in rows]) for d in drugs}
-
-    return {
-        "baseline_tumour_volume_mm3": baseline,
-        "final_tumour_volume_mm3": final,
-        "min_tumour_volume_mm3": min(volumes),
-        "percent_change": 100 * change,
-        "time_to_progression_day": progression_day,
-        "response": category,
-        "final_tumour_cells": last.get("tumour_cells", math.nan),
-        "final_viable_volume_mm3": last.get("viable_volume_mm3", math.nan),
-        "normal_auc_mg_h_per_L": per_drug("{d}_normal_auc_mean_mg_h_per_L"),
-        "normal_cmax_mg_per_L": per_drug("{d}_normal_cmax_max_mg_per_L", max),
-        "tumour_auc_mg_h_per_L": per_drug("{d}_tumour_auc_mean_mg_h_per_L"),
-        "resistant_fraction_final": last.get("resistant_fraction", math.nan),
-        "hypoxic_fraction_final": last.get("hypoxic_fraction", math.nan),
-    }
-
-
 _OBJECTIVE_KEYS = {"final_tumour_volume": "final_tumour_volume_mm3", "min_tumour_volume": "min_tumour_volume_mm3",
                    "final_tumour_cells": "final_tumour_cells", "final_viable_volume": "final_viable_volume_mm3"}
 
@@ -195,7 +104,7 @@ def tabulate(work: Path, regimens: list, objective: Objective, response: Respons
     entries = []
     for regimen in regimens:
         drugs = regimen.case.treatment.drug_names()
-        metrics = regimen_metrics(_rows(work / "regimens" / regimen.name / "metrics.csv"), drugs, response)
+        metrics = regimen_metrics(read_metrics(work / "regimens" / regimen.name / "metrics.csv"), drugs, response)
         violated = []
         for c in objective.constraints:
             table = metrics["normal_auc_mg_h_per_L" if c.metric == "normal_auc" else "normal_cmax_mg_per_L"]
@@ -263,4 +172,4 @@ def write_table(work: Path, entries: list[dict], spec: RegimenFile, case_file: P
         writer.writerows(flat)
 
 
-__all__ = ["CONTROL", "Comparison", "regimen_metrics", "run_in_groups", "split", "tabulate"]
+__all__ = ["CONTROL", "Comparison", "tabulate", "treatment_summary", "write_table"]

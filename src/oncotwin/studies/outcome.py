@@ -1,0 +1,60 @@
+"""The outcome of one run from its metrics table: volume response category, progression and exposure.
+
+Shared by ``compare`` (one run per regimen) and ``forecast`` (one run per regimen and posterior sample).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+from oncotwin.case.regimens import ResponseThresholds
+
+
+def read_metrics(path: Path) -> list[dict[str, float]]:
+    """The rows of a run's ``metrics.csv`` as floats (empty cells: NaN)."""
+    with open(path) as fh:
+        return [{k: float(v) if v not in ("", None) else math.nan for k, v in r.items()} for r in csv.DictReader(fh)]
+
+
+def regimen_metrics(rows: list[dict[str, float]], drugs: list[str], response: ResponseThresholds) -> dict:
+    """Outcome and exposure of one regimen from its metrics rows."""
+    key = response.volume
+    days = [r["time_day"] for r in rows]
+    volumes = [r.get(key, math.nan) for r in rows]
+    baseline, final = volumes[0], volumes[-1]
+    nadir, progression_day = math.inf, None
+    for day, volume in zip(days, volumes, strict=True):
+        if progression_day is None and volume > (1 + response.progression) * nadir:
+            progression_day = day
+        nadir = min(nadir, volume)
+    change = final / baseline - 1 if baseline > 0 else math.nan
+    if final <= response.complete * baseline:
+        category = "CR"
+    elif final > (1 + response.progression) * min(volumes):
+        category = "PD"
+    elif change <= response.partial:
+        category = "PR"
+    else:
+        category = "SD"
+    last = rows[-1]
+
+    def per_drug(column: str, reduce=lambda values: values[-1]) -> dict[str, float]:
+        return {d: reduce([r.get(column.format(d=d), math.nan) for r in rows]) for d in drugs}
+
+    return {
+        "baseline_tumour_volume_mm3": baseline,
+        "final_tumour_volume_mm3": final,
+        "min_tumour_volume_mm3": min(volumes),
+        "percent_change": 100 * change,
+        "time_to_progression_day": progression_day,
+        "response": category,
+        "final_tumour_cells": last.get("tumour_cells", math.nan),
+        "final_viable_volume_mm3": last.get("viable_volume_mm3", math.nan),
+        "normal_auc_mg_h_per_L": per_drug("{d}_normal_auc_mean_mg_h_per_L"),
+        "normal_cmax_mg_per_L": per_drug("{d}_normal_cmax_max_mg_per_L", max),
+        "tumour_auc_mg_h_per_L": per_drug("{d}_tumour_auc_mean_mg_h_per_L"),
+        "resistant_fraction_final": last.get("resistant_fraction", math.nan),
+        "hypoxic_fraction_final": last.get("hypoxic_fraction", math.nan),
+    }
