@@ -98,22 +98,28 @@ def test_non_result_folder_is_refused_and_untouched(tmp_path, force):
     assert leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("where", [".", ".."])
-def test_current_folder_and_its_parents_are_refused(tmp_path, monkeypatch, where):
-    cwd = user_folder(tmp_path / "d" / "e", extra=0)
-    finished(tmp_path / "d" / "e", "sub")  # even a folder holding a result
+def test_current_folder_with_user_files_is_described(tmp_path, monkeypatch):
+    cwd = user_folder(tmp_path / "d", extra=0)
+    monkeypatch.chdir(cwd)
+    before = checksums(tmp_path)
+    with pytest.raises(errors.RunDirectoryError, match=r"d: not an oncotwin result \(holds c.yaml and notes.txt\)"):
+        RunDirectory.open(SELF, Path("."), True)
+    assert checksums(tmp_path) == before
+
+
+@pytest.mark.parametrize(("inside", "where"), [(None, "."), ("sub", ".."), ("", ".")])
+def test_current_folder_and_its_parents_are_refused_even_when_replaceable(tmp_path, monkeypatch, inside, where):
+    if inside is None:
+        cwd = tmp_path / "empty"
+        cwd.mkdir()
+    else:
+        cwd = finished(tmp_path) / inside
+        cwd.mkdir(exist_ok=True)
     monkeypatch.chdir(cwd)
     before = checksums(tmp_path)
     with pytest.raises(errors.RunDirectoryError, match="is the current folder or holds it"):
         RunDirectory.open(SELF, Path(where), True)
     assert checksums(tmp_path) == before
-
-
-def test_current_folder_is_refused_even_when_it_is_a_result(tmp_path, monkeypatch):
-    final = finished(tmp_path)
-    monkeypatch.chdir(final)
-    with pytest.raises(errors.RunDirectoryError, match="is the current folder"):
-        RunDirectory.open(SELF, Path("."), True)
 
 
 def test_a_folder_holding_an_input_is_refused(tmp_path):
@@ -306,3 +312,39 @@ def test_new_file_refuses_folders_devices_and_missing_parents(tmp_path, target):
     with pytest.raises(errors.RunDirectoryError), rd.new_file(tmp_path / target, force=True):
         pass
     assert os.path.exists("/dev/null") and not (tmp_path / "missing").exists()
+
+
+@pytest.mark.mpi
+def test_every_rank_gets_the_folder_or_the_same_one_line_error(comm, shared_tmp):
+    base = shared_tmp / "collective"
+    if comm.rank == 0:
+        user_folder(base / "mine", extra=0)
+    comm.barrier()
+    run = RunDirectory.open(comm, base / "out", False)
+    (run.work / f"rank{comm.rank}.txt").write_text(str(comm.rank))
+    with pytest.raises(errors.OutputLockedError, match="another oncotwin run"):
+        RunDirectory.open(comm, base / "out", True)  # raised on every rank, not only on rank 0
+    final = run.commit(comm)
+    assert sorted(p.name for p in final.glob("rank*.txt")) == [f"rank{r}.txt" for r in range(comm.size)]
+    with pytest.raises(errors.OutputExistsError, match="a result already exists"):
+        RunDirectory.open(comm, final, False)
+    with pytest.raises(errors.RunDirectoryError, match=r"not an oncotwin result \(holds c.yaml and notes.txt\)"):
+        RunDirectory.open(comm, base / "mine", True)
+    comm.barrier()
+    if comm.rank == 0:
+        assert leftovers(base) == []
+
+
+@pytest.mark.mpi
+def test_nested_run_of_another_rank_inside_the_working_folder(comm, shared_tmp):
+    """A comparison's member runs on a sub-communicator whose rank 0 may be world rank 1."""
+    parent = RunDirectory.open(comm, shared_tmp / "cmp", False, kind="comparison")
+    group = comm.Split(comm.rank, 0)
+    try:
+        member = RunDirectory.open(group, parent.work / "regimens" / f"r{comm.rank}", False)
+        (member.work / "metrics.csv").write_text("1")
+        member.commit(group)
+    finally:
+        group.Free()
+    final = parent.commit(comm)
+    assert all(rd.is_result(final / "regimens" / f"r{r}") for r in range(comm.size))

@@ -207,7 +207,9 @@ def target_state(target: Path) -> tuple:
 def _claim(final: Path, force: bool, inputs: tuple[Path, ...]) -> tuple[Path, Path, tuple]:
     """Check the rules, create the parent folder, take the lock and record the target's state."""
     target = Path(final).resolve()
-    _check_place(target, inputs)
+    _check_place(target)
+    _check_target(target, force)  # before touching anything; again under the lock below
+    _check_precious(target, inputs)
     created = _make_parents(target.parent)
     try:
         lock = _lock(target)
@@ -223,8 +225,18 @@ def _claim(final: Path, force: bool, inputs: tuple[Path, ...]) -> tuple[Path, Pa
     return target, lock, seen
 
 
-def _check_place(target: Path, inputs: tuple[Path, ...]) -> None:
-    """Refuse the current folder, a folder holding an input, and places inside a result or a partial."""
+def _check_place(target: Path) -> None:
+    """Refuse a place inside another result or inside the working folder of an unfinished run."""
+    for parent in target.parents:
+        if is_result(parent):
+            raise RunDirectoryError(f"{target}: lies inside the oncotwin result {parent}; {_CHOOSE} outside it")
+        if _WORKING_NAME.match(parent.name) and parent not in _OPEN_WORK:
+            raise RunDirectoryError(f"{target}: lies inside {parent}, the working folder of an unfinished run; "
+                                    f"{_CHOOSE} outside it")
+
+
+def _check_precious(target: Path, inputs: tuple[Path, ...]) -> None:
+    """Refuse to replace the current folder (or one holding it) and a folder holding an input of the run."""
     cwd = Path.cwd().resolve()
     if cwd == target or target in cwd.parents:
         raise RunDirectoryError(f"{target}: is the current folder or holds it; {_CHOOSE}")
@@ -232,12 +244,6 @@ def _check_place(target: Path, inputs: tuple[Path, ...]) -> None:
         path = Path(path).resolve()
         if target in path.parents:
             raise RunDirectoryError(f"{target}: holds the input {path}; {_CHOOSE}")
-    for parent in target.parents:
-        if is_result(parent):
-            raise RunDirectoryError(f"{target}: lies inside the oncotwin result {parent}; {_CHOOSE} outside it")
-        if _WORKING_NAME.match(parent.name) and parent not in _OPEN_WORK:
-            raise RunDirectoryError(f"{target}: lies inside {parent}, the working folder of an unfinished run; "
-                                    f"{_CHOOSE} outside it")
 
 
 def _check_target(target: Path, force: bool) -> tuple:
