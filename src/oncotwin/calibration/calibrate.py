@@ -381,7 +381,7 @@ def calibrate(comm: MPI.Comm, case_file: Path, observations_file: Path, out: Pat
                                       observations)
         log.info("calibrate: refining %s: %d earlier and %d new observation(s), from its MAP", update, before,
                  len(observations.segmentations) + len(observations.scalars) - before)
-    rundir = RunDirectory.open(comm, out, force)
+    rundir = RunDirectory.open(comm, out, force, kind="calibration", inputs=(case_file, observations_file))
     try:
         with timer.stage("mesh"):
             folder, _ = ensure_mesh(comm, case, mesh_root, progress=log.info)

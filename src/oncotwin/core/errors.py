@@ -32,6 +32,14 @@ class RunDirectoryError(OncotwinError):
     """The output directory cannot be used (exists without --force, not writable, ...)."""
 
 
+class OutputExistsError(RunDirectoryError):
+    """The output (a result folder or a file) exists and ``--force`` was not given."""
+
+
+class OutputLockedError(RunDirectoryError):
+    """Another run is writing the same output folder (its lock file is held)."""
+
+
 def _short(value: object, limit: int = 80) -> str:
     text = repr(value) if isinstance(value, str) else str(value)
     text = " ".join(text.split())

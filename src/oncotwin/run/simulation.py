@@ -113,12 +113,12 @@ class Simulation:
         if self.resume:
             work = checkpoint.find_resumable(self.comm, self.out, self.case_sha256)
             if work is not None:
-                rundir = RunDirectory.reuse(self.comm, self.out, work, self.force)
+                rundir = RunDirectory.reuse(self.comm, self.out, work, self.force, inputs=(self.case_file,))
                 meta, arrays = checkpoint.load(self.comm, work)
                 log.info("resuming from the checkpoint at day %.4g in %s", meta["time"] / 86400.0, work)
                 return rundir, (meta, arrays)
             log.info("no checkpoint of this case to resume from: starting at t = 0")
-        return RunDirectory.open(self.comm, self.out, self.force), None
+        return RunDirectory.open(self.comm, self.out, self.force, inputs=(self.case_file,)), None
 
     @contextmanager
     def _clock(self, name: str):

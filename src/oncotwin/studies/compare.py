@@ -64,7 +64,8 @@ class Comparison:
         """Run every regimen, write the table; returns the final folder."""
         started, timer = now(), StageTimer()
         group_comm, group, n_groups = split(self.comm, self.ranks_per_regimen)
-        rundir = RunDirectory.open(self.comm, self.out, self.force)
+        rundir = RunDirectory.open(self.comm, self.out, self.force, kind="comparison",
+                                   inputs=(self.case_file, self.regimens_file))
         try:
             with timer.stage("mesh"):  # once, before the groups read it concurrently
                 ensure_mesh(self.comm, self.regimens[0].case, self.mesh_root, progress=log.info)
