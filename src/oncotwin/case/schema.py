@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from oncotwin.case.base import FieldProblem, StrictModel
+from oncotwin.case.calibratable import PARAMETERS
 from oncotwin.case.calibration import Calibration
 from oncotwin.case.quantity import Quantity
 from oncotwin.case.treatment import Treatment  # noqa: E402  (after the base classes it imports)
@@ -549,8 +550,6 @@ class Case(StrictModel):
 
     @model_validator(mode="after")
     def _calibration_applies(self) -> Case:
-        from oncotwin.calibration.parameters import PARAMETERS
-
         for name in (self.calibration.parameters if self.calibration else {}):
             problem = PARAMETERS[name].requires(self)
             if problem:

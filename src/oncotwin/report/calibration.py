@@ -713,7 +713,7 @@ def response_table(info: dict) -> str:
 def parameter_units() -> dict[str, tuple[str, str]]:
     """Reporting unit and description of every calibratable parameter (empty when unavailable)."""
     try:
-        from oncotwin.calibration.parameters import PARAMETERS
+        from oncotwin.case.calibratable import PARAMETERS
     except Exception:  # noqa: BLE001 - the units are a nicety; the report must not fail without them
         return {}
     return {name: (kind.unit, kind.description) for name, kind in PARAMETERS.items()}
