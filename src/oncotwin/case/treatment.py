@@ -30,7 +30,6 @@ from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.quantity import Quantity
 from oncotwin.core.units import UnitError, convert, registry, to_internal
 from oncotwin.defaults.tissue import OER_K, OER_MAX, RT_ALPHA, RT_ALPHA_BETA
-from oncotwin.pk.compartments import PlasmaCurve
 from oncotwin.pk.covariates import (
     BSA_FORMULAS,
     CREATININE_G_PER_MOL,
@@ -39,6 +38,7 @@ from oncotwin.pk.covariates import (
     cockcroft_gault,
 )
 from oncotwin.pk.drugs import DrugParameters, UnknownDrugError, get_drug, lookup
+from oncotwin.pk.plasma import PlasmaCurve
 from oncotwin.pk.schedule import (
     DAY,
     HOUR,

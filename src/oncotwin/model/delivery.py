@@ -15,7 +15,7 @@ from oncotwin.case.schema import Case
 from oncotwin.core.fenics import dolfinx, ufl
 from oncotwin.core.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
-from oncotwin.pk.compartments import PlasmaCurve
+from oncotwin.pk.plasma import PlasmaCurve
 from oncotwin.problems.drug import DrugProblem, DrugTissue
 from oncotwin.problems.regions import (
     dg0_space,

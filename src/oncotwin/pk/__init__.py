@@ -8,11 +8,7 @@ Entry points for the FEM driver (all in internal units: s, mm^3, mg, mg/mm^3):
 * :meth:`oncotwin.case.treatment.Treatment.kink_times` -> times where a step should end.
 """
 
-from oncotwin.pk.compartments import (
-    MG_PER_L_PER_INTERNAL,
-    CompartmentModel,
-    PlasmaCurve,
-)
+from oncotwin.pk.compartments import CompartmentModel
 from oncotwin.pk.covariates import (
     adjusted_clearance,
     bsa_dubois,
@@ -27,6 +23,7 @@ from oncotwin.pk.drugs import (
     known_drugs,
     library_table,
 )
+from oncotwin.pk.plasma import MG_PER_L_PER_INTERNAL, PlasmaCurve
 from oncotwin.pk.schedule import (
     DoseEvent,
     Schedule,

@@ -33,6 +33,7 @@ from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
 
 from oncotwin.core.units import UnitError, registry, to_internal
+from oncotwin.pk.compartments import CompartmentModel
 
 # name -> internal unit ("dimensionless" for pure numbers); the case file may override any of these
 PARAMETER_UNITS: Mapping[str, str] = MappingProxyType({
@@ -136,6 +137,11 @@ class DrugParameters:
         """(Q, V) of each peripheral compartment, in internal units."""
         pairs = ((self.q2, self.v2), (self.q3, self.v3))
         return tuple((q, v) for q, v in pairs if q is not None)
+
+    def compartment_model(self) -> CompartmentModel:
+        """The structural plasma-PK model of this parameter set."""
+        return CompartmentModel(self.clearance, self.central_volume, self.peripheral, self.absorption_rate,
+                                self.bioavailability)
 
     def with_clearance(self, clearance: float) -> DrugParameters:
         """A copy with another elimination clearance (mm^3/s), e.g. after the covariate model."""
@@ -341,7 +347,5 @@ def library_table() -> list[dict[str, object]]:
 
 
 def _terminal_half_life_h(drug: DrugParameters) -> float:
-    from oncotwin.pk.compartments import CompartmentModel
-
-    rates = CompartmentModel.from_drug(drug).rates
+    rates = drug.compartment_model().rates
     return math.log(2) / float(min(rates)) / 3600
