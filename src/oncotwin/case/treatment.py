@@ -1,4 +1,4 @@
-"""Case-file section ``treatment``: patient covariates and drug administrations (plasma PK input).
+"""Case-file section ``treatment``: patient covariates and drug administrations, read and validated.
 
 Example::
 
@@ -16,6 +16,8 @@ Example::
 Times are relative to the start of the treatment (t = 0 = day 1). The compact schedule grammar is
 documented in :mod:`oncotwin.pk.schedule`. Doses are flat (``"100 mg"``), per body surface
 (``"75 mg/m^2"``, needs height and weight) or per body weight (``"5 mg/kg"``, needs weight).
+
+The plasma curves that the dose events and drug parameters give are computed by :mod:`oncotwin.pk.plasma`.
 """
 
 from __future__ import annotations
@@ -34,11 +36,9 @@ from oncotwin.pk.covariates import (
     BSA_FORMULAS,
     CREATININE_G_PER_MOL,
     RENAL_THRESHOLD,
-    adjusted_clearance,
     cockcroft_gault,
 )
 from oncotwin.pk.drugs import DrugParameters, UnknownDrugError, get_drug, lookup
-from oncotwin.pk.plasma import PlasmaCurve
 from oncotwin.pk.schedule import (
     DAY,
     HOUR,
@@ -50,7 +50,6 @@ from oncotwin.pk.schedule import (
     merge,
     parse_schedule,
 )
-from oncotwin.pk.schedule import kink_times as _kink_times
 
 _DOSE_HINT = "a dose like '100 mg', '75 mg/m^2' (per body surface) or '5 mg/kg' (per body weight)"
 
@@ -426,25 +425,10 @@ class Treatment(StrictModel):
         """Drugs of the treatment, in order of first appearance."""
         return list(dict.fromkeys(adm.drug for adm in self.drugs))
 
-    def drug_parameters(self, name: str) -> DrugParameters:
-        """Parameters of one drug with overrides and the covariate clearance adjustment applied."""
-        adm = next((a for a in self.drugs if a.drug == name), None)
-        if adm is None:
-            raise KeyError(f"{name!r} is not given in this treatment; drugs: {', '.join(self.drug_names())}")
-        drug = adm.drug_parameters()
-        clearance = adjusted_clearance(drug.clearance, drug.fraction_renal, self.patient.crcl_ml_per_min,
-                                       self.patient.hepatic_factor)
-        return drug.with_clearance(clearance)
+    def library_parameters(self) -> dict[str, DrugParameters]:
+        """Library parameters of each drug with this treatment's overrides (no covariate adjustment)."""
+        return {name: next(a for a in self.drugs if a.drug == name).drug_parameters() for name in self.drug_names()}
 
     def events(self, drug: str | None = None) -> list[DoseEvent]:
         """Dose events of all drugs (or of one), sorted in time."""
         return merge(*(a.events(self.patient) for a in self.drugs if drug is None or a.drug == drug))
-
-    def plasma_curves(self) -> dict[str, PlasmaCurve]:
-        """Plasma concentration curve of each drug (what the FEM transport model evaluates)."""
-        return {name: PlasmaCurve(self.drug_parameters(name), tuple(self.events(name)))
-                for name in self.drug_names()}
-
-    def kink_times(self, t_end: float | None = None) -> np.ndarray:
-        """Dose starts and infusion ends of all drugs (s), for the FEM time stepper."""
-        return _kink_times(self.events(), t_end=t_end)

@@ -6,11 +6,13 @@ only reads and validates the treatment and this module does the pharmacokinetics
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from oncotwin.pk.compartments import CompartmentModel
+from oncotwin.pk.covariates import adjusted_clearance
 from oncotwin.pk.drugs import DrugParameters
 from oncotwin.pk.schedule import DoseEvent, kink_times
 
@@ -58,3 +60,34 @@ class PlasmaCurve:
     def kink_times(self, t_end: float | None = None) -> np.ndarray:
         """Dose starts and infusion ends (s), where a time stepper should end a step."""
         return kink_times(self.events, t_end=t_end)
+
+
+def adjusted_drug(drug: DrugParameters, crcl_ml_per_min: float | None, hepatic_factor: float = 1.0) -> DrugParameters:
+    """``drug`` with the covariate clearance adjustment of :func:`oncotwin.pk.covariates.adjusted_clearance`.
+
+    Args:
+        drug: library parameters (with any overrides).
+        crcl_ml_per_min: the patient's creatinine clearance; ``None`` means normal renal function.
+        hepatic_factor: multiplier on hepatic (non-renal) clearance, 1 = normal.
+    """
+    clearance = adjusted_clearance(drug.clearance, drug.fraction_renal, crcl_ml_per_min, hepatic_factor)
+    return drug.with_clearance(clearance)
+
+
+def plasma_curves(drugs: Mapping[str, DrugParameters], events: Iterable[DoseEvent], *,
+                  crcl_ml_per_min: float | None, hepatic_factor: float = 1.0) -> dict[str, PlasmaCurve]:
+    """Plasma concentration curve of each drug of a treatment.
+
+    Args:
+        drugs: drug name -> library parameters (with any overrides), in the order of the result.
+        events: dose events of all drugs; each curve takes those whose ``drug`` is its name.
+        crcl_ml_per_min: the patient's creatinine clearance; ``None`` means normal renal function.
+        hepatic_factor: multiplier on hepatic (non-renal) clearance, 1 = normal.
+
+    Returns:
+        Drug name -> curve with the covariate-adjusted parameters.
+    """
+    events = list(events)
+    return {name: PlasmaCurve(adjusted_drug(drug, crcl_ml_per_min, hepatic_factor),
+                              tuple(e for e in events if e.drug == name))
+            for name, drug in drugs.items()}
