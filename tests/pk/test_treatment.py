@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from oncotwin.case.schema import FieldProblem
+from oncotwin.case.base import FieldProblem
 from oncotwin.case.treatment import Treatment
 from oncotwin.pk.drugs import known_drugs
 from oncotwin.pk.plasma import plasma_curves
