@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from oncotwin.case.schema import FluidTissue
+from oncotwin.case.regions import FluidTissue
 from oncotwin.core.fenics import MPI, dolfinx
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.defaults.tissue import FLUID_DEFAULTS

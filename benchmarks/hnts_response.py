@@ -354,7 +354,7 @@ def main() -> None:
     """Mesh, calibrate on the training patients, predict everyone, write and print the results."""
     import oncotwin.calibration.calibrate
     import oncotwin.run.simulation  # noqa: F401  (imported now: the provenance below is the code that runs)
-    from oncotwin.calibration.parameters import PARAMETERS
+    from oncotwin.case.calibratable import PARAMETERS
     from oncotwin.core.log import configure
 
     source = provenance()

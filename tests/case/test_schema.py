@@ -124,7 +124,7 @@ def test_malformed_yaml_reports_line(tmp_path):
 
 
 def test_label_preset_is_documented_not_assumed(tmp_path):
-    from oncotwin.case.schema import LABEL_PRESETS
+    from oncotwin.case.geometry import LABEL_PRESETS
 
     assert LABEL_PRESETS["brats2013"]["enhancing"] == [4]
     assert LABEL_PRESETS["brats2023"]["enhancing"] == [3]

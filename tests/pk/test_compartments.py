@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oncotwin.pk.compartments import CompartmentModel, PlasmaCurve
+from oncotwin.pk.compartments import CompartmentModel
 from oncotwin.pk.drugs import get_drug
+from oncotwin.pk.plasma import PlasmaCurve
 from oncotwin.pk.schedule import DAY, HOUR, DoseEvent, expand, parse_schedule
 
 L, L_PER_H = 1e6, 1e6 / 3600.0  # internal mm^3 and mm^3/s

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from oncotwin.case.schema import FieldProblem
+from oncotwin.case.base import FieldProblem
 from oncotwin.case.treatment import Treatment
 from oncotwin.pk.drugs import known_drugs
-from oncotwin.pk.schedule import DAY, HOUR
+from oncotwin.pk.plasma import plasma_curves
+from oncotwin.pk.schedule import DAY, HOUR, kink_times
 
 PATIENT = {"height": "170 cm", "weight": "70 kg", "age": 60, "sex": "female", "serum_creatinine": "0.9 mg/dL"}
 DOX = {"drug": "doxorubicin", "dose": "60 mg/m^2", "duration": "30 min", "schedule": "day 1 every 21 days x 6"}
@@ -17,6 +18,12 @@ DOX = {"drug": "doxorubicin", "dose": "60 mg/m^2", "duration": "30 min", "schedu
 
 def make(drugs, patient=PATIENT):
     return Treatment.model_validate({"patient": patient, "drugs": drugs})
+
+
+def curves_of(t: Treatment) -> dict:
+    """The plasma curves of a treatment, as the drug-delivery model builds them."""
+    return plasma_curves(t.library_parameters(), t.events(), crcl_ml_per_min=t.patient.crcl_ml_per_min,
+                         hepatic_factor=t.patient.hepatic_factor)
 
 
 def problem(drugs, patient=PATIENT) -> tuple[str, str]:
@@ -32,7 +39,7 @@ def problem(drugs, patient=PATIENT) -> tuple[str, str]:
 
 
 def test_default_treatment_is_empty():
-    assert Treatment().drugs == [] and Treatment().plasma_curves() == {}
+    assert Treatment().drugs == [] and curves_of(Treatment()) == {}
 
 
 def test_doses_covariates_and_events():
@@ -49,14 +56,14 @@ def test_doses_covariates_and_events():
     her = t.events("trastuzumab")
     assert [e.amount for e in her] == pytest.approx([560, 420, 420, 420])
     assert len(t.events("temozolomide")) == 42 and t.events("temozolomide")[0].route == "oral"
-    curves = t.plasma_curves()
+    curves = curves_of(t)
     assert set(curves) == {"doxorubicin", "temozolomide", "trastuzumab", "cisplatin"}
     # cisplatin (f_renal 0.5) clearance follows the patient's creatinine clearance
     crcl = t.patient.crcl_ml_per_min
     assert curves["cisplatin"].drug.clearance == pytest.approx(35.5e6 / 3600 * (0.5 * crcl / 100 + 0.5))
     c = curves["doxorubicin"].concentration(np.linspace(0, 130 * DAY, 500))
     assert np.all(c >= 0) and c.max() > 0
-    kinks = t.kink_times()
+    kinks = kink_times(t.events())
     assert 0.5 * HOUR in kinks and 21 * DAY + 0.5 * HOUR in kinks
 
 
@@ -69,7 +76,7 @@ def test_serum_creatinine_in_umol_per_l_and_dubois():
 def test_parameter_overrides_and_hepatic_factor():
     t = make([dict(DOX, parameters={"clearance": "40 L/h", "unbound_fraction": 0.3})],
              dict(PATIENT, hepatic_factor=0.5))
-    drug = t.drug_parameters("doxorubicin")
+    drug = curves_of(t)["doxorubicin"].drug
     assert drug.unbound_fraction == 0.3
     crcl = t.patient.crcl_ml_per_min
     assert drug.clearance == pytest.approx(40e6 / 3600 * (0.1 * crcl / 100 + 0.9 * 0.5))

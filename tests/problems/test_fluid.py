@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from oncotwin.case import read_case
-from oncotwin.case.schema import Case, FluidTissue
+from oncotwin.case.regions import FluidTissue
+from oncotwin.case.schema import Case
 from oncotwin.core.fenics import MPI, dolfinx, ufl
 from oncotwin.mesh.distribute import TaggedMesh, mesh_in_memory
 from oncotwin.problems.fluid import FluidProblem

@@ -35,8 +35,9 @@ from oncotwin.calibration.misfit import (
     concatenate,
 )
 from oncotwin.calibration.optimise import Result, levenberg_marquardt
-from oncotwin.calibration.parameters import PARAMETERS
+from oncotwin.calibration.parameters import case_fragment
 from oncotwin.case import load_case
+from oncotwin.case.calibratable import PARAMETERS
 from oncotwin.case.load import deep_merge
 from oncotwin.case.observations import Observation, Scalar, read_observations
 from oncotwin.core.errors import OncotwinError
@@ -321,7 +322,7 @@ def write_results(work: Path, calibrator: Calibrator, result: Result, summary: d
                           "description": f"{s.case.name} with parameters calibrated by oncotwin {__version__} "
                                          f"from {s.observations.file.name}"}
         for name in names:
-            fragment = deep_merge(fragment, PARAMETERS[name].fragment(case))
+            fragment = deep_merge(fragment, case_fragment(case, name))
         fragment.pop("calibration", None)
         target = work / ("calibrated.yaml" if len(calibrator.subjects) == 1 else f"calibrated_{s.name}.yaml")
         header = "# Calibrated case fragment: run it with `oncotwin run " + target.name + "`\n"

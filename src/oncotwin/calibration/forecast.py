@@ -25,8 +25,9 @@ from mpi4py import MPI
 
 from oncotwin import __version__
 from oncotwin.calibration.calibrate import read_posterior
-from oncotwin.calibration.parameters import PARAMETERS, replace
+from oncotwin.calibration.parameters import replace, set_parameter
 from oncotwin.case import load_case
+from oncotwin.case.calibratable import PARAMETERS
 from oncotwin.case.regimens import ResponseThresholds, read_regimens
 from oncotwin.core.errors import OncotwinError
 from oncotwin.core.log import get_logger
@@ -109,7 +110,7 @@ class Forecast:
                 for k, x in enumerate(draws):
                     member = case
                     for pname, value in zip(names, x, strict=True):
-                        member = PARAMETERS[pname].set(member, math.exp(value))
+                        member = set_parameter(member, pname, math.exp(value))
                     member = replace(member, ("output",), member.output.model_copy(
                         update={"fields": False, "figures": False}))
                     jobs.append(simulation_job(f"regimen '{name}' sample {k}", f"{name}#{k}", member,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from oncotwin.calibration.parameters import PARAMETERS, replace
+from oncotwin.calibration.parameters import replace, set_parameter
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.run.simulation import Simulation
 
@@ -64,7 +64,7 @@ class ForwardModel:
         """The case with the calibrated parameters set to ``values`` (internal units)."""
         case = self.case
         for name, value in values.items():
-            case = PARAMETERS[name].set(case, value)
+            case = set_parameter(case, name, value)
         return case
 
     def run(self, values: dict[str, float]) -> Trajectory:

@@ -1,19 +1,17 @@
-"""Calibratable parameters: where each lives in a case, its units, and how to write it back.
+"""Writing calibrated parameter values into a case (the registry is :mod:`oncotwin.case.calibratable`).
 
-Every parameter is positive and fitted in log space. Setting a value returns a new case (cases are
-immutable); :func:`fragment` gives the case-file keys that set it, for the calibrated case fragment.
+Setting a value returns a new case (cases are immutable); :func:`case_fragment` gives the case-file keys
+that set it, for the calibrated case fragment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
+from oncotwin.case.calibratable import PARAMETERS, value_at
 from oncotwin.case.load import deep_merge
-from oncotwin.core.units import convert
 
 
 def replace(model: BaseModel, path: tuple, value: Any) -> BaseModel:
@@ -32,112 +30,24 @@ def _nest(path: tuple, value: Any) -> dict:
     return out
 
 
-@dataclass(frozen=True)
-class ParameterKind:
-    """One calibratable parameter.
-
-    Attributes:
-        name: key in ``calibration.parameters``.
-        internal_unit: unit of the value inside oncotwin.
-        unit: unit in which it is reported and written to case fragments.
-        example: a value with units, for messages.
-        description: what it is, in words.
-        paths: where the value lives in a case (``get`` reads the first; ``set`` scales them all).
-        requires: a case -> error message (None when the parameter applies to the case).
-    """
-
-    name: str
-    internal_unit: str
-    unit: str
-    example: str
-    description: str
-    paths: Callable[[Any], list[tuple]]
-    requires: Callable[[Any], str | None]
-
-    def get(self, case) -> float:
-        """The value in ``case`` (internal units)."""
-        value: Any = case
-        for key in self.paths(case)[0]:
-            value = value[key] if isinstance(value, dict) else getattr(value, key)
-        return float(value)
-
-    def set(self, case, value: float):
-        """A copy of ``case`` with the parameter set to ``value``; further paths keep their ratios."""
-        paths = self.paths(case)
-        reference = self.get(case)
-        for path in paths:
-            old: Any = case
-            for key in path:
-                old = old[key] if isinstance(old, dict) else getattr(old, key)
-            new = value if path == paths[0] else (old * value / reference if reference > 0 else value)
-            case = replace(case, path, new)
-        return case
-
-    def user_value(self, value: float) -> float:
-        """``value`` (internal units) in the reporting unit."""
-        return convert(value, self.internal_unit, self.unit) if self.unit else value
-
-    def text(self, value: float) -> str:
-        """``value`` as a quantity string in the reporting unit (a case-file value)."""
-        return f"{self.user_value(value):.6g} {self.unit}".strip()
-
-    def fragment(self, case) -> dict:
-        """Case-file keys (nested mapping of quantity strings) that give every path its value in ``case``."""
-        out: dict = {}
-        for path in self.paths(case):
-            value: Any = case
-            for key in path:
-                value = value[key] if isinstance(value, dict) else getattr(value, key)
-            text = self.text(float(value)) if self.unit else float(value)
-            out = deep_merge(out, _nest(path, text))
-        return out
+def set_parameter(case, name: str, value: float):
+    """A copy of ``case`` with the parameter ``name`` set to ``value``; further paths keep their ratios."""
+    kind = PARAMETERS[name]
+    paths = kind.paths(case)
+    reference = kind.get(case)
+    for path in paths:
+        old = value_at(case, path)
+        new = value if path == paths[0] else (old * value / reference if reference > 0 else value)
+        case = replace(case, path, new)
+    return case
 
 
-def _growth_required(case) -> str | None:
-    return None if case.physics.growth.enabled else "needs physics.growth"
-
-
-def _diffusivity_paths(case) -> list[tuple]:
-    reference = case.viable_tumour_region() or case.tumour_regions()[0]
-    others = [n for n in case.regions if n != reference]
-    return [("regions", n, "growth", "diffusivity") for n in [reference, *others]]
-
-
-def _rt_required(case) -> str | None:
-    return _growth_required(case) or (None if case.treatment.radiotherapy is not None
-                                      else "needs treatment.radiotherapy")
-
-
-def _mechanics_required(case) -> str | None:
-    return _growth_required(case) or (None if case.physics.mechanics.enabled else "needs physics.mechanics")
-
-
-def _one_drug_effect(case) -> str | None:
-    effects = case.physics.growth.drug_effect
-    if _growth_required(case):
-        return _growth_required(case)
-    return None if len(effects) == 1 else (f"needs exactly one physics.growth.drug_effect (found "
-                                           f"{len(effects)}: {', '.join(effects) or 'none'})")
-
-
-PARAMETERS: dict[str, ParameterKind] = {p.name: p for p in (
-    ParameterKind("proliferation_rate", "1/s", "1/day", "0.05 1/day",
-                  "net proliferation rate of the tumour cells (logistic)",
-                  lambda case: [("physics", "growth", "proliferation_rate")], _growth_required),
-    ParameterKind("invasion_diffusivity", "mm^2/s", "mm^2/day", "0.13 mm^2/day",
-                  "invasion diffusivity of the viable tumour region (every region's value keeps its ratio)",
-                  _diffusivity_paths, _growth_required),
-    ParameterKind("radiosensitivity", "1/Gy", "1/Gy", "0.03 1/Gy",
-                  "linear-quadratic alpha (alpha/beta fixed)",
-                  lambda case: [("treatment", "radiotherapy", "alpha")], _rt_required),
-    ParameterKind("stress_coupling", "1/mmHg", "1/kPa", "0.5 1/kPa",
-                  "mechanical coupling: invasion slows as exp(-gamma * von Mises stress)",
-                  lambda case: [("physics", "mechanics", "stress_coupling")], _mechanics_required),
-    ParameterKind("growth_strain", "", "", "0.1",
-                  "mechanical coupling: isotropic growth eigenstrain at full density (mass effect)",
-                  lambda case: [("physics", "mechanics", "growth_strain")], _mechanics_required),
-    ParameterKind("drug_kill_rate", "1/s", "1/day", "0.1 1/day",
-                  "maximum kill rate of the sensitive clone by the case's drug (Emax model)",
-                  lambda case: [("physics", "growth", "drug_effect", next(iter(case.physics.growth.drug_effect)),
-                                 "max_kill_rate")], _one_drug_effect),
-)}
+def case_fragment(case, name: str) -> dict:
+    """Case-file keys (nested mapping of quantity strings) that give every path of ``name`` its value in ``case``."""
+    kind = PARAMETERS[name]
+    out: dict = {}
+    for path in kind.paths(case):
+        value = value_at(case, path)
+        text = kind.text(float(value)) if kind.unit else float(value)
+        out = deep_merge(out, _nest(path, text))
+    return out

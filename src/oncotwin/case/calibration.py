@@ -3,7 +3,7 @@
 Example::
 
     calibration:
-      parameters:                          # any of oncotwin.calibration.parameters.PARAMETERS
+      parameters:                          # any of oncotwin.case.calibratable.PARAMETERS
         proliferation_rate: {prior: "0.05 1/day", prior_log_sd: 0.7, bounds: ["0.002 1/day", "0.5 1/day"]}
         invasion_diffusivity: {prior: "0.13 mm^2/day", prior_log_sd: 1.0}
         radiosensitivity: {prior: "0.03 1/Gy", prior_log_sd: 0.7, initial: "0.05 1/Gy"}
@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from pydantic import Field, model_validator
 
 from oncotwin.case.base import FieldProblem, StrictModel
+from oncotwin.case.calibratable import PARAMETERS
 from oncotwin.core.units import UnitError, to_internal
 
 
@@ -83,8 +84,6 @@ class Calibration(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _quantities(cls, data: Any) -> Any:
-        from oncotwin.calibration.parameters import PARAMETERS
-
         if not isinstance(data, dict) or not isinstance(data.get("parameters"), dict):
             return data
         if not data["parameters"]:

@@ -28,7 +28,8 @@ import yaml
 from mpi4py import MPI
 from pydantic import BaseModel, ValidationError
 
-from oncotwin.case.schema import Case, FieldProblem
+from oncotwin.case.base import FieldProblem
+from oncotwin.case.schema import Case
 from oncotwin.core.errors import CaseError
 from oncotwin.core.hashing import file_sha256
 from oncotwin.core.parallel import on_root

@@ -37,6 +37,7 @@ from pydantic import (
 
 from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.load import _to_case_error, read_yaml_mapping
+from oncotwin.case.paths import resolve_path
 from oncotwin.core.errors import CaseError, InputDataError
 from oncotwin.core.hashing import file_sha256
 from oncotwin.core.units import UnitError, to_internal
@@ -107,9 +108,7 @@ class SegmentationObservation(_Timed):
     @field_validator("segmentation", mode="before")
     @classmethod
     def _path(cls, value: Any, info: ValidationInfo) -> Path:
-        from oncotwin.case.schema import _resolve_path
-
-        return _resolve_path(value, info)
+        return resolve_path(value, info)
 
 
 class ScalarValue(_Timed):
@@ -199,6 +198,7 @@ def read_observations(path: str | Path, case) -> Observations:
         CaseError: one line naming the file, the key, the value and what is allowed (a grid other than
             the baseline labels', a time before baseline, an empty segmentation, unknown keys, ...).
     """
+    # mesh is a layer above case (layering): the image checks are reached only when observations are read
     from oncotwin.mesh.images import check_same_grid, labels_found, read_label_map
 
     path = Path(path)

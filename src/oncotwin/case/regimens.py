@@ -39,6 +39,7 @@ from oncotwin.case.quantity import Quantity
 from oncotwin.case.schema import Case
 from oncotwin.core.errors import CaseError
 from oncotwin.core.hashing import file_sha256
+from oncotwin.pk.drugs import UnknownDrugError, lookup
 
 CONTROL = "control"
 OBJECTIVES = {
@@ -212,8 +213,6 @@ def _regimen_case_data(case_data: dict, regimen: RegimenSpec) -> dict:
 
 def _library_names(drugs: set[str]) -> set[str]:
     """Names as given and as the drug library spells them (aliases)."""
-    from oncotwin.pk.drugs import UnknownDrugError, lookup
-
     names = set(drugs)
     for d in drugs:
         try:

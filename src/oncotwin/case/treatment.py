@@ -1,4 +1,4 @@
-"""Case-file section ``treatment``: patient covariates and drug administrations (plasma PK input).
+"""Case-file section ``treatment``: patient covariates and drug administrations, read and validated.
 
 Example::
 
@@ -11,11 +11,13 @@ Example::
           route: infusion
           duration: "30 min"
           schedule: "day 1 every 21 days x 6"        # or: start: "0 day", every: "21 day", count: 6
-          parameters: {clearance: "50 L/h"}          # optional overrides of the drug library
+          parameters: {clearance: "50 L/h"}          # optional overrides of the drug library (DrugOverrides)
 
 Times are relative to the start of the treatment (t = 0 = day 1). The compact schedule grammar is
 documented in :mod:`oncotwin.pk.schedule`. Doses are flat (``"100 mg"``), per body surface
 (``"75 mg/m^2"``, needs height and weight) or per body weight (``"5 mg/kg"``, needs weight).
+
+The plasma curves that the dose events and drug parameters give are computed by :mod:`oncotwin.pk.plasma`.
 """
 
 from __future__ import annotations
@@ -27,18 +29,24 @@ import pint
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from oncotwin.case.base import FieldProblem, StrictModel
+from oncotwin.case.drug_overrides import DrugOverrides
 from oncotwin.case.quantity import Quantity
 from oncotwin.core.units import UnitError, convert, registry, to_internal
 from oncotwin.defaults.tissue import OER_K, OER_MAX, RT_ALPHA, RT_ALPHA_BETA
-from oncotwin.pk.compartments import PlasmaCurve
 from oncotwin.pk.covariates import (
     BSA_FORMULAS,
     CREATININE_G_PER_MOL,
     RENAL_THRESHOLD,
-    adjusted_clearance,
     cockcroft_gault,
 )
-from oncotwin.pk.drugs import DrugParameters, UnknownDrugError, get_drug, lookup
+from oncotwin.pk.drugs import (
+    DrugParameters,
+    UnknownDrugError,
+    concentration_to_internal,
+    get_drug,
+    lookup,
+    with_overrides,
+)
 from oncotwin.pk.schedule import (
     DAY,
     HOUR,
@@ -50,7 +58,6 @@ from oncotwin.pk.schedule import (
     merge,
     parse_schedule,
 )
-from oncotwin.pk.schedule import kink_times as _kink_times
 
 _DOSE_HINT = "a dose like '100 mg', '75 mg/m^2' (per body surface) or '5 mg/kg' (per body weight)"
 
@@ -173,7 +180,7 @@ class Administration(StrictModel):
     """One drug given on a schedule: dose, route (bolus, infusion or oral) and when.
 
     The schedule is either the compact ``schedule`` string or ``start``/``every``/``count``; with neither,
-    one dose at t = 0. ``parameters`` overrides library values of the drug (strings with units).
+    one dose at t = 0. ``parameters`` overrides library values of the drug (quantities with units).
     """
 
     drug: str
@@ -184,7 +191,20 @@ class Administration(StrictModel):
     start: TimeOffset | None = None
     every: Quantity("s", example="21 day", positive=True) | None = None
     count: Annotated[int, Field(ge=1)] | None = None
-    parameters: dict[str, str | float] = {}
+    parameters: DrugOverrides = DrugOverrides()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _molar_ic50(cls, data: Any) -> Any:
+        """A molar ``parameters.ic50`` as a mass concentration, with the drug's molecular weight."""
+        parameters = data.get("parameters") if isinstance(data, dict) else None
+        if not isinstance(parameters, dict) or parameters.get("ic50") is None:
+            return data
+        try:
+            mass = concentration_to_internal(parameters["ic50"], lookup(data.get("drug")).molecular_weight)
+        except (UnknownDrugError, UnitError):  # the field validators report it
+            return data
+        return {**data, "parameters": {**parameters, "ic50": f"{mass!r} mg/mm^3"}}
 
     @field_validator("drug")
     @classmethod
@@ -206,15 +226,10 @@ class Administration(StrictModel):
 
     @model_validator(mode="after")
     def _parameters(self) -> Administration:
-        for key, value in self.parameters.items():
-            try:
-                get_drug(self.drug, {key: value})
-            except ValueError as exc:
-                raise FieldProblem(f"parameters.{key}", value, str(exc)) from None
         try:
             drug = self.drug_parameters()
         except ValueError as exc:
-            raise FieldProblem("parameters", dict(self.parameters), str(exc)) from None
+            raise FieldProblem("parameters", self.parameters.given(), str(exc)) from None
         if self.effective_route == "oral" and drug.absorption_rate is None:
             raise FieldProblem("route", "oral", f"{self.drug} has no oral absorption rate in the library; give "
                                "parameters.absorption_rate (e.g. '1 1/h') or use 'bolus' or 'infusion'")
@@ -264,7 +279,7 @@ class Administration(StrictModel):
 
     def drug_parameters(self) -> DrugParameters:
         """Library parameters with this administration's overrides (no covariate adjustment)."""
-        return get_drug(self.drug, self.parameters)
+        return with_overrides(get_drug(self.drug), self.parameters.given())
 
     def amount_mg(self, patient: Patient) -> float:
         """Amount per dose, mg.
@@ -397,8 +412,8 @@ class Treatment(StrictModel):
         first: dict[str, int] = {}
         for i, adm in enumerate(self.drugs):
             j = first.setdefault(adm.drug, i)
-            if adm.parameters != self.drugs[j].parameters:
-                raise FieldProblem(f"drugs.{i}.parameters", dict(adm.parameters),
+            if adm.parameters.given() != self.drugs[j].parameters.given():
+                raise FieldProblem(f"drugs.{i}.parameters", adm.parameters.given(),
                                    f"differs from the parameters of drugs.{j} ({adm.drug}); one drug has one "
                                    "parameter set")
         return self
@@ -426,25 +441,10 @@ class Treatment(StrictModel):
         """Drugs of the treatment, in order of first appearance."""
         return list(dict.fromkeys(adm.drug for adm in self.drugs))
 
-    def drug_parameters(self, name: str) -> DrugParameters:
-        """Parameters of one drug with overrides and the covariate clearance adjustment applied."""
-        adm = next((a for a in self.drugs if a.drug == name), None)
-        if adm is None:
-            raise KeyError(f"{name!r} is not given in this treatment; drugs: {', '.join(self.drug_names())}")
-        drug = adm.drug_parameters()
-        clearance = adjusted_clearance(drug.clearance, drug.fraction_renal, self.patient.crcl_ml_per_min,
-                                       self.patient.hepatic_factor)
-        return drug.with_clearance(clearance)
+    def library_parameters(self) -> dict[str, DrugParameters]:
+        """Library parameters of each drug with this treatment's overrides (no covariate adjustment)."""
+        return {name: next(a for a in self.drugs if a.drug == name).drug_parameters() for name in self.drug_names()}
 
     def events(self, drug: str | None = None) -> list[DoseEvent]:
         """Dose events of all drugs (or of one), sorted in time."""
         return merge(*(a.events(self.patient) for a in self.drugs if drug is None or a.drug == drug))
-
-    def plasma_curves(self) -> dict[str, PlasmaCurve]:
-        """Plasma concentration curve of each drug (what the FEM transport model evaluates)."""
-        return {name: PlasmaCurve(self.drug_parameters(name), tuple(self.events(name)))
-                for name in self.drug_names()}
-
-    def kink_times(self, t_end: float | None = None) -> np.ndarray:
-        """Dose starts and infusion ends of all drugs (s), for the FEM time stepper."""
-        return _kink_times(self.events(), t_end=t_end)

@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from oncotwin.case.schema import AtlasGeometry, Case
+from oncotwin.case.geometry import AtlasGeometry
+from oncotwin.case.schema import Case
 from oncotwin.core.errors import InputDataError
 from oncotwin.mesh import preprocess
 from oncotwin.mesh.segmentation import mesh_tag_volume

@@ -8,12 +8,12 @@ from pathlib import Path
 import gmsh
 import numpy as np
 
-from oncotwin.case.schema import (
+from oncotwin.case.geometry import (
     AtlasGeometry,
-    Case,
     SegmentationGeometry,
     SphereGeometry,
 )
+from oncotwin.case.schema import Case
 from oncotwin.core.errors import InputDataError
 from oncotwin.mesh.gmsh_session import gmsh_session
 from oncotwin.mesh.quality import tet_quality

@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 import gmsh
 
-from oncotwin.case.schema import Case, MeshOptions, SphereGeometry
+from oncotwin.case.geometry import SphereGeometry
+from oncotwin.case.mesh_options import MeshOptions
+from oncotwin.case.schema import Case
 
 
 def add_sphere_size_field(geometry: SphereGeometry, options: MeshOptions) -> int:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from oncotwin.case.schema import Case, SegmentationGeometry
+from oncotwin.case.geometry import SegmentationGeometry
+from oncotwin.case.schema import Case
 from oncotwin.core.errors import InputDataError
 from oncotwin.mesh import images
 

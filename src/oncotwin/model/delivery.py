@@ -15,7 +15,7 @@ from oncotwin.case.schema import Case
 from oncotwin.core.fenics import dolfinx, ufl
 from oncotwin.core.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
-from oncotwin.pk.compartments import PlasmaCurve
+from oncotwin.pk.plasma import PlasmaCurve, plasma_curves
 from oncotwin.problems.drug import DrugProblem, DrugTissue
 from oncotwin.problems.regions import (
     dg0_space,
@@ -137,7 +137,10 @@ class DrugDelivery:
 
 def create_drug_problems(case: Case, tmesh: TaggedMesh, fluid=None) -> dict[str, DrugDelivery]:
     """Transport problems for every drug of ``case.treatment`` (coupled to ``fluid`` when given)."""
-    curves = case.treatment.plasma_curves()
+    treatment = case.treatment
+    curves = plasma_curves(treatment.library_parameters(), treatment.events(),
+                           crcl_ml_per_min=treatment.patient.crcl_ml_per_min,
+                           hepatic_factor=treatment.patient.hepatic_factor)
     mesh = tmesh.mesh
     Q0 = dg0_space(tmesh)
     tags = tmesh.regions

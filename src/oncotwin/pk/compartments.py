@@ -13,23 +13,20 @@ Infusions are the time integral of that response, oral doses its convolution wit
 events superpose. Everything is vectorised over the time array.
 
 Units: internal (s, mm^3, mg), so concentrations are mg/mm^3 (what the FEM transport model uses);
-``*_mg_per_l`` functions report mg/L (= ug/mL): 1 mg/mm^3 = 1e6 mg/L.
+the ``*_mg_per_l`` methods of :class:`oncotwin.pk.plasma.PlasmaCurve` report mg/L (= ug/mL):
+1 mg/mm^3 = 1e6 mg/L.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from oncotwin.pk.drugs import DrugParameters
 from oncotwin.pk.schedule import DoseEvent
-
-MG_PER_L_PER_INTERNAL = 1e6
-"""mg/L per mg/mm^3 (1 L = 1e6 mm^3)."""
 
 
 @dataclass(frozen=True)
@@ -56,12 +53,6 @@ class CompartmentModel:
             raise ValueError("clearances and volumes must be finite and > 0")
         if len(self.peripheral) > 2:
             raise ValueError("at most 3 compartments are supported")
-
-    @classmethod
-    def from_drug(cls, drug: DrugParameters) -> CompartmentModel:
-        """The structural model of a resolved drug parameter set."""
-        return cls(drug.clearance, drug.central_volume, drug.peripheral, drug.absorption_rate,
-                   drug.bioavailability)
 
     @property
     def n_compartments(self) -> int:
@@ -245,47 +236,3 @@ def _oral_auc_limit(alpha: np.ndarray, ka: float, s: np.ndarray) -> np.ndarray:
     direct = -(np.expm1(-safe_x) + safe_x * np.exp(-safe_x)) / safe_x**2
     series = 0.5 - x / 3.0 + x**2 / 8.0
     return s**2 * np.where(small, series, direct)
-
-
-@dataclass(frozen=True)
-class PlasmaCurve:
-    """Plasma concentration of one drug over a treatment: what the FEM transport model evaluates.
-
-    Attributes:
-        drug: resolved (covariate-adjusted) parameters.
-        events: the drug's dose events, sorted.
-    """
-
-    drug: DrugParameters
-    events: tuple[DoseEvent, ...]
-    model: CompartmentModel = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self):
-        object.__setattr__(self, "model", CompartmentModel.from_drug(self.drug))
-        object.__setattr__(self, "events", tuple(sorted(self.events, key=lambda e: (e.time, e.duration))))
-
-    def concentration(self, t: np.ndarray | float) -> np.ndarray:
-        """Total plasma concentration, mg/mm^3 (internal)."""
-        return self.model.concentration(t, self.events)
-
-    def unbound_concentration(self, t: np.ndarray | float) -> np.ndarray:
-        """Unbound plasma concentration (drives transvascular exchange), mg/mm^3."""
-        return self.drug.unbound_fraction * self.concentration(t)
-
-    def concentration_mg_per_l(self, t: np.ndarray | float) -> np.ndarray:
-        """Total plasma concentration, mg/L (= ug/mL), for reports."""
-        return MG_PER_L_PER_INTERNAL * self.concentration(t)
-
-    def auc(self, t: np.ndarray | float) -> np.ndarray:
-        """Cumulative AUC of the total plasma concentration from 0 to t, mg*s/mm^3."""
-        return self.model.auc(t, self.events)
-
-    def auc_mg_h_per_l(self, t: np.ndarray | float) -> np.ndarray:
-        """Cumulative AUC, mg*h/L, for reports."""
-        return self.auc(t) * MG_PER_L_PER_INTERNAL / 3600.0
-
-    def kink_times(self, t_end: float | None = None) -> np.ndarray:
-        """Dose starts and infusion ends (s), where a time stepper should end a step."""
-        from oncotwin.pk.schedule import kink_times
-
-        return kink_times(self.events, t_end=t_end)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
 
 from oncotwin.core.units import UnitError, registry, to_internal
+from oncotwin.pk.compartments import CompartmentModel
 
 # name -> internal unit ("dimensionless" for pure numbers); the case file may override any of these
 PARAMETER_UNITS: Mapping[str, str] = MappingProxyType({
@@ -136,6 +137,11 @@ class DrugParameters:
         """(Q, V) of each peripheral compartment, in internal units."""
         pairs = ((self.q2, self.v2), (self.q3, self.v3))
         return tuple((q, v) for q, v in pairs if q is not None)
+
+    def compartment_model(self) -> CompartmentModel:
+        """The structural plasma-PK model of this parameter set."""
+        return CompartmentModel(self.clearance, self.central_volume, self.peripheral, self.absorption_rate,
+                                self.bioavailability)
 
     def with_clearance(self, clearance: float) -> DrugParameters:
         """A copy with another elimination clearance (mm^3/s), e.g. after the covariate model."""
@@ -274,24 +280,59 @@ def get_drug(name: str, overrides: Mapping[str, object] | None = None) -> DrugPa
     entry = lookup(name)
     raw = {f.name: getattr(entry, f.name) for f in fields(entry) if f.name in PARAMETER_UNITS}
     for key, value in (overrides or {}).items():
-        if key not in PARAMETER_UNITS:
-            raise ValueError(f"unknown drug parameter {key!r}; allowed: {', '.join(PARAMETER_UNITS)}")
+        _require_known(key)
         raw[key] = value
-    values = {key: _resolve(key, value, entry.molecular_weight) for key, value in raw.items()}
+    values = {key: parameter_value(key, value, entry.molecular_weight) for key, value in raw.items()}
+    _check_compartments(values)
+    return DrugParameters(name=entry.name, molecular_weight=entry.molecular_weight, source=entry.source, **values)
+
+
+def with_overrides(drug: DrugParameters, overrides: Mapping[str, float | None]) -> DrugParameters:
+    """A copy of ``drug`` with some parameters replaced by values already in internal units.
+
+    Args:
+        drug: a resolved parameter set (:func:`get_drug`).
+        overrides: parameter name -> value in the internal unit of :data:`PARAMETER_UNITS` (checked by
+            :func:`parameter_value`); ``None`` removes an optional value (a peripheral compartment, ka).
+
+    Raises:
+        ValueError: unknown parameter name, or a peripheral compartment given by half.
+    """
+    for key in overrides:
+        _require_known(key)
+    _check_compartments({**{key: getattr(drug, key) for key in PARAMETER_UNITS}, **overrides})
+    return replace(drug, **overrides)
+
+
+def _require_known(key: str) -> None:
+    if key not in PARAMETER_UNITS:
+        raise ValueError(f"unknown drug parameter {key!r}; allowed: {', '.join(PARAMETER_UNITS)}")
+
+
+def _check_compartments(values: Mapping[str, float | None]) -> None:
     for q, v in (("q2", "v2"), ("q3", "v3")):
         if (values[q] is None) != (values[v] is None):
             raise ValueError(f"{q} and {v} must be given together (peripheral compartment {q[1]})")
     if values["q3"] is not None and values["q2"] is None:
         raise ValueError("a third compartment (q3, v3) needs a second one (q2, v2)")
-    return DrugParameters(name=entry.name, molecular_weight=entry.molecular_weight, source=entry.source, **values)
 
 
-def _resolve(key: str, value: object, molecular_weight: float) -> float | None:
+def parameter_value(key: str, value: object, molecular_weight: float | None = None) -> float | None:
+    """One drug parameter as written (a quantity with units, or a number) in its internal unit.
+
+    Args:
+        key: a name of :data:`PARAMETER_UNITS`.
+        value: the value as written; ``None`` stays ``None``.
+        molecular_weight: g/mol, to read a molar ``ic50``; without it only a mass concentration is read.
+
+    Raises:
+        ValueError: wrong unit or value out of range (one-line message naming the parameter).
+    """
     if value is None:
         return None
     unit = PARAMETER_UNITS[key]
     try:
-        if key == "ic50":
+        if key == "ic50" and molecular_weight is not None:
             number = concentration_to_internal(value, molecular_weight)
         else:
             number = to_internal(value, unit, example=_EXAMPLES.get(key))
@@ -341,7 +382,5 @@ def library_table() -> list[dict[str, object]]:
 
 
 def _terminal_half_life_h(drug: DrugParameters) -> float:
-    from oncotwin.pk.compartments import CompartmentModel
-
-    rates = CompartmentModel.from_drug(drug).rates
+    rates = drug.compartment_model().rates
     return math.log(2) / float(min(rates)) / 3600

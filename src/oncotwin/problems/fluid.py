@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oncotwin.case.schema import FluidBC, FluidTissue, NoFluxBC, PressureBC, RobinBC
+from oncotwin.case.physics import FluidBC, NoFluxBC, PressureBC, RobinBC
+from oncotwin.case.regions import FluidTissue
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.log import get_logger
 from oncotwin.la.petsc import (

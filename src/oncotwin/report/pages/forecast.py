@@ -10,6 +10,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from oncotwin.case.calibratable import PARAMETERS
 from oncotwin.report.clinical import fmt
 from oncotwin.report.figures import file_uri
 from oncotwin.report.load import number, read_csv, read_json
@@ -172,11 +173,6 @@ def response_table(info: dict) -> str:
 
 def parameter_units() -> dict[str, tuple[str, str]]:
     """Reporting unit and description of every calibratable parameter (empty when unavailable)."""
-    try:
-        # here, not at the top: importing the calibration (case schema, MPI) takes seconds and is optional
-        from oncotwin.calibration.parameters import PARAMETERS
-    except Exception:  # noqa: BLE001 - the units are a nicety; the report must not fail without them
-        return {}
     return {name: (kind.unit, kind.description) for name, kind in PARAMETERS.items()}
 
 

@@ -1,0 +1,162 @@
+"""Case-file section ``geometry``: an idealized sphere, a segmented label map, or the MNI152 atlas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from oncotwin.case.base import FieldProblem, StrictModel
+from oncotwin.case.paths import resolve_path
+from oncotwin.case.quantity import Length, LengthOrZero
+
+# Label conventions of the BraTS challenges, as documented presets (never assumed).
+LABEL_PRESETS: dict[str, dict[str, list[int]]] = {
+    # BraTS 2012-2016: 1 necrosis, 2 edema, 3 non-enhancing tumour, 4 enhancing tumour.
+    "brats2013": {"necrotic": [1], "edema": [2], "non_enhancing": [3], "enhancing": [4]},
+    # BraTS 2017-2022: 1 necrotic / non-enhancing core, 2 edema, 4 enhancing tumour.
+    "brats2017": {"necrotic": [1], "edema": [2], "enhancing": [4]},
+    # BraTS 2023+: 1 necrotic core, 2 edema, 3 enhancing tumour.
+    "brats2023": {"necrotic": [1], "edema": [2], "enhancing": [3]},
+}
+
+
+class SphereGeometry(StrictModel):
+    """Idealized geometry: a spherical tumour (optional necrotic core) inside a sphere of host tissue.
+
+    Regions: ``tumour`` (viable rim), ``necrotic`` (when ``necrotic_radius`` > 0) and ``host``.
+    Boundaries: ``outer``, ``tumour_boundary`` and ``necrotic_boundary`` (when there is a core).
+    Without ``host_radius`` the tumour is tissue-isolated (as in Baxter & Jain's isolated tumour): no
+    host region, and the outer boundary is ``tumour_boundary``.
+    """
+
+    kind: Literal["sphere"]
+    tumour_radius: Length
+    host_radius: Length | None = None
+    necrotic_radius: LengthOrZero = 0.0
+
+    @model_validator(mode="after")
+    def _radii_in_order(self) -> SphereGeometry:
+        host = self.host_radius if self.host_radius is not None else float("inf")
+        if not self.necrotic_radius < self.tumour_radius < host:
+            raise FieldProblem(
+                "tumour_radius", f"{self.tumour_radius:g} mm",
+                "radii must satisfy necrotic_radius < tumour_radius < host_radius, got "
+                f"{self.necrotic_radius:g} mm, {self.tumour_radius:g} mm, {host:g} mm",
+            )
+        return self
+
+    def region_names(self) -> list[str]:
+        """Region names in tag order."""
+        names = ["tumour"] + (["necrotic"] if self.necrotic_radius > 0 else [])
+        return names + (["host"] if self.host_radius is not None else [])
+
+
+class SegmentationGeometry(StrictModel):
+    """A label map (NIfTI or NRRD) whose label values map to named regions.
+
+    The host tissue is the ``tissue_mask`` (non-zero voxels) minus the labelled regions, split by
+    ``tissue_maps`` (probability maps, argmax) when given; without a mask the host is a margin of
+    ``mesh.margin`` around the labelled regions. ``image`` (optional: the MRI or CT intensities) is the
+    background of the figures only.
+    """
+
+    kind: Literal["segmentation"]
+    labels: Path
+    tissue_mask: Path | None = None
+    image: Path | None = None
+    tissue_maps: dict[str, Path] | None = None
+    label_preset: Literal["brats2013", "brats2017", "brats2023"] | None = None
+    regions: dict[str, list[int]] | None = None
+    host_region: str = "host"
+
+    @field_validator("labels", "tissue_mask", "image", mode="before")
+    @classmethod
+    def _path(cls, value: Any, info: ValidationInfo) -> Path | None:
+        return None if value is None else resolve_path(value, info)
+
+    @field_validator("tissue_maps", mode="before")
+    @classmethod
+    def _paths(cls, value: Any, info: ValidationInfo) -> dict[str, Path] | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict) or not value:
+            raise ValueError("expected a mapping of tissue name to probability-map file")
+        return {str(k): resolve_path(v, info) for k, v in value.items()}
+
+    @field_validator("regions")
+    @classmethod
+    def _labels_valid(cls, value: dict[str, list[int]] | None) -> dict[str, list[int]] | None:
+        if value is None:
+            return None
+        seen: dict[int, str] = {}
+        for name, labels in value.items():
+            if not labels:
+                raise ValueError(f"region '{name}' has no label values")
+            for label in labels:
+                if label <= 0:
+                    raise ValueError(f"region '{name}': label {label} must be > 0 (0 is background)")
+                if label in seen:
+                    raise ValueError(f"label {label} is claimed by both '{seen[label]}' and '{name}'")
+                seen[label] = name
+        return value
+
+    @model_validator(mode="after")
+    def _one_label_source(self) -> SegmentationGeometry:
+        if (self.regions is None) == (self.label_preset is None):
+            raise FieldProblem("regions", self.regions,
+                               "give exactly one of 'regions' (name: [label values]) or 'label_preset' "
+                               f"(one of {', '.join(LABEL_PRESETS)})")
+        return self
+
+    def label_map(self) -> dict[str, list[int]]:
+        """Region name -> label values (explicit or from the preset)."""
+        return dict(self.regions) if self.regions is not None else dict(LABEL_PRESETS[self.label_preset])
+
+    def host_names(self) -> list[str]:
+        """Host-tissue region names (probability-map classes, or the single host region)."""
+        return list(self.tissue_maps) if self.tissue_maps else [self.host_region]
+
+    def region_names(self) -> list[str]:
+        """Region names in tag order: labelled regions, then host tissue."""
+        return list(self.label_map()) + self.host_names()
+
+
+class SyntheticTumour(StrictModel):
+    """A synthetic spherical tumour placed at a world coordinate (mm, RAS as in the atlas)."""
+
+    centre: tuple[float, float, float]
+    radius: Length
+    necrotic_radius: LengthOrZero = 0.0
+    edema_radius: LengthOrZero = 0.0
+
+    @model_validator(mode="after")
+    def _radii(self) -> SyntheticTumour:
+        if self.necrotic_radius >= self.radius:
+            raise FieldProblem("necrotic_radius", f"{self.necrotic_radius:g} mm", "must be smaller than radius")
+        if self.edema_radius and self.edema_radius <= self.radius:
+            raise FieldProblem("edema_radius", f"{self.edema_radius:g} mm",
+                               "must be larger than radius (or 0 for no edema)")
+        return self
+
+
+class AtlasGeometry(StrictModel):
+    """Real MNI152 (2009) brain anatomy shipped with nilearn, plus a synthetic tumour.
+
+    Regions: ``necrotic`` (if any), ``tumour``, ``edema`` (if any), ``grey``, ``white``.
+    """
+
+    kind: Literal["mni152"]
+    tumour: SyntheticTumour
+    resolution: Literal[1, 2] = 2
+
+    def region_names(self) -> list[str]:
+        """Region names in tag order."""
+        names = ["necrotic"] if self.tumour.necrotic_radius > 0 else []
+        names.append("tumour")
+        names += ["edema"] if self.tumour.edema_radius > 0 else []
+        return names + ["grey", "white"]
+
+
+Geometry = Annotated[SphereGeometry | SegmentationGeometry | AtlasGeometry, Field(discriminator="kind")]

@@ -1,0 +1,164 @@
+"""Case-file section ``physics``: which models are on (fluid, drug, oxygen, growth, mechanics), with options."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from oncotwin.case.base import StrictModel
+from oncotwin.case.quantity import Duration, Fraction, Pressure, Quantity, Rate, RobinConductance
+from oncotwin.core.units import to_internal
+from oncotwin.defaults.oxygen import HYPOXIC_THRESHOLD, NECROTIC_THRESHOLD, TUMOUR_CONSUMPTION_DEFAULT
+from oncotwin.defaults.tissue import (
+    CARRYING_CAPACITY,
+    GROWTH_STRAIN,
+    NECROSIS_RATE,
+    PROLIFERATION_RATE,
+    STRESS_COUPLING,
+)
+from oncotwin.pk.drugs import UnknownDrugError, lookup
+
+
+class PressureBC(StrictModel):
+    """Fixed interstitial pressure on a tagged boundary."""
+
+    boundary: str
+    type: Literal["pressure"]
+    pressure: Pressure
+
+
+class NoFluxBC(StrictModel):
+    """Zero normal flux on a tagged boundary (the default where nothing is set)."""
+
+    boundary: str
+    type: Literal["no_flux"]
+
+
+class RobinBC(StrictModel):
+    """Far-field condition: outward flux = conductance * (p - far_pressure)."""
+
+    boundary: str
+    type: Literal["robin"]
+    conductance: RobinConductance
+    far_pressure: Pressure
+
+
+FluidBC = Annotated[PressureBC | NoFluxBC | RobinBC, Field(discriminator="type")]
+
+
+class FluidPhysics(StrictModel):
+    """Steady interstitial fluid flow (Darcy + Starling + lymphatics)."""
+
+    enabled: bool = True
+    degree: Annotated[int, Field(ge=1, le=3)] = 1
+    boundary_conditions: list[FluidBC] = []
+    ifp_threshold: Pressure = 5.0
+
+    @field_validator("boundary_conditions")
+    @classmethod
+    def _one_condition_per_boundary(cls, value: list[FluidBC]) -> list[FluidBC]:
+        names = [bc.boundary for bc in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"boundary {duplicates[0]!r} has more than one condition")
+        return value
+
+
+class DrugPhysics(StrictModel):
+    """Drug transport in tissue for every drug of the treatment (needs a treatment and a time section)."""
+
+    enabled: bool = True
+    degree: Annotated[int, Field(ge=1, le=2)] = 1
+    supg: Literal["auto", "on", "off"] = "auto"
+
+
+class DrugEffectSpec(StrictModel):
+    """Emax (Hill) kill of the sensitive clone by one drug's interstitial concentration."""
+
+    max_kill_rate: Quantity("1/s", example="0.3 1/day", positive=True)
+    ec50: Quantity("mg/mm^3", example="1 mg/L", positive=True)
+    hill: Annotated[float, Field(gt=0, le=10)] = 1.0
+
+
+class GrowthPhysics(StrictModel):
+    """Tumour growth: two clones (sensitive, resistant) and necrosis by reaction-diffusion.
+
+    Regions give the invasion diffusivity, a proliferation scale and the initial densities
+    (``regions.<name>.growth``); ``drug_effect`` gives each drug's kill of the sensitive clone. Every
+    ``remodel_every`` (null: never) the tissue follows the tumour: cells of non-tumour regions take the
+    fluid, drug and oxygen parameters of ``tumour_region`` (default: the first region of kind tumour) in
+    proportion to their tumour cell density (tumour vasculature and perfusion follow the tumour).
+    """
+
+    enabled: bool = True
+    step: Duration = 86400.0
+    proliferation_rate: Rate = to_internal(PROLIFERATION_RATE, "1/s")
+    resistant_proliferation_rate: Rate | None = None
+    mutation_fraction: Annotated[float, Field(ge=0, le=0.1)] = 1e-4
+    initial_resistant_fraction: Fraction = 0.01
+    necrosis_rate: Rate = to_internal(NECROSIS_RATE, "1/s")
+    detection_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    carrying_capacity: Quantity("1/mm^3", example="1e6 1/mm^3", positive=True) = to_internal(
+        CARRYING_CAPACITY, "1/mm^3")
+    drug_effect: dict[str, DrugEffectSpec] = {}
+    remodel_every: Duration | None = 7 * 86400.0
+    tumour_region: str | None = None
+
+    @field_validator("drug_effect")
+    @classmethod
+    def _library_drugs(cls, value: dict[str, DrugEffectSpec]) -> dict[str, DrugEffectSpec]:
+        # keyed by the library's names, so that a patient case can hold the effects of drugs that only
+        # some regimens give (oncotwin compare)
+        out = {}
+        for name, effect in value.items():
+            try:
+                out[lookup(name).name] = effect
+            except UnknownDrugError as exc:
+                raise ValueError(str(exc)) from None
+        return out
+
+    @property
+    def resistant_rate(self) -> float:
+        """Proliferation rate of the resistant clone (default: the sensitive clone's)."""
+        return self.proliferation_rate if self.resistant_proliferation_rate is None \
+            else self.resistant_proliferation_rate
+
+
+class MechanicsPhysics(StrictModel):
+    """Mass effect: linear elasticity with a growth eigenstrain proportional to the tumour density."""
+
+    enabled: bool = True
+    degree: Annotated[int, Field(ge=1, le=2)] = 2
+    fixed_boundaries: list[str] = ["outer"]
+    growth_strain: Annotated[float, Field(ge=0, le=1)] = GROWTH_STRAIN
+    stress_coupling: Quantity("1/mmHg", example="0.5 1/kPa", nonnegative=True) = to_internal(
+        STRESS_COUPLING, "1/mmHg")
+    update_every: Duration | None = None
+
+
+class OxygenBC(StrictModel):
+    """Fixed oxygen partial pressure on a tagged boundary (elsewhere: no flux)."""
+
+    boundary: str
+    po2: Pressure
+
+
+class OxygenPhysics(StrictModel):
+    """Quasi-steady oxygen: diffusion, vascular supply and Michaelis-Menten consumption."""
+
+    enabled: bool = True
+    tumour_consumption: Quantity("mmHg/s", example="15 mmHg/s", nonnegative=True) = TUMOUR_CONSUMPTION_DEFAULT
+    hypoxic_threshold: Pressure = HYPOXIC_THRESHOLD
+    necrotic_threshold: Pressure = NECROTIC_THRESHOLD
+    boundary_conditions: list[OxygenBC] = []
+
+
+class Physics(StrictModel):
+    """Which physics are on, with their options."""
+
+    fluid: FluidPhysics = FluidPhysics(enabled=False)
+    drug: DrugPhysics = DrugPhysics(enabled=False)
+    oxygen: OxygenPhysics = OxygenPhysics(enabled=False)
+    growth: GrowthPhysics = GrowthPhysics(enabled=False)
+    mechanics: MechanicsPhysics = MechanicsPhysics(enabled=False)

@@ -1,0 +1,39 @@
+"""Case-file sections that control a run: ``time`` (stepping), ``solver`` (PETSc options) and ``output``."""
+
+from __future__ import annotations
+
+from pydantic import model_validator
+
+from oncotwin.case.base import FieldProblem, StrictModel
+from oncotwin.case.quantity import Duration
+
+
+class TimeOptions(StrictModel):
+    """Time stepping of the transient physics.
+
+    Steps restart at ``min_step`` after every dose event (start and end of each infusion or bolus)
+    and double up to ``max_step``; outputs are written every ``output_every`` and at the end.
+    """
+
+    end: Duration
+    max_step: Duration = 6 * 3600.0
+    min_step: Duration = 300.0
+    output_every: Duration = 86400.0
+
+    @model_validator(mode="after")
+    def _steps(self) -> TimeOptions:
+        if self.min_step > self.max_step:
+            raise FieldProblem("min_step", f"{self.min_step:g} s", f"must not exceed max_step ({self.max_step:g} s)")
+        if self.max_step > self.end:
+            raise FieldProblem("max_step", f"{self.max_step:g} s", f"must not exceed end ({self.end:g} s)")
+        return self
+
+
+PetscValue = str | int | float | bool
+
+
+class Output(StrictModel):
+    """What a run writes besides metrics and the manifest."""
+
+    fields: bool = True
+    figures: bool = True
