@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -10,7 +11,6 @@ import numpy as np
 from oncotwin.core.errors import SolverError
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.log import get_logger
-from oncotwin.defaults.oxygen import HYPOXIC_THRESHOLD, NECROTIC_THRESHOLD
 from oncotwin.la.petsc import MULTIGRID, create_ksp, m_matrix_correction, solve
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.oxygen import OxygenTransport
@@ -18,7 +18,7 @@ from oncotwin.problems.regions import (
     TumourBlend,
     dg0_space,
     measures,
-    region_field,
+    region_coefficient,
     region_indicator,
     set_region_values,
 )
@@ -95,10 +95,10 @@ class OxygenProblem:
         tissue: oxygen parameters for every region name of the mesh (internal units).
         density: tumour cell density fraction N [-]: a P1 function, a UFL expression or a number.
         tumour_consumption: V_max of tumour cells at full density [mmHg/s].
-        boundary_conditions: pO2 [mmHg] per tagged boundary name (Dirichlet); other boundaries are no-flux.
-        petsc_options: overrides of the PETSc options (prefix ``oxygen_``).
         hypoxic_threshold: pO2 below which tissue counts as hypoxic [mmHg].
         necrotic_threshold: pO2 below which tissue counts as anoxic/necrotic [mmHg].
+        boundary_conditions: pO2 [mmHg] per tagged boundary name (Dirichlet); other boundaries are no-flux.
+        petsc_options: overrides of the PETSc options (prefix ``oxygen_``).
         extra_source: optional additional UFL source [mmHg/s] (verification), integrated with a
             degree-4 rule.
         newton_rtol: stop when the residual norm is below ``newton_rtol`` times the larger of the initial
@@ -114,9 +114,8 @@ class OxygenProblem:
     prefix = "oxygen_"
 
     def __init__(self, tmesh: TaggedMesh, tissue: dict[str, OxygenTissue], density,
-                 tumour_consumption: float, boundary_conditions: dict[str, float] | None = None,
-                 petsc_options: dict | None = None, hypoxic_threshold: float = HYPOXIC_THRESHOLD,
-                 necrotic_threshold: float = NECROTIC_THRESHOLD,
+                 tumour_consumption: float, *, hypoxic_threshold: float, necrotic_threshold: float,
+                 boundary_conditions: dict[str, float] | None = None, petsc_options: dict | None = None,
                  extra_source: ufl.core.expr.Expr | None = None, newton_rtol: float = 1e-10,
                  newton_max_it: int = 50, monotone: bool = True):
         self.tmesh = tmesh
@@ -137,11 +136,7 @@ class OxygenProblem:
         self.dx, self.ds, _ = measures(tmesh)
         # lumped supply and consumption (vertex quadrature): M-matrix Jacobian, discrete maximum principle
         self.dx_lumped = self.dx(metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
-        tag = tmesh.regions
-
-        def field(fn, name):
-            return region_field(self.Q0, tmesh, {tag[r]: fn(t) for r, t in tissue.items() if r in tag}, name)
-
+        field = functools.partial(region_coefficient, self.Q0, tmesh, tissue)
         if isinstance(density, int | float):
             density = dolfinx.fem.Constant(mesh, PETSc.ScalarType(density))
         self.density = density
