@@ -121,12 +121,7 @@ class OxygenProblem:
         self.tmesh = tmesh
         self.comm = tmesh.comm
         mesh = tmesh.mesh
-        missing = sorted(set(tmesh.regions) - set(tissue))
-        if missing:
-            raise ValueError(f"oxygen: no parameters for region(s) {missing}; got {sorted(tissue)}")
-        bad = [name for name, t in tissue.items() if not t.half_saturation > 0]
-        if bad:
-            raise ValueError(f"oxygen: half_saturation must be > 0 mmHg in region(s) {bad}")
+        self._check_tissue(tissue)
         self.tissue = tissue
         self.hypoxic_threshold = float(hypoxic_threshold)
         self.necrotic_threshold = float(necrotic_threshold)
@@ -159,7 +154,33 @@ class OxygenProblem:
         self.reference_po2 = max([t.vascular_po2 for t in tissue.values()] + list(self.boundary_values.values())
                                  + [1.0])
         self.po2.x.array[:] = self.reference_po2
+        self._compile_forms(extra_source)
+        self._correction = self._monotone_correction() if monotone else None
+        self._constant_part = self._assemble_constant_part()
+        self.A = self._constant_part.copy()  # the Jacobian: same sparsity, values set per Newton step
+        self._diagonal = dolfinx.fem.petsc.create_vector(self.V)
+        self._dirichlet_owned = np.concatenate(
+            [bc.dof_indices()[0][: bc.dof_indices()[1]] for bc in self.bcs] + [np.zeros(0, np.int32)])
+        self.b = dolfinx.fem.petsc.create_vector(self.V)
+        self.du = dolfinx.fem.petsc.create_vector(self.V)
+        self.ksp = create_ksp(self.comm, self.A, self.prefix, OXYGEN_PETSC_DEFAULTS, petsc_options)
+        self._tumour_indicator = region_indicator(tmesh, tmesh.tumour_regions)
+        self._one = dolfinx.fem.Constant(mesh, PETSc.ScalarType(1.0))
+        self._weight_forms: dict[int, tuple] = {}
+        self.last_solve: NewtonInfo | None = None
+        self._warned = False
 
+    # ---------------------------------------------------------------- set-up
+    def _check_tissue(self, tissue: dict[str, OxygenTissue]) -> None:
+        missing = sorted(set(self.tmesh.regions) - set(tissue))
+        if missing:
+            raise ValueError(f"oxygen: no parameters for region(s) {missing}; got {sorted(tissue)}")
+        bad = [name for name, t in tissue.items() if not t.half_saturation > 0]
+        if bad:
+            raise ValueError(f"oxygen: half_saturation must be > 0 mmHg in region(s) {bad}")
+
+    def _compile_forms(self, extra_source: ufl.core.expr.Expr | None) -> None:
+        """Residual, diffusion, diagonal reaction derivative and residual scale (compiled once)."""
         q, dc = ufl.TestFunction(self.V), ufl.TrialFunction(self.V)
         F = self.physics.residual(self.po2, q, self.dx, self.dx_lumped)
         # a fixed rule for the (verification) source: its estimated degree is often ~20 (cos, quotients)
@@ -177,22 +198,7 @@ class OxygenProblem:
         if extra_source is not None:
             scale += abs(extra_source) * q * dx_source
         self._scale = dolfinx.fem.form(scale)
-        self._correction = self._monotone_correction() if monotone else None
-        self._constant_part = self._assemble_constant_part()
-        self.A = self._constant_part.copy()  # the Jacobian: same sparsity, values set per Newton step
-        self._diagonal = dolfinx.fem.petsc.create_vector(self.V)
-        self._dirichlet_owned = np.concatenate(
-            [bc.dof_indices()[0][: bc.dof_indices()[1]] for bc in self.bcs] + [np.zeros(0, np.int32)])
-        self.b = dolfinx.fem.petsc.create_vector(self.V)
-        self.du = dolfinx.fem.petsc.create_vector(self.V)
-        self.ksp = create_ksp(self.comm, self.A, self.prefix, OXYGEN_PETSC_DEFAULTS, petsc_options)
-        self._tumour_indicator = region_indicator(tmesh, tmesh.tumour_regions)
-        self._one = dolfinx.fem.Constant(mesh, PETSc.ScalarType(1.0))
-        self._weight_forms: dict[int, tuple] = {}
-        self.last_solve: NewtonInfo | None = None
-        self._warned = False
 
-    # ---------------------------------------------------------------- set-up
     def _boundary_conditions(self, values: dict[str, float]) -> list:
         tmesh, fdim = self.tmesh, self.tmesh.mesh.topology.dim - 1
         unknown = sorted(set(values) - set(tmesh.boundaries))
