@@ -11,13 +11,13 @@ import pytest
 from oncotwin.case.schema import Case
 from oncotwin.core.errors import SolverError
 from oncotwin.core.fenics import MPI, dolfinx, ufl
-from oncotwin.mesh.distribute import TaggedMesh, mesh_in_memory
 from oncotwin.defaults.oxygen import (
     HYPOXIC_THRESHOLD,
     NECROTIC_THRESHOLD,
     OXYGEN_DEFAULTS,
     TUMOUR_CONSUMPTION_DEFAULT,
 )
+from oncotwin.mesh.distribute import TaggedMesh, mesh_in_memory
 from oncotwin.problems.oxygen import OxygenProblem, OxygenTissue
 from oncotwin.verification.spherical_oxygen import ZeroOrderSphere
 from tests.problems.test_fluid import cube

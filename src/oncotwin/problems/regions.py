@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TypeVar
 
 import numpy as np
 
 from oncotwin.core.fenics import MPI, dolfinx, ufl
 from oncotwin.mesh.distribute import TaggedMesh
-
-Tissue = TypeVar("Tissue")
 
 
 def dg0_space(tmesh: TaggedMesh) -> dolfinx.fem.FunctionSpace:
@@ -26,8 +23,8 @@ def region_field(space: dolfinx.fem.FunctionSpace, tmesh: TaggedMesh, values: di
     return f
 
 
-def region_coefficient(space: dolfinx.fem.FunctionSpace, tmesh: TaggedMesh, tissue: Mapping[str, Tissue],
-                       value: Callable[[Tissue], float], name: str = "f") -> dolfinx.fem.Function:
+def region_coefficient[Tissue](space: dolfinx.fem.FunctionSpace, tmesh: TaggedMesh, tissue: Mapping[str, Tissue],
+                               value: Callable[[Tissue], float], name: str = "f") -> dolfinx.fem.Function:
     """A DG0 coefficient with ``value(tissue[r])`` on the cells of every region ``r`` of the mesh.
 
     Args:
