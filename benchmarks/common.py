@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from oncotwin.case.regions import FluidTissue
 from oncotwin.core.fenics import MPI, dolfinx
 from oncotwin.mesh.distribute import TaggedMesh
+from oncotwin.problems.fluid import FluidTissue
 from oncotwin.defaults.tissue import FLUID_DEFAULTS
 from oncotwin.core.units import to_internal
 
@@ -35,7 +35,7 @@ def fluid_tissue(kind: str) -> FluidTissue:
     """oncotwin's default Starling/Darcy parameters of a tissue kind, in internal units."""
     values = {k: (to_internal(v, FLUID_UNITS.get(k, "mmHg")) if isinstance(v, str) else v)
               for k, v in FLUID_DEFAULTS[kind].items()}
-    return FluidTissue.model_construct(**values)
+    return FluidTissue(**values)
 
 
 def fluid_params() -> dict[str, FluidTissue]:

@@ -49,7 +49,12 @@ from oncotwin.defaults.tissue import (  # noqa: E402
     NECROSIS_RATE,
     PROLIFERATION_RATE,
 )
-from oncotwin.defaults.oxygen import OXYGEN_DEFAULTS, TUMOUR_CONSUMPTION_DEFAULT  # noqa: E402
+from oncotwin.defaults.oxygen import (  # noqa: E402
+    HYPOXIC_THRESHOLD,
+    NECROTIC_THRESHOLD,
+    OXYGEN_DEFAULTS,
+    TUMOUR_CONSUMPTION_DEFAULT,
+)
 from oncotwin.core.units import to_internal  # noqa: E402
 
 SIZES = {"fluid": (25, 50, 100), "drug": (25, 50, 100), "oxygen": (25, 50, 100), "growth": (25, 50, 100),
@@ -127,7 +132,8 @@ def run_oxygen(tm, stages, t):
     density = tumour_density(tm)
     with stages.active():
         t.start()
-        problem = OxygenProblem(tm, tissue, density, TUMOUR_CONSUMPTION_DEFAULT)
+        problem = OxygenProblem(tm, tissue, density, TUMOUR_CONSUMPTION_DEFAULT,
+                                hypoxic_threshold=HYPOXIC_THRESHOLD, necrotic_threshold=NECROTIC_THRESHOLD)
         info = problem.solve()
         t.stop()
     its = stages.iterations

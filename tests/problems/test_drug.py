@@ -7,13 +7,12 @@ import math
 import numpy as np
 import pytest
 
+from oncotwin.case.schema import Case
 from oncotwin.core.fenics import MPI, dolfinx, ufl
+from oncotwin.mesh.distribute import mesh_in_memory
 from oncotwin.problems.drug import DrugProblem, DrugTissue
 from oncotwin.verification.spherical_fluid import LayeredSphere, Shell
 from tests.problems.test_fluid import cube, isolated_case, shells_for  # noqa: F401
-
-from oncotwin.case.schema import Case
-from oncotwin.mesh.distribute import mesh_in_memory
 
 
 def const(tm, value):

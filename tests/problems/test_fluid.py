@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -9,11 +10,12 @@ import numpy as np
 import pytest
 
 from oncotwin.case import read_case
-from oncotwin.case.regions import FluidTissue
 from oncotwin.case.schema import Case
 from oncotwin.core.fenics import MPI, dolfinx, ufl
 from oncotwin.mesh.distribute import TaggedMesh, mesh_in_memory
-from oncotwin.problems.fluid import FluidProblem
+from oncotwin.model.fluid import fluid_boundaries
+from oncotwin.model.tissues import fluid_tissues
+from oncotwin.problems.fluid import FluidProblem, FluidTissue
 from oncotwin.verification.spherical_fluid import LayeredSphere, Shell
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,11 +42,11 @@ def cube(comm, n: int) -> TaggedMesh:
 # Constant K (the exact solution is smooth across the interface); region-wise vessel and lymph terms.
 # Values in internal units, constructed without unit parsing.
 MMS_TISSUE = {
-    "tumour": FluidTissue.model_construct(hydraulic_conductivity=1.0, vascular_permeability=2.0, vessel_surface_density=3.0,
+    "tumour": FluidTissue(hydraulic_conductivity=1.0, vascular_permeability=2.0, vessel_surface_density=3.0,
                           vascular_pressure=15.6, plasma_oncotic_pressure=20.0,
                           interstitial_oncotic_pressure=15.0, reflection_coefficient=0.82,
                           lymphatic_filtration=0.0, lymphatic_pressure=0.0),
-    "host": FluidTissue.model_construct(hydraulic_conductivity=1.0, vascular_permeability=0.5, vessel_surface_density=1.0,
+    "host": FluidTissue(hydraulic_conductivity=1.0, vascular_permeability=0.5, vessel_surface_density=1.0,
                         vascular_pressure=15.6, plasma_oncotic_pressure=20.0,
                         interstitial_oncotic_pressure=10.0, reflection_coefficient=0.91,
                         lymphatic_filtration=4.0, lymphatic_pressure=1.0),
@@ -108,8 +110,7 @@ def relative_l2(comm, problem: FluidProblem, exact: LayeredSphere) -> float:
 
 def solve_case(comm, case: Case) -> FluidProblem:
     tm = mesh_in_memory(comm, case)
-    tissue = {name: region.fluid for name, region in case.regions.items()}
-    problem = FluidProblem(tm, tissue, case.physics.fluid.boundary_conditions, degree=case.physics.fluid.degree)
+    problem = FluidProblem(tm, fluid_tissues(case), fluid_boundaries(case), degree=case.physics.fluid.degree)
     problem.solve()
     return problem
 
@@ -172,7 +173,7 @@ def test_unresolved_rim_layer_is_reported(comm):
     case, _ = read_case(REPO / "cases" / "sphere_baxter_jain.yaml")
     coarse = case.model_copy(update={"mesh": case.mesh.model_copy(update={"size_rim": 1.0, "rim_band": 0.0})})
     tm = mesh_in_memory(comm, coarse)
-    problem = FluidProblem(tm, {n: r.fluid for n, r in case.regions.items()}, degree=1)
+    problem = FluidProblem(tm, fluid_tissues(case), degree=1)
     layers = problem.warn_unresolved_layers()
     assert layers and layers[0].width_mm == pytest.approx(0.2716, rel=1e-3)
 
@@ -222,7 +223,7 @@ def test_preconditioner_follows_the_pressure_layer_width(comm):
     """Thin pressure layers (exchange-dominated): one-level ICC, few iterations; no exchange in a region
     (e.g. vessels switched off): multigrid. Both give the multigrid solution."""
     tm = cube(comm, 8)
-    thin = {r: t.model_copy(update={"hydraulic_conductivity": 1e-3}) for r, t in MMS_TISSUE.items()}
+    thin = {r: dataclasses.replace(t, hydraulic_conductivity=1e-3) for r, t in MMS_TISSUE.items()}
     problem = FluidProblem(tm, thin, degree=1)
     assert problem.diffusion_number() < 2 and problem.ksp.getPC().getType() == "bjacobi"
     info = problem.solve()

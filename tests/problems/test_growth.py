@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from oncotwin.core.fenics import MPI, dolfinx, ufl
-from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.kinetics.response import CloneKinetics
+from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.problems.growth import GrowthProblem, GrowthTissue
 from oncotwin.verification.fisher_kpp import FisherKPP
 

@@ -11,13 +11,19 @@ import pytest
 from oncotwin.case.schema import Case
 from oncotwin.core.errors import SolverError
 from oncotwin.core.fenics import MPI, dolfinx, ufl
+from oncotwin.defaults.oxygen import (
+    HYPOXIC_THRESHOLD,
+    NECROTIC_THRESHOLD,
+    OXYGEN_DEFAULTS,
+    TUMOUR_CONSUMPTION_DEFAULT,
+)
 from oncotwin.mesh.distribute import TaggedMesh, mesh_in_memory
-from oncotwin.defaults.oxygen import OXYGEN_DEFAULTS, TUMOUR_CONSUMPTION_DEFAULT
 from oncotwin.problems.oxygen import OxygenProblem, OxygenTissue
 from oncotwin.verification.spherical_oxygen import ZeroOrderSphere
 from tests.problems.test_fluid import cube
 
 DEFAULTS = {kind: OxygenTissue(**values) for kind, values in OXYGEN_DEFAULTS.items()}
+THRESHOLDS = {"hypoxic_threshold": HYPOXIC_THRESHOLD, "necrotic_threshold": NECROTIC_THRESHOLD}
 
 
 def total(comm, form) -> float:
@@ -51,7 +57,7 @@ def test_zero_order_sphere_matches_greenspan(comm):
         "regions": {"tumour": {"kind": "tumour"}}})
     tm = mesh_in_memory(comm, case)
     problem = OxygenProblem(tm, {"tumour": OxygenTissue(D, 0.0, 0.0, q, 1e-3 * c0)}, 0.0, 0.0,
-                            boundary_conditions={"tumour_boundary": c0})
+                            boundary_conditions={"tumour_boundary": c0}, **THRESHOLDS)
     info = problem.solve()
     exact = ZeroOrderSphere(R, D, q, c0)
     assert exact.necrotic_radius() == pytest.approx(1.0)
@@ -86,9 +92,9 @@ def mms_errors(comm, n: int) -> tuple[float, float, object]:
     density = p1(tm, lambda x: x[0])
     x = ufl.SpatialCoordinate(tm.mesh)
     exact = 20.0 + 10.0 * ufl.cos(ufl.pi * x[0]) * ufl.cos(ufl.pi * x[1]) * ufl.cos(2 * ufl.pi * x[2])
-    phys = OxygenProblem(tm, tissue, density, 15.0).physics
+    phys = OxygenProblem(tm, tissue, density, 15.0, **THRESHOLDS).physics
     source = -ufl.div(phys.diffusivity * ufl.grad(exact)) + phys.consumption(exact) - phys.supply(exact)
-    problem = OxygenProblem(tm, tissue, density, 15.0, extra_source=source)
+    problem = OxygenProblem(tm, tissue, density, 15.0, extra_source=source, **THRESHOLDS)
     info = problem.solve()
     e = problem.po2 - exact
     dx = ufl.dx(metadata={"quadrature_degree": 6})
@@ -112,7 +118,7 @@ def test_manufactured_solution_converges_at_optimal_rates(comm):
 def test_uniform_supply_only_gives_the_vascular_po2(comm):
     tm = cube(comm, 4)
     t = OxygenTissue(2e-3, 2.8, 40.0, 0.0, 2.5)
-    problem = OxygenProblem(tm, {"tumour": t, "host": t}, 0.0, 0.0)
+    problem = OxygenProblem(tm, {"tumour": t, "host": t}, 0.0, 0.0, **THRESHOLDS)
     problem.po2.x.array[:] = 3.0  # any initial guess
     problem.solve()
     assert problem.po2.x.array == pytest.approx(40.0, rel=1e-10)
@@ -123,12 +129,12 @@ def test_uniform_supply_and_consumption_give_the_algebraic_balance(comm):
     tm = cube(comm, 4)
     S, cv, v_tissue, v_tumour, N, km = 1.3, 40.0, 6.0, 15.0, 0.6, 2.5
     t = OxygenTissue(2e-3, S, cv, v_tissue, km)
-    problem = OxygenProblem(tm, {"tumour": t, "host": t}, N, v_tumour)
+    problem = OxygenProblem(tm, {"tumour": t, "host": t}, N, v_tumour, **THRESHOLDS)
     problem.solve()
     assert problem.po2.x.array == pytest.approx(balance(S, cv, v_tissue + v_tumour * N, km), rel=1e-10)
     # large K_m: the consumption is linear, c = S cv / (S + Vmax / Km)
     t = OxygenTissue(2e-3, S, cv, 1e3, 1e6)
-    problem = OxygenProblem(tm, {"tumour": t, "host": t}, 0.0, 0.0)
+    problem = OxygenProblem(tm, {"tumour": t, "host": t}, 0.0, 0.0, **THRESHOLDS)
     problem.solve()
     assert problem.po2.x.array == pytest.approx(S * cv / (S + 1e-3), rel=1e-5)
 
@@ -154,7 +160,7 @@ def test_maximum_principle_with_an_unresolved_boundary_layer(comm):
     tm = cube(comm, 4)
     tissue = {"tumour": OxygenTissue(2e-3, 0.0, 40.0, 0.0, 1.0), "host": DEFAULTS["normal"]}
     density = p1(tm, lambda x: np.where(x[0] < 0.5, 1.0, 0.0))
-    problem = OxygenProblem(tm, tissue, density, 30.0)
+    problem = OxygenProblem(tm, tissue, density, 30.0, **THRESHOLDS)
     info = problem.solve()
     low, high = global_range(comm, problem.po2)
     assert info.clipped_min == 0.0  # Kuhn tetrahedra are non-obtuse: M-matrix, no negatives at all
@@ -175,7 +181,7 @@ def test_m_matrix_correction_reduces_undershoots_on_obtuse_cells(comm):
         x[:, :] += 0.15 * np.sin(2 * np.pi * x[:, [1, 2, 0]]) * np.sin(np.pi * x)  # boundary stays put
         tissue = {"tumour": OxygenTissue(2e-3, 0.0, 40.0, 0.0, 2.5), "host": DEFAULTS["normal"]}
         density = p1(tm, lambda y: np.where(y[0] < 0.5, 1.0, 0.0))
-        problem = OxygenProblem(tm, tissue, density, 30.0, monotone=monotone)
+        problem = OxygenProblem(tm, tissue, density, 30.0, monotone=monotone, **THRESHOLDS)
         undershoot[monotone] = problem.solve().clipped_min
         assert global_range(comm, problem.po2)[1] <= 40.0
     assert undershoot[False] < -1e-3  # measured -5.3e-3 mmHg
@@ -187,7 +193,7 @@ def test_newton_warm_start_and_vascular_scaling(comm):
     tm = cube(comm, 8)
     tissue = {"tumour": DEFAULTS["tumour"], "host": DEFAULTS["normal"]}
     density = p1(tm, lambda x: np.clip(1.5 - 2 * x[0], 0.0, 1.0))
-    problem = OxygenProblem(tm, tissue, density, TUMOUR_CONSUMPTION_DEFAULT)
+    problem = OxygenProblem(tm, tissue, density, TUMOUR_CONSUMPTION_DEFAULT, **THRESHOLDS)
     cold = problem.solve()
     assert 1 <= cold.iterations <= 8, cold  # measured 6
     assert problem.solve().iterations == 0  # unchanged problem: the previous solution is converged
@@ -206,7 +212,7 @@ def test_newton_warm_start_and_vascular_scaling(comm):
 def test_newton_failure_is_a_solver_error(comm):
     tm = cube(comm, 4)
     problem = OxygenProblem(tm, {"tumour": DEFAULTS["tumour"], "host": DEFAULTS["normal"]}, 1.0,
-                            TUMOUR_CONSUMPTION_DEFAULT, newton_max_it=1)
+                            TUMOUR_CONSUMPTION_DEFAULT, newton_max_it=1, **THRESHOLDS)
     with pytest.raises(SolverError, match="Newton's method did not converge"):
         problem.solve()
 
@@ -214,10 +220,10 @@ def test_newton_failure_is_a_solver_error(comm):
 def test_bad_input_is_reported(comm):
     tm = cube(comm, 2)
     with pytest.raises(ValueError, match="no parameters for region"):
-        OxygenProblem(tm, {"tumour": DEFAULTS["tumour"]}, 0.0, 0.0)
+        OxygenProblem(tm, {"tumour": DEFAULTS["tumour"]}, 0.0, 0.0, **THRESHOLDS)
     with pytest.raises(ValueError, match="unknown boundary"):
         OxygenProblem(tm, {"tumour": DEFAULTS["tumour"], "host": DEFAULTS["normal"]}, 0.0, 0.0,
-                      boundary_conditions={"outer": 40.0})
+                      boundary_conditions={"outer": 40.0}, **THRESHOLDS)
 
 
 # ------------------------------------------------------------------------------- metrics
@@ -227,7 +233,7 @@ def test_metrics_with_a_density_indicator(comm):
     tm = cube(comm, 6)
     t = DEFAULTS["tumour"]
     density = p1(tm, lambda x: np.where(x[0] < 0.5 + 1e-9, 1.0, 0.0))
-    problem = OxygenProblem(tm, {"tumour": t, "host": t}, density, TUMOUR_CONSUMPTION_DEFAULT)
+    problem = OxygenProblem(tm, {"tumour": t, "host": t}, density, TUMOUR_CONSUMPTION_DEFAULT, **THRESHOLDS)
     problem.solve()
     chi = ufl.conditional(ufl.gt(density, 0.2), 1.0, 0.0)
     m = problem.metrics(chi)
@@ -260,7 +266,7 @@ def test_newton_matrix_is_the_jacobian_of_the_residual(comm):
     tissue = {"tumour": DEFAULTS["tumour"], "host": DEFAULTS["normal"]}
     density = p1(tm, lambda x: np.clip(1.5 - 2 * x[0], 0.0, 1.0))
     problem = OxygenProblem(tm, tissue, density, TUMOUR_CONSUMPTION_DEFAULT,
-                            boundary_conditions={"outer": 20.0})
+                            boundary_conditions={"outer": 20.0}, **THRESHOLDS)
     problem.po2.interpolate(lambda x: 5.0 + 30.0 * x[0] * x[1] - 8.0 * x[2])  # negative values too
     problem._assemble_jacobian()
     q, dc = ufl.TestFunction(problem.V), ufl.TrialFunction(problem.V)

@@ -7,6 +7,7 @@ Couples the treatment (dose events -> plasma curves, :mod:`oncotwin.pk`) with th
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,10 @@ from oncotwin.case.schema import Case
 from oncotwin.core.fenics import dolfinx, ufl
 from oncotwin.core.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
+from oncotwin.model.tissues import drug_tissues
 from oncotwin.pk.plasma import PlasmaCurve, plasma_curves
-from oncotwin.problems.drug import DrugProblem, DrugTissue
+from oncotwin.problems.drug import DrugProblem
+from oncotwin.problems.fluid import FluidProblem
 from oncotwin.problems.regions import (
     dg0_space,
     integrate,
@@ -135,41 +138,62 @@ class DrugDelivery:
         return out
 
 
-def create_drug_problems(case: Case, tmesh: TaggedMesh, fluid=None) -> dict[str, DrugDelivery]:
-    """Transport problems for every drug of ``case.treatment`` (coupled to ``fluid`` when given)."""
-    treatment = case.treatment
-    curves = plasma_curves(treatment.library_parameters(), treatment.events(),
-                           crcl_ml_per_min=treatment.patient.crcl_ml_per_min,
-                           hepatic_factor=treatment.patient.hepatic_factor)
+@dataclass(frozen=True)
+class VesselCoupling:
+    """What the drugs take from the steady flow (or its absence): coefficients shared by every drug.
+
+    Attributes:
+        velocity: interstitial velocity [mm/s].
+        filtration: fluid filtration J_f [1/s].
+        lymphatic_rate: lymphatic drainage rate [1/s].
+        vascular_scale: DG0 multiplier of the vessels (vascular normalisation), the fluid problem's own when
+            there is one: one normalisation state for fluid and drugs.
+        surface_density: DG0 vessel surface density S/V [1/mm].
+    """
+
+    velocity: ufl.core.expr.Expr
+    filtration: ufl.core.expr.Expr
+    lymphatic_rate: ufl.core.expr.Expr
+    vascular_scale: dolfinx.fem.Function
+    surface_density: dolfinx.fem.Function
+
+
+def vessel_coupling(case: Case, tmesh: TaggedMesh, fluid: FluidProblem | None = None) -> VesselCoupling:
+    """Velocity, filtration and lymphatic drainage of the solved ``fluid`` (none without it), and vessels."""
     mesh = tmesh.mesh
     Q0 = dg0_space(tmesh)
     tags = tmesh.regions
     surface_density = region_field(Q0, tmesh, {tags[r]: reg.fluid.vessel_surface_density
                                                for r, reg in case.regions.items() if r in tags}, "S_V")
     if fluid is not None:
-        velocity = fluid.velocity()
-        filtration = fluid.physics.filtration(fluid.p)
-        lymph = fluid.physics.lymphatic_drainage_rate(fluid.p)
-        vascular_scale = fluid.vascular_scale  # one normalisation state for fluid and drugs
-    else:
-        velocity = ufl.as_vector([0.0] * mesh.geometry.dim)
-        filtration = dolfinx.fem.Constant(mesh, 0.0)
-        lymph = dolfinx.fem.Constant(mesh, 0.0)
-        vascular_scale = region_field(Q0, tmesh, {t: 1.0 for t in tags.values()}, "vascular_scale")
-    surface = vascular_scale * surface_density
+        return VesselCoupling(fluid.velocity(), fluid.physics.filtration(fluid.p),
+                              fluid.physics.lymphatic_drainage_rate(fluid.p), fluid.vascular_scale,
+                              surface_density)
+    return VesselCoupling(ufl.as_vector([0.0] * mesh.geometry.dim), dolfinx.fem.Constant(mesh, 0.0),
+                          dolfinx.fem.Constant(mesh, 0.0),
+                          region_field(Q0, tmesh, {t: 1.0 for t in tags.values()}, "vascular_scale"),
+                          surface_density)
+
+
+def create_drug_problems(case: Case, tmesh: TaggedMesh, fluid=None) -> dict[str, DrugDelivery]:
+    """Transport problems for every drug of ``case.treatment`` (coupled to ``fluid`` when given)."""
+    treatment = case.treatment
+    curves = plasma_curves(treatment.library_parameters(), treatment.events(),
+                           crcl_ml_per_min=treatment.patient.crcl_ml_per_min,
+                           hepatic_factor=treatment.patient.hepatic_factor)
+    vessels = vessel_coupling(case, tmesh, fluid)
+    surface = vessels.vascular_scale * vessels.surface_density
     opts = case.physics.drug
     supg = {"auto": None, "on": True, "off": False}[opts.supg]
     deliveries = {}
     for name, curve in curves.items():
         drug = curve.drug
-        tissue = {r: DrugTissue(diffusivity=drug.diffusivity * reg.drug.diffusivity_scale,
-                                permeability=drug.permeability * reg.drug.permeability_scale,
-                                reflection=drug.reflection_coefficient, decay=drug.tissue_decay_rate)
-                  for r, reg in case.regions.items()}
-        problem = DrugProblem(tmesh, tissue, velocity, filtration, surface, lymph,
+        problem = DrugProblem(tmesh, drug_tissues(case, drug), vessels.velocity, vessels.filtration, surface,
+                              vessels.lymphatic_rate,
                               plasma=lambda t, c=curve: _scalar(c.unbound_concentration(t)), degree=opts.degree,
                               supg=supg, petsc_options=case.solver.get("drug"))
-        deliveries[name] = DrugDelivery(name, curve, problem, tmesh, vascular_scale, surface_density)
+        deliveries[name] = DrugDelivery(name, curve, problem, tmesh, vessels.vascular_scale,
+                                        vessels.surface_density)
         log.info("drug %s: %d dose events, %s, SUPG %s", name, len(curve.events),
                  f"{drug.n_compartments}-compartment PK", "on" if problem.supg else "off")
     return deliveries

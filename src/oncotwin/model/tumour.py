@@ -1,7 +1,8 @@
 """The tumour's response to its environment and to treatment: growth, oxygen, mass effect, therapy.
 
-Glue between the case and the problems (like :mod:`oncotwin.model.delivery` for drugs). Operator splitting
-across time scales, driven by :class:`oncotwin.run.simulation.Simulation`:
+The problems come from :mod:`oncotwin.model.tumour_problems`, the treatment effects from
+:mod:`oncotwin.model.effects`. Operator splitting across time scales, driven by
+:class:`oncotwin.run.simulation.Simulation`:
 
 * drug exposure accumulates a kill exponent ``E = int k(C(t)) dt`` at every transport step;
 * at each growth stop: oxygen is solved quasi-steadily for the current cells, the growth problem advances
@@ -24,14 +25,14 @@ import numpy as np
 from oncotwin.case.schema import Case
 from oncotwin.core.fenics import dolfinx
 from oncotwin.core.log import get_logger
-from oncotwin.kinetics.response import (
-    CloneKinetics,
-    DrugEffect,
-    lq_survival,
-    oxygen_modification,
-)
 from oncotwin.mesh.distribute import TaggedMesh
-from oncotwin.problems.growth import GrowthProblem, GrowthTissue
+from oncotwin.model.effects import drug_effects, fraction_survival, radiotherapy_target
+from oncotwin.model.tumour_problems import (
+    create_growth_problem,
+    create_mechanics_problem,
+    create_oxygen_problem,
+    initial_density,
+)
 from oncotwin.problems.regions import set_region_values
 
 log = get_logger("tumour")
@@ -51,17 +52,16 @@ class TumourModel:
         self.case, self.tmesh, self.fluid, self.drugs = case, tmesh, fluid, drugs or {}
         phys = case.physics
         self.treatment = case.treatment
-        self.growth = self._create_growth(case, tmesh) if phys.growth.enabled else None
-        self.oxygen = self._create_oxygen(case, tmesh) if phys.oxygen.enabled else None
-        self.mechanics = self._create_mechanics(case, tmesh) if phys.mechanics.enabled else None
-        self.effects = {name: DrugEffect(e.max_kill_rate, e.ec50, e.hill)
-                        for name, e in phys.growth.drug_effect.items()
-                        if name in self.drugs and self.growth is not None}
+        self.growth, self._stress = create_growth_problem(case, tmesh) if phys.growth.enabled else (None, None)
+        self.oxygen = create_oxygen_problem(case, tmesh, self._density()) if phys.oxygen.enabled else None
+        self.mechanics = create_mechanics_problem(case, tmesh, self.growth) if phys.mechanics.enabled else None
+        self.effects = drug_effects(case, self.drugs) if self.growth is not None else {}
         n = self.growth.V.dofmap.index_map.size_local + self.growth.V.dofmap.index_map.num_ghosts \
             if self.growth else 0
         self.kill_exponent = np.zeros(n)
         self._drug_nodal = {}
-        self.rt_target = self._rt_target()
+        self.rt_target = radiotherapy_target(tmesh, self.treatment.radiotherapy, self.growth.V) \
+            if self.growth is not None else 1.0
         self.rt_fractions_given = 0
         self.rt_dose_given = 0.0
         self.normalised = False
@@ -82,69 +82,9 @@ class TumourModel:
         finally:
             self.seconds[name] += time.perf_counter() - start
 
-    # ------------------------------------------------------------------ construction
-    def _create_growth(self, case: Case, tmesh: TaggedMesh) -> GrowthProblem:
-        g = case.physics.growth
-        tissue = {name: GrowthTissue(r.growth.diffusivity, r.growth.proliferation_scale, r.growth.initial_density,
-                                     r.growth.initial_necrotic, r.growth.initial_density_depth)
-                  for name, r in case.regions.items()}
-        kinetics = CloneKinetics(g.proliferation_rate, g.resistant_rate, g.mutation_fraction, g.necrosis_rate,
-                                 case.physics.oxygen.hypoxic_threshold, case.physics.oxygen.necrotic_threshold)
-        self._stress = None
-        if case.physics.mechanics.enabled:
-            V = dolfinx.fem.functionspace(tmesh.mesh, ("Lagrange", 1))
-            self._stress = dolfinx.fem.Function(V, name="von_mises_p1")
-        return GrowthProblem(tmesh, tissue, kinetics, g.initial_resistant_fraction, stress=self._stress,
-                             stress_coupling=case.physics.mechanics.stress_coupling,
-                             detection_threshold=g.detection_threshold, carrying_capacity=g.carrying_capacity,
-                             petsc_options=case.solver.get("growth"))
-
-    def _density(self):
+    def _density(self) -> dolfinx.fem.Function:
         """Viable tumour cells (the growth state, or the initial regional densities without growth)."""
-        if self.growth is not None:
-            return self.growth.viable
-        from oncotwin.problems.regions import dg0_space, region_field
-
-        return region_field(dg0_space(self.tmesh), self.tmesh,
-                            {self.tmesh.regions[n]: r.growth.initial_density for n, r in self.case.regions.items()
-                             if n in self.tmesh.regions}, "tumour_cells")
-
-    def _create_oxygen(self, case: Case, tmesh: TaggedMesh):
-        from oncotwin.problems.oxygen import OxygenProblem, OxygenTissue
-
-        o = case.physics.oxygen
-        tissue = {name: OxygenTissue(r.oxygen.diffusivity, r.oxygen.supply_rate, r.oxygen.vascular_po2,
-                                     r.oxygen.tissue_consumption, r.oxygen.half_saturation)
-                  for name, r in case.regions.items()}
-        return OxygenProblem(tmesh, tissue, self._density(), o.tumour_consumption,
-                             boundary_conditions={bc.boundary: bc.po2 for bc in o.boundary_conditions},
-                             petsc_options=case.solver.get("oxygen"), hypoxic_threshold=o.hypoxic_threshold,
-                             necrotic_threshold=o.necrotic_threshold)
-
-    def _create_mechanics(self, case: Case, tmesh: TaggedMesh):
-        from oncotwin.problems.mechanics import MechanicsProblem, MechanicsTissue
-
-        m = case.physics.mechanics
-        tissue = {name: MechanicsTissue(r.mechanics.young_modulus, r.mechanics.poisson_ratio, m.growth_strain)
-                  for name, r in case.regions.items()}
-        host = [n for n, r in case.regions.items() if not r.is_tumour]
-        # the eigenstrain follows all tumour mass: viable and dead cells
-        density = self.growth.viable + self.growth.necrotic
-        return MechanicsProblem(tmesh, tissue, density, list(m.fixed_boundaries), degree=m.degree,
-                                petsc_options=case.solver.get("mechanics"), host_regions=host)
-
-    def _rt_target(self) -> np.ndarray | float:
-        """Nodal indicator of the radiotherapy target (1 everywhere without target regions)."""
-        rt = self.treatment.radiotherapy
-        if rt is None or self.growth is None or not rt.target_regions:
-            return 1.0
-        from oncotwin.problems.regions import region_indicator
-
-        chi = region_indicator(self.tmesh, rt.target_regions)
-        V = self.growth.V
-        f = dolfinx.fem.Function(V)
-        f.interpolate(chi)  # DG0 -> P1 by evaluation at nodes: a node on the target's boundary counts
-        return (f.x.array > 0.0).astype(float)
+        return self.growth.viable if self.growth is not None else initial_density(self.case, self.tmesh)
 
     # ------------------------------------------------------------------ schedule
     def stop_times(self, t_end: float) -> list[float]:
@@ -280,9 +220,7 @@ class TumourModel:
             return
         times = rt.fraction_times()
         while self.rt_fractions_given < len(times) and times[self.rt_fractions_given] <= t + 1e-6:
-            omf = 1.0 if self.last_oxygen is None else oxygen_modification(self.last_oxygen, rt.oer_max, rt.oer_k)
-            survival = lq_survival(rt.dose_per_fraction * self.rt_target, rt.alpha, rt.beta, omf)
-            self.growth.apply_survival(survival)
+            self.growth.apply_survival(fraction_survival(rt, self.rt_target, self.last_oxygen))
             self.rt_fractions_given += 1
             self.rt_dose_given += rt.dose_per_fraction
 

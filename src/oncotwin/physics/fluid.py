@@ -19,6 +19,11 @@ from dataclasses import dataclass
 import ufl
 
 
+def effective_vascular_pressure(vascular_pressure, reflection, plasma_oncotic, interstitial_oncotic):
+    """Starling's effective vascular pressure ``p_v - sigma_T (pi_v - pi_i)`` [mmHg] (UFL or floats)."""
+    return vascular_pressure - reflection * (plasma_oncotic - interstitial_oncotic)
+
+
 @dataclass(frozen=True)
 class FarField:
     """Robin boundary term: outward flux ``h (p - p_far)`` on the measure ``ds``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ from oncotwin.problems.regions import (
     dg0_space,
     integrate,
     measures,
-    region_field,
+    region_coefficient,
     typical_cell_size,
 )
 
@@ -108,12 +109,7 @@ class DrugProblem:
         # P1: lumped mass and reaction (vertex quadrature) against over/undershoots after dose peaks
         self.dx_lumped = (self.dx(metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
                           if degree == 1 else self.dx)
-        Q0 = dg0_space(tmesh)
-        tag = tmesh.regions
-
-        def field(fn, name):
-            return region_field(Q0, tmesh, {tag[r]: fn(t) for r, t in tissue.items() if r in tag}, name)
-
+        field = functools.partial(region_coefficient, dg0_space(tmesh), tmesh, tissue)
         self.tissue = tissue
         self.permeability = field(lambda t: t.permeability, "P")
         self.physics = DrugTransport(

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oncotwin.case.physics import FluidBC, NoFluxBC, PressureBC, RobinBC
-from oncotwin.case.regions import FluidTissue
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.log import get_logger
 from oncotwin.la.petsc import (
@@ -20,13 +18,13 @@ from oncotwin.la.petsc import (
     solve,
 )
 from oncotwin.mesh.distribute import TaggedMesh
-from oncotwin.physics.fluid import FarField, StarlingDarcy
+from oncotwin.physics.fluid import FarField, StarlingDarcy, effective_vascular_pressure
 from oncotwin.problems.regions import (
     TumourBlend,
     dg0_space,
     integrate,
     measures,
-    region_field,
+    region_coefficient,
     region_ids,
     region_indicator,
     region_max,
@@ -53,6 +51,70 @@ log = get_logger("fluid")
 
 
 @dataclass(frozen=True)
+class FluidTissue:
+    """Starling/Darcy parameters of one region (internal units).
+
+    Attributes:
+        hydraulic_conductivity: K [mm^2/(mmHg s)].
+        vascular_permeability: Lp [mm/(mmHg s)].
+        vessel_surface_density: S/V [1/mm].
+        vascular_pressure: p_v [mmHg].
+        plasma_oncotic_pressure: pi_v [mmHg].
+        interstitial_oncotic_pressure: pi_i [mmHg].
+        reflection_coefficient: sigma_T [-].
+        lymphatic_filtration: LpL SL/V [1/(mmHg s)].
+        lymphatic_pressure: p_L [mmHg].
+    """
+
+    hydraulic_conductivity: float
+    vascular_permeability: float
+    vessel_surface_density: float
+    vascular_pressure: float
+    plasma_oncotic_pressure: float
+    interstitial_oncotic_pressure: float
+    reflection_coefficient: float
+    lymphatic_filtration: float
+    lymphatic_pressure: float
+
+    @property
+    def vascular_filtration(self) -> float:
+        """Lp S/V [1/(mmHg s)] (before any vascular scaling)."""
+        return self.vascular_permeability * self.vessel_surface_density
+
+    @property
+    def effective_vascular_pressure(self) -> float:
+        """p_v - sigma_T (pi_v - pi_i) [mmHg]."""
+        return effective_vascular_pressure(self.vascular_pressure, self.reflection_coefficient,
+                                           self.plasma_oncotic_pressure, self.interstitial_oncotic_pressure)
+
+
+@dataclass(frozen=True)
+class PressureBoundary:
+    """Fixed interstitial pressure [mmHg] on a tagged boundary."""
+
+    boundary: str
+    pressure: float
+
+
+@dataclass(frozen=True)
+class RobinBoundary:
+    """Far-field condition on a tagged boundary: outward flux = conductance * (p - far_pressure).
+
+    Attributes:
+        boundary: name of the tagged boundary.
+        conductance: h [mm/(mmHg s)].
+        far_pressure: p_far [mmHg].
+    """
+
+    boundary: str
+    conductance: float
+    far_pressure: float
+
+
+FluidBoundary = PressureBoundary | RobinBoundary
+
+
+@dataclass(frozen=True)
 class BoundaryLayer:
     """The pressure boundary layer at the rim of one tumour region."""
 
@@ -75,7 +137,8 @@ class FluidProblem:
     Args:
         tmesh: distributed mesh with region and boundary tags.
         tissue: fluid parameters per region name (internal units).
-        boundary_conditions: per tagged boundary; untagged boundaries are no-flux.
+        boundary_conditions: pressure or Robin conditions on tagged boundaries; all other boundaries are
+            no-flux.
         degree: Lagrange degree of the pressure.
         petsc_options: overrides of the PETSc options (prefix ``fluid_``).
         ifp_threshold: pressure threshold for the "fraction above" metric [mmHg].
@@ -85,7 +148,7 @@ class FluidProblem:
     prefix = "fluid_"
 
     def __init__(self, tmesh: TaggedMesh, tissue: dict[str, FluidTissue],
-                 boundary_conditions: list[FluidBC] | tuple = (), degree: int = 1,
+                 boundary_conditions: list[FluidBoundary] | tuple = (), degree: int = 1,
                  petsc_options: dict | None = None, ifp_threshold: float = 5.0,
                  extra_source: ufl.core.expr.Expr | None = None):
         self.tmesh = tmesh
@@ -99,20 +162,14 @@ class FluidProblem:
         self.p = dolfinx.fem.Function(self.V, name="pressure")
         self.dx, self.ds, self.dS = measures(tmesh)
 
-        tag = tmesh.regions
-
-        def field(fn, name):
-            return region_field(self.Q0, tmesh, {tag[r]: fn(t) for r, t in tissue.items() if r in tag}, name)
-
+        field = functools.partial(region_coefficient, self.Q0, tmesh, tissue)
         self.conductivity = field(lambda t: t.hydraulic_conductivity, "K")
-        self.base_filtration = field(lambda t: t.vascular_permeability * t.vessel_surface_density, "LpSV")
+        self.base_filtration = field(lambda t: t.vascular_filtration, "LpSV")
         self.vascular_scale = field(lambda t: 1.0, "vascular_scale")
         self.physics = StarlingDarcy(
             conductivity=self.conductivity,
             vascular_filtration=self.vascular_scale * self.base_filtration,
-            effective_vascular_pressure=field(
-                lambda t: t.vascular_pressure - t.reflection_coefficient
-                * (t.plasma_oncotic_pressure - t.interstitial_oncotic_pressure), "p_eff"),
+            effective_vascular_pressure=field(lambda t: t.effective_vascular_pressure, "p_eff"),
             lymphatic_filtration=field(lambda t: t.lymphatic_filtration, "LpLSL"),
             lymphatic_pressure=field(lambda t: t.lymphatic_pressure, "p_L"),
         )
@@ -141,17 +198,17 @@ class FluidProblem:
         dirichlet, robin = [], []
         for spec in specs:
             tag = self.tmesh.boundaries[spec.boundary]
-            if isinstance(spec, PressureBC):
+            if isinstance(spec, PressureBoundary):
                 facets = tmesh.facet_tags.find(tag)
                 dofs = dolfinx.fem.locate_dofs_topological(self.V, fdim, facets)
                 value = dolfinx.fem.Constant(tmesh.mesh, PETSc.ScalarType(spec.pressure))
                 dirichlet.append(dolfinx.fem.dirichletbc(value, dofs, self.V))
-            elif isinstance(spec, RobinBC):
+            elif isinstance(spec, RobinBoundary):
                 c = dolfinx.fem.Constant
                 robin.append(FarField(self.ds(tag), c(tmesh.mesh, PETSc.ScalarType(spec.conductance)),
                                       c(tmesh.mesh, PETSc.ScalarType(spec.far_pressure))))
-            elif not isinstance(spec, NoFluxBC):  # pragma: no cover - schema is closed
-                raise TypeError(spec)
+            else:
+                raise TypeError(f"fluid: not a pressure or Robin boundary condition: {spec!r}")
         return dirichlet, robin
 
     def diffusion_number(self) -> float:
@@ -180,9 +237,8 @@ class FluidProblem:
         t = self.tissue[region]
         blend = TumourBlend()
         blend.add(self.conductivity, t.hydraulic_conductivity)
-        blend.add(self.base_filtration, t.vascular_permeability * t.vessel_surface_density)
-        blend.add(self.physics.effective_vascular_pressure, t.vascular_pressure - t.reflection_coefficient
-                  * (t.plasma_oncotic_pressure - t.interstitial_oncotic_pressure))
+        blend.add(self.base_filtration, t.vascular_filtration)
+        blend.add(self.physics.effective_vascular_pressure, t.effective_vascular_pressure)
         blend.add(self.physics.lymphatic_filtration, t.lymphatic_filtration)
         blend.add(self.physics.lymphatic_pressure, t.lymphatic_pressure)
         return blend
@@ -330,7 +386,7 @@ class FluidProblem:
             t = self.tissue.get(name)
             if t is None or tag not in at_rim:
                 continue
-            a = t.vascular_permeability * t.vessel_surface_density + t.lymphatic_filtration
+            a = t.vascular_filtration + t.lymphatic_filtration
             if a > 0:
                 layers.append(BoundaryLayer(name, math.sqrt(t.hydraulic_conductivity / a), h))
         return layers

@@ -11,6 +11,7 @@ grow under refinement.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,7 @@ from oncotwin.physics.growth import CellInvasion
 from oncotwin.problems.regions import (
     dg0_space,
     measures,
-    region_field,
+    region_coefficient,
     typical_cell_size,
 )
 
@@ -105,13 +106,7 @@ class GrowthProblem:
         self.mass = self._lumped(ufl.TestFunction(self.V) * self.dx_lumped)
 
         q0 = dg0_space(tmesh)
-
-        def nodal(fn) -> np.ndarray:
-            """Region values averaged to the nodes with the lumped mass (exact where a region is uniform)."""
-            cellwise = region_field(q0, tmesh, {tmesh.regions[r]: fn(t) for r, t in tissue.items()
-                                                if r in tmesh.regions})
-            return self._lumped(cellwise * ufl.TestFunction(self.V) * self.dx_lumped) / self.mass
-
+        nodal = functools.partial(self._nodal, q0, tissue)
         self.proliferation_scale = nodal(lambda t: t.proliferation_scale)
         viable = nodal(lambda t: t.initial_density)
         for name, t in tissue.items():
@@ -122,8 +117,7 @@ class GrowthProblem:
         self.necrotic = self._function("necrotic_cells", nodal(lambda t: t.initial_necrotic))
         self.viable = self._function("tumour_cells", viable)
 
-        self.diffusivity = region_field(q0, tmesh, {tmesh.regions[r]: t.diffusivity for r, t in tissue.items()
-                                                    if r in tmesh.regions}, "D0")
+        self.diffusivity = region_coefficient(q0, tmesh, tissue, lambda t: t.diffusivity, "D0")
         self.invasion = CellInvasion(self.diffusivity, stress,
                                      dolfinx.fem.Constant(mesh, PETSc.ScalarType(stress_coupling)))
         self.dt = dolfinx.fem.Constant(mesh, PETSc.ScalarType(1.0))
@@ -144,6 +138,11 @@ class GrowthProblem:
         self._volume_forms = self._level_set_volumes()
 
     # ------------------------------------------------------------------ helpers
+    def _nodal(self, space: dolfinx.fem.FunctionSpace, tissue: dict[str, GrowthTissue], value) -> np.ndarray:
+        """Region values averaged to the nodes with the lumped mass (exact where a region is uniform)."""
+        cellwise = region_coefficient(space, self.tmesh, tissue, value)
+        return self._lumped(cellwise * ufl.TestFunction(self.V) * self.dx_lumped) / self.mass
+
     def _function(self, name: str, values: np.ndarray) -> dolfinx.fem.Function:
         f = dolfinx.fem.Function(self.V, name=name)
         f.x.array[:] = values

@@ -9,6 +9,7 @@ once; each growth step re-assembles only the right-hand side and starts from the
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ from oncotwin.problems.regions import (
     integrate,
     max_over,
     measures,
-    region_field,
+    region_coefficient,
     region_ids,
 )
 
@@ -114,11 +115,7 @@ class MechanicsProblem:
         self.host_regions = tuple(host_regions) or tuple(
             r for r in tmesh.regions if r not in tmesh.tumour_regions)
 
-        tag = tmesh.regions
-
-        def field(fn, name):
-            return region_field(self.Q0, tmesh, {tag[r]: fn(t) for r, t in tissue.items() if r in tag}, name)
-
+        field = functools.partial(region_coefficient, self.Q0, tmesh, tissue)
         self.young = field(lambda t: t.young_modulus, "E")
         self.poisson = field(lambda t: t.poisson_ratio, "nu")
         self.growth_coefficient = field(lambda t: t.growth_strain_coefficient, "beta")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -10,7 +11,6 @@ import numpy as np
 from oncotwin.core.errors import SolverError
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.log import get_logger
-from oncotwin.defaults.oxygen import HYPOXIC_THRESHOLD, NECROTIC_THRESHOLD
 from oncotwin.la.petsc import MULTIGRID, create_ksp, m_matrix_correction, solve
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.oxygen import OxygenTransport
@@ -18,7 +18,7 @@ from oncotwin.problems.regions import (
     TumourBlend,
     dg0_space,
     measures,
-    region_field,
+    region_coefficient,
     region_indicator,
     set_region_values,
 )
@@ -95,10 +95,10 @@ class OxygenProblem:
         tissue: oxygen parameters for every region name of the mesh (internal units).
         density: tumour cell density fraction N [-]: a P1 function, a UFL expression or a number.
         tumour_consumption: V_max of tumour cells at full density [mmHg/s].
-        boundary_conditions: pO2 [mmHg] per tagged boundary name (Dirichlet); other boundaries are no-flux.
-        petsc_options: overrides of the PETSc options (prefix ``oxygen_``).
         hypoxic_threshold: pO2 below which tissue counts as hypoxic [mmHg].
         necrotic_threshold: pO2 below which tissue counts as anoxic/necrotic [mmHg].
+        boundary_conditions: pO2 [mmHg] per tagged boundary name (Dirichlet); other boundaries are no-flux.
+        petsc_options: overrides of the PETSc options (prefix ``oxygen_``).
         extra_source: optional additional UFL source [mmHg/s] (verification), integrated with a
             degree-4 rule.
         newton_rtol: stop when the residual norm is below ``newton_rtol`` times the larger of the initial
@@ -114,20 +114,14 @@ class OxygenProblem:
     prefix = "oxygen_"
 
     def __init__(self, tmesh: TaggedMesh, tissue: dict[str, OxygenTissue], density,
-                 tumour_consumption: float, boundary_conditions: dict[str, float] | None = None,
-                 petsc_options: dict | None = None, hypoxic_threshold: float = HYPOXIC_THRESHOLD,
-                 necrotic_threshold: float = NECROTIC_THRESHOLD,
+                 tumour_consumption: float, *, hypoxic_threshold: float, necrotic_threshold: float,
+                 boundary_conditions: dict[str, float] | None = None, petsc_options: dict | None = None,
                  extra_source: ufl.core.expr.Expr | None = None, newton_rtol: float = 1e-10,
                  newton_max_it: int = 50, monotone: bool = True):
         self.tmesh = tmesh
         self.comm = tmesh.comm
         mesh = tmesh.mesh
-        missing = sorted(set(tmesh.regions) - set(tissue))
-        if missing:
-            raise ValueError(f"oxygen: no parameters for region(s) {missing}; got {sorted(tissue)}")
-        bad = [name for name, t in tissue.items() if not t.half_saturation > 0]
-        if bad:
-            raise ValueError(f"oxygen: half_saturation must be > 0 mmHg in region(s) {bad}")
+        self._check_tissue(tissue)
         self.tissue = tissue
         self.hypoxic_threshold = float(hypoxic_threshold)
         self.necrotic_threshold = float(necrotic_threshold)
@@ -137,11 +131,7 @@ class OxygenProblem:
         self.dx, self.ds, _ = measures(tmesh)
         # lumped supply and consumption (vertex quadrature): M-matrix Jacobian, discrete maximum principle
         self.dx_lumped = self.dx(metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
-        tag = tmesh.regions
-
-        def field(fn, name):
-            return region_field(self.Q0, tmesh, {tag[r]: fn(t) for r, t in tissue.items() if r in tag}, name)
-
+        field = functools.partial(region_coefficient, self.Q0, tmesh, tissue)
         if isinstance(density, int | float):
             density = dolfinx.fem.Constant(mesh, PETSc.ScalarType(density))
         self.density = density
@@ -164,7 +154,33 @@ class OxygenProblem:
         self.reference_po2 = max([t.vascular_po2 for t in tissue.values()] + list(self.boundary_values.values())
                                  + [1.0])
         self.po2.x.array[:] = self.reference_po2
+        self._compile_forms(extra_source)
+        self._correction = self._monotone_correction() if monotone else None
+        self._constant_part = self._assemble_constant_part()
+        self.A = self._constant_part.copy()  # the Jacobian: same sparsity, values set per Newton step
+        self._diagonal = dolfinx.fem.petsc.create_vector(self.V)
+        self._dirichlet_owned = np.concatenate(
+            [bc.dof_indices()[0][: bc.dof_indices()[1]] for bc in self.bcs] + [np.zeros(0, np.int32)])
+        self.b = dolfinx.fem.petsc.create_vector(self.V)
+        self.du = dolfinx.fem.petsc.create_vector(self.V)
+        self.ksp = create_ksp(self.comm, self.A, self.prefix, OXYGEN_PETSC_DEFAULTS, petsc_options)
+        self._tumour_indicator = region_indicator(tmesh, tmesh.tumour_regions)
+        self._one = dolfinx.fem.Constant(mesh, PETSc.ScalarType(1.0))
+        self._weight_forms: dict[int, tuple] = {}
+        self.last_solve: NewtonInfo | None = None
+        self._warned = False
 
+    # ---------------------------------------------------------------- set-up
+    def _check_tissue(self, tissue: dict[str, OxygenTissue]) -> None:
+        missing = sorted(set(self.tmesh.regions) - set(tissue))
+        if missing:
+            raise ValueError(f"oxygen: no parameters for region(s) {missing}; got {sorted(tissue)}")
+        bad = [name for name, t in tissue.items() if not t.half_saturation > 0]
+        if bad:
+            raise ValueError(f"oxygen: half_saturation must be > 0 mmHg in region(s) {bad}")
+
+    def _compile_forms(self, extra_source: ufl.core.expr.Expr | None) -> None:
+        """Residual, diffusion, diagonal reaction derivative and residual scale (compiled once)."""
         q, dc = ufl.TestFunction(self.V), ufl.TrialFunction(self.V)
         F = self.physics.residual(self.po2, q, self.dx, self.dx_lumped)
         # a fixed rule for the (verification) source: its estimated degree is often ~20 (cos, quotients)
@@ -182,22 +198,7 @@ class OxygenProblem:
         if extra_source is not None:
             scale += abs(extra_source) * q * dx_source
         self._scale = dolfinx.fem.form(scale)
-        self._correction = self._monotone_correction() if monotone else None
-        self._constant_part = self._assemble_constant_part()
-        self.A = self._constant_part.copy()  # the Jacobian: same sparsity, values set per Newton step
-        self._diagonal = dolfinx.fem.petsc.create_vector(self.V)
-        self._dirichlet_owned = np.concatenate(
-            [bc.dof_indices()[0][: bc.dof_indices()[1]] for bc in self.bcs] + [np.zeros(0, np.int32)])
-        self.b = dolfinx.fem.petsc.create_vector(self.V)
-        self.du = dolfinx.fem.petsc.create_vector(self.V)
-        self.ksp = create_ksp(self.comm, self.A, self.prefix, OXYGEN_PETSC_DEFAULTS, petsc_options)
-        self._tumour_indicator = region_indicator(tmesh, tmesh.tumour_regions)
-        self._one = dolfinx.fem.Constant(mesh, PETSc.ScalarType(1.0))
-        self._weight_forms: dict[int, tuple] = {}
-        self.last_solve: NewtonInfo | None = None
-        self._warned = False
 
-    # ---------------------------------------------------------------- set-up
     def _boundary_conditions(self, values: dict[str, float]) -> list:
         tmesh, fdim = self.tmesh, self.tmesh.mesh.topology.dim - 1
         unknown = sorted(set(values) - set(tmesh.boundaries))

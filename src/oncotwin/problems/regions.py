@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import numpy as np
 
 from oncotwin.core.fenics import MPI, dolfinx, ufl
@@ -19,6 +21,21 @@ def region_field(space: dolfinx.fem.FunctionSpace, tmesh: TaggedMesh, values: di
     f = dolfinx.fem.Function(space, name=name)
     set_region_values(f, tmesh, values)
     return f
+
+
+def region_coefficient[Tissue](space: dolfinx.fem.FunctionSpace, tmesh: TaggedMesh, tissue: Mapping[str, Tissue],
+                               value: Callable[[Tissue], float], name: str = "f") -> dolfinx.fem.Function:
+    """A DG0 coefficient with ``value(tissue[r])`` on the cells of every region ``r`` of the mesh.
+
+    Args:
+        space: the DG0 space of the coefficient.
+        tmesh: the tagged mesh.
+        tissue: parameters per region name (regions absent from the mesh are skipped).
+        value: the parameter of one region's tissue.
+        name: name of the function (in output files).
+    """
+    tags = tmesh.regions
+    return region_field(space, tmesh, {tags[r]: value(t) for r, t in tissue.items() if r in tags}, name)
 
 
 def set_region_values(f: dolfinx.fem.Function, tmesh: TaggedMesh, values: dict[int, float]) -> None:

@@ -15,12 +15,20 @@ from mpi4py import MPI
 from oncotwin import __version__
 from oncotwin.case.schema import Case
 from oncotwin.core.log import get_logger
+from oncotwin.core.parallel import on_root
 from oncotwin.core.rundir import RunDirectory
+from oncotwin.io.fields import VtkSeries
+from oncotwin.io.figures import render_run
 from oncotwin.io.tables import write_csv
-from oncotwin.mesh.cache import ensure_mesh
+from oncotwin.mesh.cache import ensure_mesh, mesh_inputs
 from oncotwin.mesh.distribute import TaggedMesh, read_tagged_mesh
+from oncotwin.model.delivery import create_drug_problems, write_plasma_csv
+from oncotwin.model.fluid import solve_steady_flow
+from oncotwin.model.tumour import TumourModel
 from oncotwin.run import checkpoint
 from oncotwin.run.manifest import StageTimer, now, package_versions
+from oncotwin.run.progress import Progress
+from oncotwin.run.timestepping import step_sequence
 
 log = get_logger("run")
 FIELDS_FILE = "fields.pvd"
@@ -164,35 +172,16 @@ class Simulation:
 
     def solve_fluid(self, tmesh: TaggedMesh):
         """Steady interstitial flow: the problem and its output fields (pressure, velocity, source)."""
-        from oncotwin.problems.fluid import FluidProblem
-
-        opts = self.case.physics.fluid
-        tissue = {name: region.fluid for name, region in self.case.regions.items()}
-        problem = FluidProblem(tmesh, tissue, opts.boundary_conditions, degree=opts.degree,
-                               petsc_options=self.case.solver.get("fluid"), ifp_threshold=opts.ifp_threshold)
-        problem.warn_unresolved_layers()
-        info = problem.solve()
-        log.info("fluid: %d %s iterations, residual %.2e (%s), %d dofs", info.iterations,
-                 problem.ksp.getType(), info.residual_norm, info.reason,
-                 problem.V.dofmap.index_map.size_global)
-        outputs = problem.output_fields()
-        self.steady_metrics.update(problem.metrics())
-        self.steady_metrics["fluid_residual_norm"] = info.residual_norm
-        log.info("fluid: IFP max %.2f mmHg, mean %.2f mmHg in the tumour; rim velocity %.3g um/s",
-                 self.steady_metrics["ifp_max_tumour_mmHg"], self.steady_metrics["ifp_mean_tumour_mmHg"],
-                 self.steady_metrics["rim_outward_velocity_mean_um_per_s"])
+        problem, outputs, metrics = solve_steady_flow(self.case, tmesh)
+        self.steady_metrics.update(metrics)
         return problem, outputs
 
     def create_drugs(self, tmesh: TaggedMesh, fluid) -> dict:
         """One transport problem per drug of the treatment, fed by its plasma curve."""
-        from oncotwin.model.delivery import create_drug_problems
-
         return create_drug_problems(self.case, tmesh, fluid)
 
     def create_tumour(self, tmesh: TaggedMesh, fluid, drugs: dict):
         """Growth, oxygen and mechanics with their treatment effects, in their state at t = 0."""
-        from oncotwin.model.tumour import TumourModel
-
         tumour = TumourModel(self.case, tmesh, fluid, drugs)
         tumour.start()
         return tumour
@@ -201,8 +190,6 @@ class Simulation:
         """The field time series (VTK XML), or None when fields are off."""
         if not self.case.output.fields:
             return None
-        from oncotwin.io.fields import VtkSeries
-
         return VtkSeries(self.comm, work / FIELDS_FILE, tmesh.mesh, fields, tmesh.cell_tags, entries)
 
     def record(self, t: float, drugs: dict, writer, tumour=None) -> None:
@@ -239,9 +226,6 @@ class Simulation:
         ``outputs`` replaces the case's output times (the last one ends the run); ``observe(t, tumour,
         drugs)`` is called at each output.
         """
-        from oncotwin.run.progress import Progress
-        from oncotwin.run.timestepping import step_sequence
-
         time = self.case.time
         if outputs is None:
             n_out = int(round(time.end / time.output_every))
@@ -302,8 +286,6 @@ class Simulation:
         if self.steps:  # every time step: size, Krylov iterations and mass balance of each drug
             write_csv(work / "steps.csv", self.steps)
         if drugs and self.case.time is not None:
-            from oncotwin.model.delivery import write_plasma_csv
-
             write_plasma_csv(work / "plasma.csv", drugs, self.case.time.end, self.case.time.min_step)
         summary = {"case": self.case.name, "final": self.rows[-1], "regions": tmesh.regions,
                    "tumour_regions": list(tmesh.tumour_regions), "boundaries": tmesh.boundaries}
@@ -311,9 +293,6 @@ class Simulation:
 
     def render(self, work: Path) -> None:
         """Figures from the written files (rank 0)."""
-        from oncotwin.core.parallel import on_root
-        from oncotwin.io.figures import render_run
-
         on_root(self.comm, render_run, work, geometry=self.case.geometry.model_dump(mode="json"))
 
     def write_manifest(self, work: Path, started: str, mesh_info: dict) -> None:
@@ -340,8 +319,6 @@ class Simulation:
 
 def _input_hashes(case: Case) -> dict:
     """Content hashes of the geometry's input files (inputs are identified by content, not headers)."""
-    from oncotwin.mesh.cache import mesh_inputs
-
     return mesh_inputs(case)["geometry"]
 
 

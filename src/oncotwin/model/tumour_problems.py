@@ -1,0 +1,61 @@
+"""The tumour's problems built from a case: growth (with its kinetics), oxygen and mechanics."""
+
+from __future__ import annotations
+
+from oncotwin.case.schema import Case
+from oncotwin.core.fenics import dolfinx
+from oncotwin.kinetics.response import CloneKinetics
+from oncotwin.mesh.distribute import TaggedMesh
+from oncotwin.model.tissues import growth_tissues, host_regions, mechanics_tissues, oxygen_tissues
+from oncotwin.problems.growth import GrowthProblem
+from oncotwin.problems.mechanics import MechanicsProblem
+from oncotwin.problems.oxygen import OxygenProblem
+from oncotwin.problems.regions import dg0_space, region_field
+
+
+def clone_kinetics(case: Case) -> CloneKinetics:
+    """Proliferation, mutation and necrosis rates with the oxygen thresholds of the case."""
+    g, o = case.physics.growth, case.physics.oxygen
+    return CloneKinetics(g.proliferation_rate, g.resistant_rate, g.mutation_fraction, g.necrosis_rate,
+                         o.hypoxic_threshold, o.necrotic_threshold)
+
+
+def create_growth_problem(case: Case, tmesh: TaggedMesh) -> tuple[GrowthProblem, dolfinx.fem.Function | None]:
+    """The growth problem at t = 0 and the P1 von Mises stress that slows its invasion (None without
+    mechanics; the caller fills it from the mechanics solution)."""
+    g = case.physics.growth
+    tissue = growth_tissues(case)
+    kinetics = clone_kinetics(case)
+    stress = None
+    if case.physics.mechanics.enabled:
+        V = dolfinx.fem.functionspace(tmesh.mesh, ("Lagrange", 1))
+        stress = dolfinx.fem.Function(V, name="von_mises_p1")
+    problem = GrowthProblem(tmesh, tissue, kinetics, g.initial_resistant_fraction, stress=stress,
+                            stress_coupling=case.physics.mechanics.stress_coupling,
+                            detection_threshold=g.detection_threshold, carrying_capacity=g.carrying_capacity,
+                            petsc_options=case.solver.get("growth"))
+    return problem, stress
+
+
+def initial_density(case: Case, tmesh: TaggedMesh) -> dolfinx.fem.Function:
+    """The regions' initial viable densities as a DG0 field (the tumour cells when growth is off)."""
+    return region_field(dg0_space(tmesh), tmesh,
+                        {tmesh.regions[n]: r.growth.initial_density for n, r in case.regions.items()
+                         if n in tmesh.regions}, "tumour_cells")
+
+
+def create_oxygen_problem(case: Case, tmesh: TaggedMesh, density) -> OxygenProblem:
+    """Quasi-steady oxygen consumed by the tumour cells ``density`` (a P1 or DG0 field)."""
+    o = case.physics.oxygen
+    return OxygenProblem(tmesh, oxygen_tissues(case), density, o.tumour_consumption,
+                         hypoxic_threshold=o.hypoxic_threshold, necrotic_threshold=o.necrotic_threshold,
+                         boundary_conditions={bc.boundary: bc.po2 for bc in o.boundary_conditions},
+                         petsc_options=case.solver.get("oxygen"))
+
+
+def create_mechanics_problem(case: Case, tmesh: TaggedMesh, growth: GrowthProblem) -> MechanicsProblem:
+    """Mass effect of the tumour of ``growth``: its eigenstrain follows viable and dead cells."""
+    m = case.physics.mechanics
+    density = growth.viable + growth.necrotic
+    return MechanicsProblem(tmesh, mechanics_tissues(case), density, list(m.fixed_boundaries), degree=m.degree,
+                            petsc_options=case.solver.get("mechanics"), host_regions=host_regions(case))
