@@ -15,6 +15,7 @@ import numpy as np
 from oncotwin.case.schema import Case
 from oncotwin.mesh import images
 from oncotwin.mesh.generate import model_tets
+from oncotwin.mesh.job import mesh_job
 from oncotwin.mesh.quality import radius_ratio, tet_quality
 from oncotwin.mesh.segmentation import build_segmentation_mesh
 
@@ -37,7 +38,9 @@ def main(size_tumour: float = 2.0) -> None:
     gmsh.option.setNumber("General.Terminal", 0)
     gmsh.model.add(case.name)
     start = time.perf_counter()
-    frame = build_segmentation_mesh(case, lambda m: print(f"[{time.perf_counter() - start:7.1f} s] {m}"))
+    job = mesh_job(case)
+    frame = build_segmentation_mesh(job.name, job.geometry, job.options, job.regions,
+                                    lambda m: print(f"[{time.perf_counter() - start:7.1f} s] {m}"))
     elapsed = time.perf_counter() - start
     points, tets, tags = model_tets()
     gmsh.finalize()

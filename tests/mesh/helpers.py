@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from oncotwin.case.schema import Case
+from oncotwin.mesh.generate import model_tets
+from oncotwin.mesh.job import mesh_job
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data"
 
@@ -18,15 +20,23 @@ def make_case(data: dict, base_dir: Path | str = ".") -> Case:
     return Case.model_validate(data, context={"base_dir": str(base_dir)})
 
 
-def run_gmsh(build, case: Case):
-    """Run ``build(case, progress)`` in a fresh gmsh model; return (frame, points, tets, tags)."""
-    from oncotwin.mesh.generate import model_tets
+def sections(case: Case) -> tuple:
+    """The geometry, mesh options and region tags of a case (what the mesh builders take)."""
+    job = mesh_job(case)
+    return job.geometry, job.options, job.regions
 
+
+def run_gmsh(build, case: Case):
+    """Run ``build(case.name, geometry, options, regions, progress)`` in a fresh gmsh model.
+
+    Returns:
+        (frame, points, tets, tags, facet group tags by name).
+    """
     gmsh.initialize()
     try:
         gmsh.option.setNumber("General.Terminal", 0)
         gmsh.model.add(case.name)
-        frame = build(case, lambda _: None)
+        frame = build(case.name, *sections(case), lambda _: None)
         points, tets, tags = model_tets()
         facets = {gmsh.model.getPhysicalName(2, t): t for _, t in gmsh.model.getPhysicalGroups(2)}
         return frame, points, tets, tags, facets

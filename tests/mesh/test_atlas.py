@@ -9,7 +9,7 @@ from oncotwin.core.errors import InputDataError
 from oncotwin.mesh.atlas import atlas_tag_volume, build_atlas_mesh
 from oncotwin.mesh.quality import tet_quality
 
-from .helpers import make_case, run_gmsh, tet_volumes
+from .helpers import make_case, run_gmsh, sections, tet_volumes
 
 REGIONS = {"necrotic": {"kind": "necrotic"}, "tumour": {"kind": "tumour"}, "edema": {"kind": "edema"},
            "grey": {"kind": "normal"}, "white": {"kind": "normal"}}
@@ -39,4 +39,4 @@ def test_atlas_mesh_has_every_region():
 
 def test_centre_outside_brain_is_rejected():
     with pytest.raises(InputDataError, match="outside the brain mask"):
-        atlas_tag_volume(_case(centre=(0.0, 0.0, 120.0)))
+        atlas_tag_volume(*sections(_case(centre=(0.0, 0.0, 120.0))))

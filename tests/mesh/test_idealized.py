@@ -6,7 +6,6 @@ import json
 import math
 
 import pytest
-
 from mpi4py import MPI
 
 from oncotwin.case.schema import Case

@@ -12,8 +12,7 @@ from oncotwin.mesh.preprocess import remove_diagonal_contacts, segmentation_tag_
 from oncotwin.mesh.quality import tet_quality
 from oncotwin.mesh.segmentation import build_segmentation_mesh
 
-from .helpers import dice, make_case, need_data, rasterise, run_gmsh, tet_volumes
-
+from .helpers import dice, make_case, need_data, rasterise, run_gmsh, sections, tet_volumes
 
 REGIONS_2 = {"tumour": {"kind": "tumour"}, "necrotic": {"kind": "necrotic"}, "host": {"kind": "normal"}}
 
@@ -62,7 +61,7 @@ def test_empty_tumour_after_clean_up(tmp_path):
     labels[2, 2, 2] = 2
     nib.save(nib.Nifti1Image(labels, np.eye(4)), str(tmp_path / "labels.nii.gz"))
     with pytest.raises(InputDataError, match="tumour .* is empty"):
-        segmentation_tag_volume(_case(tmp_path, min_component="20 mm^3"))
+        segmentation_tag_volume(*sections(_case(tmp_path, min_component="20 mm^3")))
 
 
 def test_absent_label_and_grid_mismatch_through_case(tmp_path):
@@ -71,13 +70,13 @@ def test_absent_label_and_grid_mismatch_through_case(tmp_path):
                       "geometry": {"kind": "segmentation", "labels": "labels.nii.gz",
                                    "regions": {"tumour": [1], "necrotic": [3]}}}, tmp_path)
     with pytest.raises(InputDataError, match=r"geometry.regions.necrotic.*label 3 not present.*\[0, 1, 2\]"):
-        segmentation_tag_volume(case)
+        segmentation_tag_volume(*sections(case))
     nib.save(nib.Nifti1Image(np.ones((36, 36, 35), np.uint8), np.eye(4)), str(tmp_path / "mask.nii.gz"))
     case = make_case({"name": "c", "regions": REGIONS_2,
                       "geometry": {"kind": "segmentation", "labels": "labels.nii.gz", "tissue_mask": "mask.nii.gz",
                                    "regions": {"tumour": [1], "necrotic": [2]}}}, tmp_path)
     with pytest.raises(InputDataError, match="tissue_mask.*grid shape"):
-        segmentation_tag_volume(case)
+        segmentation_tag_volume(*sections(case))
 
 
 def test_diagonal_contacts_are_removed():

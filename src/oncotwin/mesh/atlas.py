@@ -15,9 +15,10 @@ from collections.abc import Callable
 import numpy as np
 
 from oncotwin.case.geometry import AtlasGeometry
-from oncotwin.case.schema import Case
+from oncotwin.case.mesh_options import MeshOptions
 from oncotwin.core.errors import InputDataError
 from oncotwin.mesh import preprocess
+from oncotwin.mesh.job import MeshRegions
 from oncotwin.mesh.segmentation import mesh_tag_volume
 
 
@@ -37,13 +38,12 @@ def _load_atlas(resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return mask, grey, white, np.asarray(mask_img.affine, dtype=float)
 
 
-def atlas_tag_volume(case: Case, progress: Callable[[str], None] = lambda _: None) -> preprocess.TagVolume:
-    """The cropped region-tag volume of an MNI152 case."""
-    geometry = case.geometry
-    assert isinstance(geometry, AtlasGeometry)
+def atlas_tag_volume(geometry: AtlasGeometry, options: MeshOptions, regions: MeshRegions,
+                     progress: Callable[[str], None] = lambda _: None) -> preprocess.TagVolume:
+    """The cropped region-tag volume of an MNI152 geometry."""
     tumour = geometry.tumour
     mask, grey, white, affine = _load_atlas(geometry.resolution)
-    tags_of = case.region_tags()
+    tags_of = regions.tags
     tags = np.zeros(mask.shape, dtype=np.int32)
     tags[mask] = np.where(grey[mask] >= white[mask], tags_of["grey"], tags_of["white"])
 
@@ -65,14 +65,24 @@ def atlas_tag_volume(case: Case, progress: Callable[[str], None] = lambda _: Non
              f"{int((tags == tags_of['tumour']).sum())} voxels")
 
     spacing = np.linalg.norm(affine[:3, :3], axis=0)
-    lesion = np.isin(tags, preprocess.lesion_tags(case))
-    tags[~preprocess.within_distance(lesion, spacing, case.mesh.margin)] = 0
-    cropped, cropped_affine, start = preprocess.clean_and_crop(tags, lesion, affine, case.mesh.min_component)
-    preprocess.check_regions_present(case, cropped, "MNI152 atlas", "within mesh.margin of the tumour")
+    lesion = np.isin(tags, regions.lesion_tags())
+    tags[~preprocess.within_distance(lesion, spacing, options.margin)] = 0
+    cropped, cropped_affine, start = preprocess.clean_and_crop(tags, lesion, affine, options.min_component)
+    preprocess.check_regions_present(regions, options.min_component, cropped, "MNI152 atlas",
+                                     "within mesh.margin of the tumour")
     return preprocess.TagVolume(cropped, cropped_affine, mask.shape, affine, tuple(int(s) for s in start), [])
 
 
-def build_atlas_mesh(case: Case, progress: Callable[[str], None]) -> dict:
-    """Mesh an MNI152 case in the current gmsh model; returns the image-frame metadata."""
-    volume = atlas_tag_volume(case, progress)
-    return mesh_tag_volume(volume, case, progress)
+def build_atlas_mesh(name: str, geometry: AtlasGeometry, options: MeshOptions, regions: MeshRegions,
+                     progress: Callable[[str], None]) -> dict:
+    """Mesh an MNI152 geometry in the current gmsh model; returns the image-frame metadata.
+
+    Args:
+        name: the case name (prefix of error messages).
+        geometry: the atlas geometry (resolution and synthetic tumour).
+        options: the mesh options.
+        regions: region and boundary tags.
+        progress: receives progress messages.
+    """
+    volume = atlas_tag_volume(geometry, options, regions, progress)
+    return mesh_tag_volume(name, volume, options, regions, progress)

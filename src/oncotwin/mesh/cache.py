@@ -20,6 +20,8 @@ from mpi4py import MPI
 from oncotwin.case.schema import Case
 from oncotwin.core.hashing import file_sha256
 from oncotwin.core.parallel import on_root
+from oncotwin.mesh.generate import generate_mesh
+from oncotwin.mesh.job import MeshJob, mesh_job
 
 MESH_FORMAT_VERSION = 2
 MSH_NAME = "mesh.msh"
@@ -35,7 +37,16 @@ def mesher_fingerprint() -> str:
 
 
 def mesh_inputs(case: Case) -> dict:
-    """Everything the mesh depends on, with input files replaced by their content hashes."""
+    """Everything the mesh of ``case`` depends on, with input files replaced by their content hashes."""
+    return _job_inputs(mesh_job(case))
+
+
+def mesh_inputs_hash(case: Case) -> str:
+    """SHA-256 of :func:`mesh_inputs` (stable JSON)."""
+    return _job_inputs_hash(mesh_job(case))
+
+
+def _job_inputs(job: MeshJob) -> dict:
 
     def hashed(value):
         if isinstance(value, dict):
@@ -47,28 +58,25 @@ def mesh_inputs(case: Case) -> dict:
         return value
 
     # the background image of the figures does not change the mesh
-    geometry = hashed({k: v for k, v in case.geometry.__dict__.items() if k != "image"})
+    geometry = hashed({k: v for k, v in job.geometry.__dict__.items() if k != "image"})
     return {
         "format": MESH_FORMAT_VERSION,
         "mesher": mesher_fingerprint(),
         "geometry": geometry,
-        "mesh": case.mesh.model_dump(),
-        "region_tags": case.region_tags(),
-        "tumour_regions": case.tumour_regions(),
-        "boundaries": case.boundary_names(),
+        "mesh": job.options.model_dump(),
+        "region_tags": dict(job.regions.tags),
+        "tumour_regions": list(job.regions.tumour),
+        "boundaries": list(job.regions.boundaries),
     }
 
 
-def mesh_inputs_hash(case: Case) -> str:
-    """SHA-256 of :func:`mesh_inputs` (stable JSON)."""
-    text = json.dumps(mesh_inputs(case), sort_keys=True, default=str)
+def _job_inputs_hash(job: MeshJob) -> str:
+    text = json.dumps(_job_inputs(job), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _build(case: Case, folder: Path, force: bool, progress: Callable[[str], None]) -> tuple[Path, bool]:
-    from oncotwin.mesh.generate import generate_mesh
-
-    digest = mesh_inputs_hash(case)
+def _build(job: MeshJob, folder: Path, force: bool, progress: Callable[[str], None]) -> tuple[Path, bool]:
+    digest = _job_inputs_hash(job)
     stamp = folder / "inputs.sha256"
     if not force and stamp.is_file() and stamp.read_text().strip() == digest and (folder / MSH_NAME).is_file():
         return folder, True
@@ -76,12 +84,11 @@ def _build(case: Case, folder: Path, force: bool, progress: Callable[[str], None
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         start = time.perf_counter()
-        report = generate_mesh(case, tmp / MSH_NAME, progress)
+        report = generate_mesh(job, tmp / MSH_NAME, progress)
         report["seconds"] = time.perf_counter() - start
         (tmp / "quality.json").write_text(json.dumps(report, indent=2) + "\n")
-        regions = {"regions": case.region_tags(),
-                   "boundaries": {n: i + 1 for i, n in enumerate(case.boundary_names())},
-                   "tumour_regions": case.tumour_regions()}
+        regions = {"regions": dict(job.regions.tags), "boundaries": job.regions.boundary_tags(),
+                   "tumour_regions": list(job.regions.tumour)}
         (tmp / "regions.json").write_text(json.dumps(regions, indent=2) + "\n")
         (tmp / "inputs.sha256").write_text(digest + "\n")
         if folder.exists():
@@ -100,4 +107,4 @@ def ensure_mesh(comm: MPI.Comm, case: Case, mesh_root: Path, *, force: bool = Fa
     Returns:
         The folder and whether the cache was reused.
     """
-    return on_root(comm, _build, case, Path(mesh_root) / case.name, force, progress)
+    return on_root(comm, _build, mesh_job(case), Path(mesh_root) / case.name, force, progress)

@@ -6,9 +6,15 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import gmsh
+
+from oncotwin.case.schema import Case
 from oncotwin.core.errors import InputDataError
 from oncotwin.core.fenics import MPI, dolfinx
 from oncotwin.core.parallel import on_root
+from oncotwin.mesh.generate import build_model
+from oncotwin.mesh.gmsh_session import gmsh_session
+from oncotwin.mesh.job import mesh_job
 
 
 @dataclass(frozen=True)
@@ -37,11 +43,10 @@ def from_mesh_data(data: dolfinx.io.gmsh.MeshData, tumour_regions: list[str]) ->
     return TaggedMesh(data.mesh, data.cell_tags, data.facet_tags, regions, boundaries, tuple(tumour_regions))
 
 
-def mesh_in_memory(comm: MPI.Comm, case, progress=lambda _: None) -> TaggedMesh:
+def mesh_in_memory(comm: MPI.Comm, case: Case, progress=lambda _: None) -> TaggedMesh:
     """Mesh ``case`` with gmsh on rank 0 and distribute it without writing files (tests, benchmarks)."""
-    from oncotwin.mesh.generate import build_model
-
-    return _distribute(comm, case.name, build_model, (case, progress), case.tumour_regions())
+    job = mesh_job(case)
+    return _distribute(comm, job.name, build_model, (job, progress), list(job.regions.tumour))
 
 
 def _partitioner():
@@ -51,10 +56,6 @@ def _partitioner():
 
 def _distribute(comm: MPI.Comm, name: str, fill, args: tuple, tumour_regions) -> TaggedMesh:
     """Fill a gmsh model on rank 0 with ``fill(*args)`` and distribute it (errors reach every rank)."""
-    import gmsh
-
-    from oncotwin.mesh.gmsh_session import gmsh_session
-
     if comm.rank != 0:
         on_root(comm, lambda: None)  # receive rank 0's success or error
         data = dolfinx.io.gmsh.model_to_mesh(None, comm, 0, gdim=3, partitioner=_partitioner())
@@ -74,8 +75,6 @@ def read_tagged_mesh(comm: MPI.Comm, folder: Path) -> TaggedMesh:
         if not (folder / "mesh.msh").is_file() or not path.is_file():
             raise InputDataError(f"{folder}: not a mesh folder (mesh.msh and regions.json expected)")
         return json.loads(path.read_text())
-
-    import gmsh
 
     table = on_root(comm, read_table)
     return _distribute(comm, "mesh", lambda: gmsh.open(str(folder / "mesh.msh")), (), table["tumour_regions"])

@@ -8,36 +8,29 @@ from pathlib import Path
 import gmsh
 import numpy as np
 
-from oncotwin.case.geometry import (
-    AtlasGeometry,
-    SegmentationGeometry,
-    SphereGeometry,
-)
-from oncotwin.case.schema import Case
+from oncotwin.case.geometry import AtlasGeometry, SegmentationGeometry, SphereGeometry
 from oncotwin.core.errors import InputDataError
+from oncotwin.mesh.atlas import build_atlas_mesh
 from oncotwin.mesh.gmsh_session import gmsh_session
+from oncotwin.mesh.idealized import build_sphere_mesh
+from oncotwin.mesh.job import MeshJob
 from oncotwin.mesh.quality import tet_quality
+from oncotwin.mesh.segmentation import build_segmentation_mesh
 
 # Elements with a normalised radius ratio (3 r_in / r_circ, 1 for the regular tetrahedron) below this
 # are called degenerate and the mesh is rejected (their stiffness rows are ill-conditioned).
 DEGENERATE_RADIUS_RATIO = 1e-3
 
 
-def build_model(case: Case, progress: Callable[[str], None]) -> dict:
-    """Build and mesh the case geometry in the current gmsh model; returns frame metadata."""
-    geometry = case.geometry
+def build_model(job: MeshJob, progress: Callable[[str], None]) -> dict:
+    """Build and mesh the job's geometry in the current gmsh model; returns frame metadata."""
+    geometry, options, regions = job.geometry, job.options, job.regions
     if isinstance(geometry, SphereGeometry):
-        from oncotwin.mesh.idealized import build_sphere_mesh
-
-        return build_sphere_mesh(case, progress)
+        return build_sphere_mesh(geometry, options, regions, progress)
     if isinstance(geometry, SegmentationGeometry):
-        from oncotwin.mesh.segmentation import build_segmentation_mesh
-
-        return build_segmentation_mesh(case, progress)
+        return build_segmentation_mesh(job.name, geometry, options, regions, progress)
     if isinstance(geometry, AtlasGeometry):
-        from oncotwin.mesh.atlas import build_atlas_mesh
-
-        return build_atlas_mesh(case, progress)
+        return build_atlas_mesh(job.name, geometry, options, regions, progress)
     raise TypeError(f"no mesher for geometry {type(geometry).__name__}")  # unreachable: schema is closed
 
 
@@ -62,18 +55,18 @@ def model_tets() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return points, np.concatenate(tets), np.concatenate(tags)
 
 
-def generate_mesh(case: Case, msh_path: Path, progress: Callable[[str], None] = lambda _: None) -> dict:
-    """Mesh the case geometry, write ``msh_path`` (gmsh 4.1) and return the quality report.
+def generate_mesh(job: MeshJob, msh_path: Path, progress: Callable[[str], None] = lambda _: None) -> dict:
+    """Mesh the job's geometry, write ``msh_path`` (gmsh 4.1) and return the quality report.
 
     Raises:
         InputDataError: when the mesh has inverted or degenerate elements or an empty region.
     """
-    with gmsh_session(case.name):
-        frame = build_model(case, progress)
+    with gmsh_session(job.name):
+        frame = build_model(job, progress)
         points, tets, tags = model_tets()
         progress(f"quality check of {len(tets)} tetrahedra")
         report = tet_quality(points, tets, tags)
-        names = {tag: name for name, tag in case.region_tags().items()}
+        names = {tag: name for name, tag in job.regions.tags.items()}
         report["regions"] = {
             names.get(tag, str(tag)): {"tag": tag, "cells": report["cells_per_tag"].get(tag, 0),
                                        "volume_mm3": report["volume_per_tag"].get(tag, 0.0)}
@@ -82,12 +75,12 @@ def generate_mesh(case: Case, msh_path: Path, progress: Callable[[str], None] = 
         report["frame"] = frame
         empty = [name for name, r in report["regions"].items() if r["cells"] == 0]
         if empty:
-            raise InputDataError(f"{case.name}: mesh has no cells in region(s) {empty}; refine mesh sizes "
-                                 f"(mesh.size_tumour = {case.mesh.size_tumour:g} mm)")
+            raise InputDataError(f"{job.name}: mesh has no cells in region(s) {empty}; refine mesh sizes "
+                                 f"(mesh.size_tumour = {job.options.size_tumour:g} mm)")
         report["degenerate_threshold"] = DEGENERATE_RADIUS_RATIO
         if report["inverted"] or report["min_radius_ratio"] < DEGENERATE_RADIUS_RATIO:
             raise InputDataError(
-                f"{case.name}: the mesh has {report['inverted']} inverted elements and a minimum radius ratio of "
+                f"{job.name}: the mesh has {report['inverted']} inverted elements and a minimum radius ratio of "
                 f"{report['min_radius_ratio']:.2e} (degenerate below {DEGENERATE_RADIUS_RATIO:g}); change "
                 "mesh.size_tumour/size_far, mesh.smoothing_iterations or mesh.optimize")
         gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)

@@ -12,7 +12,7 @@ import gmsh
 
 from oncotwin.case.geometry import SphereGeometry
 from oncotwin.case.mesh_options import MeshOptions
-from oncotwin.case.schema import Case
+from oncotwin.mesh.job import MeshRegions
 
 
 def add_sphere_size_field(geometry: SphereGeometry, options: MeshOptions) -> int:
@@ -50,14 +50,19 @@ def add_sphere_size_field(geometry: SphereGeometry, options: MeshOptions) -> int
     return combined
 
 
-def build_sphere_mesh(case: Case, progress: Callable[[str], None] = lambda _: None) -> dict:
+def build_sphere_mesh(geometry: SphereGeometry, options: MeshOptions, regions: MeshRegions,
+                      progress: Callable[[str], None] = lambda _: None) -> dict:
     """Build and mesh the concentric-sphere geometry in the current gmsh model.
+
+    Args:
+        geometry: the sphere radii.
+        options: the mesh options.
+        regions: region and boundary tags.
+        progress: receives progress messages.
 
     Returns:
         Metadata describing the geometry frame (JSON-serialisable).
     """
-    geometry: SphereGeometry = case.geometry
-    options = case.mesh
     occ = gmsh.model.occ
     radii = [r for r in (geometry.host_radius, geometry.tumour_radius, geometry.necrotic_radius) if r]
     balls = [(3, occ.addSphere(0, 0, 0, r)) for r in radii]
@@ -78,7 +83,7 @@ def build_sphere_mesh(case: Case, progress: Callable[[str], None] = lambda _: No
         names_by_radius[geometry.host_radius] = "host"
     if geometry.necrotic_radius > 0:
         names_by_radius[geometry.necrotic_radius] = "necrotic"
-    region_tags = case.region_tags()
+    region_tags = regions.tags
     vol_extent = [extent(3, v) for v in volumes]
     for radius, name in names_by_radius.items():
         vol = volumes[nearest(vol_extent, radius)]
@@ -91,7 +96,7 @@ def build_sphere_mesh(case: Case, progress: Callable[[str], None] = lambda _: No
         boundary_by_radius[geometry.host_radius] = "outer"
     if geometry.necrotic_radius > 0:
         boundary_by_radius[geometry.necrotic_radius] = "necrotic_boundary"
-    boundary_tags = {name: i + 1 for i, name in enumerate(case.boundary_names())}
+    boundary_tags = regions.boundary_tags()
     for radius, name in boundary_by_radius.items():
         surf = surfaces[nearest(surf_extent, radius)]
         gmsh.model.addPhysicalGroup(2, [surf], boundary_tags[name], name=name)

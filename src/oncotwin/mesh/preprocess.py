@@ -1,6 +1,7 @@
 """From images to the final integer region-tag volume that the mesher turns into tetrahedra.
 
-Tags are the case's cell tags (``case.region_tags()``, 1-based); 0 is outside the meshed domain.
+Tags are the case's cell tags (:class:`~oncotwin.mesh.job.MeshRegions`, 1-based); 0 is outside the meshed
+domain.
 
 Domain rule (so that, e.g., a lung tumour does not mesh the whole CT): the *lesion* is the union of the
 labelled regions of kind tumour, necrotic or edema. The meshed domain is every voxel within
@@ -22,11 +23,11 @@ import numpy as np
 from scipy import ndimage
 
 from oncotwin.case.geometry import SegmentationGeometry
-from oncotwin.case.schema import Case
+from oncotwin.case.mesh_options import MeshOptions
 from oncotwin.core.errors import InputDataError
 from oncotwin.mesh import images
+from oncotwin.mesh.job import MeshRegions
 
-LESION_KINDS = ("tumour", "necrotic", "edema")
 _FACE_CONNECTIVITY = ndimage.generate_binary_structure(3, 1)
 PAD = 2  # background voxels kept around the domain (surface extraction needs a closed outside)
 
@@ -270,31 +271,31 @@ def clean_and_crop(tags: np.ndarray, lesion: np.ndarray, affine: np.ndarray, min
     return cropped, cropped_affine, start + lo
 
 
-def lesion_tags(case: Case) -> list[int]:
-    """Tags of the lesion regions (tumour, necrotic, edema kinds)."""
-    tags = case.region_tags()
-    return [tags[n] for n in case.geometry.region_names() if case.regions[n].kind in LESION_KINDS]
+def check_regions_present(regions: MeshRegions, min_component: float, tags: np.ndarray, source: str,
+                          what: str) -> None:
+    """Raise when a region (or the whole tumour) has no voxel in ``tags``.
 
-
-def check_regions_present(case: Case, tags: np.ndarray, source: str, what: str) -> None:
-    """Raise when a region of the case (or the whole tumour) has no voxel in ``tags``."""
+    Args:
+        regions: region tags.
+        min_component: ``mesh.min_component`` (mm^3), for the message.
+        tags: the tag volume.
+        source: what the tags come from (prefix of the message).
+        what: the stage, e.g. ``after cropping and clean-up``.
+    """
     present = set(np.unique(tags).tolist())
-    region_tags = case.region_tags()
-    tumour = [region_tags[n] for n in case.tumour_regions()]
-    if not present.intersection(tumour):
-        raise InputDataError(f"{source}: key 'regions': the tumour ({', '.join(case.tumour_regions())}) is "
+    if not present.intersection(regions.tumour_tags()):
+        raise InputDataError(f"{source}: key 'regions': the tumour ({', '.join(regions.tumour)}) is "
                              f"empty {what}; it needs at least "
-                             f"{case.mesh.min_component:g} mm^3 (mesh.min_component)")
-    for name, tag in region_tags.items():
+                             f"{min_component:g} mm^3 (mesh.min_component)")
+    for name, tag in regions.tags.items():
         if tag not in present:
             raise InputDataError(f"{source}: key 'regions.{name}': region has no voxels {what}; "
                                  "check the labels, the tissue mask and mesh.margin / mesh.min_component")
 
 
-def segmentation_tag_volume(case: Case, progress: Callable[[str], None] = lambda _: None) -> TagVolume:
-    """Read and validate the images of a segmentation case and build its cropped tag volume."""
-    geometry = case.geometry
-    assert isinstance(geometry, SegmentationGeometry)
+def segmentation_tag_volume(geometry: SegmentationGeometry, options: MeshOptions, regions: MeshRegions,
+                            progress: Callable[[str], None] = lambda _: None) -> TagVolume:
+    """Read and validate the images of a segmentation and build its cropped tag volume."""
     labels = images.read_label_map(geometry.labels, "geometry.labels")
     found = images.labels_found(labels)
     progress(f"label map {labels.path.name}: shape {labels.shape}, spacing "
@@ -302,33 +303,31 @@ def segmentation_tag_volume(case: Case, progress: Callable[[str], None] = lambda
     label_key = "geometry.regions" if geometry.regions is not None else "geometry.label_preset"
     images.check_labels_present(labels, geometry.label_map(), label_key)
 
-    region_tags = case.region_tags()
     tags = np.zeros(labels.shape, dtype=np.int32)
     for name, values in geometry.label_map().items():
-        tags[np.isin(labels.array, values)] = region_tags[name]
-    lesion = np.isin(tags, lesion_tags(case))
-    domain = within_distance(lesion, labels.spacing, case.mesh.margin)
+        tags[np.isin(labels.array, values)] = regions.tags[name]
+    lesion = np.isin(tags, regions.lesion_tags())
+    domain = within_distance(lesion, labels.spacing, options.margin)
     if geometry.tissue_mask is not None:
         mask = images.read_mask(geometry.tissue_mask, "geometry.tissue_mask")
         images.check_same_grid(labels, mask, "geometry.tissue_mask")
         domain &= mask.array | (tags > 0)
     tags[~domain] = 0
     host = domain & (tags == 0)
-    tags[host] = _host_tags(case, labels, host)
+    tags[host] = _host_tags(geometry, regions.tags, labels, host)
 
     if not tags.any():
-        check_regions_present(case, tags, str(labels.path), "after cropping and clean-up")
-    cropped, affine, start = clean_and_crop(tags, lesion, labels.affine, case.mesh.min_component)
-    check_regions_present(case, cropped, str(labels.path), "after cropping and clean-up")
+        check_regions_present(regions, options.min_component, tags, str(labels.path), "after cropping and clean-up")
+    cropped, affine, start = clean_and_crop(tags, lesion, labels.affine, options.min_component)
+    check_regions_present(regions, options.min_component, cropped, str(labels.path), "after cropping and clean-up")
     progress(f"tag volume: crop {cropped.shape} voxels from {start.tolist()}, "
              f"{int((cropped > 0).sum())} voxels in the domain")
     return TagVolume(cropped, affine, labels.shape, labels.affine, tuple(int(s) for s in start), found)
 
 
-def _host_tags(case: Case, labels: images.Image, host: np.ndarray) -> np.ndarray | int:
+def _host_tags(geometry: SegmentationGeometry, region_tags: dict[str, int], labels: images.Image,
+               host: np.ndarray) -> np.ndarray | int:
     """Tags of the host voxels: the host region, or the argmax of the tissue probability maps."""
-    geometry = case.geometry
-    region_tags = case.region_tags()
     if not geometry.tissue_maps:
         return region_tags[geometry.host_region]
     stack = []
