@@ -102,7 +102,8 @@ def test_unread_options_can_be_a_warning(comm, caplog):
     finally:
         logger.removeHandler(caplog.handler)
     assert ksp.getType() == "cg"
-    assert [r.getMessage() for r in caplog.records if "ksp_typo" in r.getMessage()][0].endswith("(ignored)")
+    warnings = [r.getMessage() for r in caplog.records if "ksp_typo" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].endswith("(ignored)"), warnings
     A, _ = spd_system(comm, n=4)
     with pytest.raises(ValueError, match="unused must be one of"):
         create_ksp(comm, A, "test_", DEFAULTS, unused="ignore")

@@ -126,7 +126,7 @@ class SolverOptions:
         options, naming the option(s) and value; None for other failures or without user options."""
         if not self.overrides or not any("SetFromOptions" in f or "PetscOptions" in f for f in frames):
             return None
-        reason = frames[-1].strip()
+        reason = " ".join(frames[-1].split())
         culprits = _culprits(reason, self.prefix, {k: option_value(v) for k, v in self.overrides.items()})
         if len(culprits) == 1:
             key = culprits[0]
