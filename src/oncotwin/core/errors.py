@@ -28,6 +28,11 @@ class SolverError(OncotwinError):
     """A linear or nonlinear solve failed (carries the PETSc reason)."""
 
 
+class SolverOptionError(OncotwinError):
+    """A PETSc option of the case file's ``solver`` section that the solver never read or whose value
+    PETSc rejects (names the solver, the option and the value)."""
+
+
 class RunDirectoryError(OncotwinError):
     """The output directory cannot be used (exists without --force, not writable, ...)."""
 

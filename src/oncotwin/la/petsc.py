@@ -2,18 +2,19 @@
 
 Each sub-problem owns a prefix (``fluid_``, ...). Its defaults are set in the PETSc options database
 under that prefix, then the case file's overrides (``solver: {fluid: {...}}``), so a user can change any
-PETSc option of one problem without touching the others.
+PETSc option of one problem without touching the others. An override the solver never reads (a typo)
+and a value PETSc rejects are one-line errors (:mod:`oncotwin.la.options`).
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
 from oncotwin.core.errors import SolverError
 from oncotwin.core.fenics import PETSc
+from oncotwin.la.options import SolverOptions
 
 _REASONS = {v: k for k, v in PETSc.KSP.ConvergedReason.__dict__.items() if not k.startswith("_")}
 
@@ -27,28 +28,35 @@ class SolveInfo:
     reason: str
 
 
-def _option_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def create_ksp(comm, A: PETSc.Mat, prefix: str, defaults: dict, overrides: dict | None = None,
-               near_nullspace: PETSc.NullSpace | None = None) -> PETSc.KSP:
+               near_nullspace: PETSc.NullSpace | None = None, unused: str = "error") -> PETSc.KSP:
     """A KSP for operator ``A`` configured from ``defaults`` then ``overrides`` under ``prefix``.
 
     The options are kept with the KSP and put back into the PETSc database around every set-up and
     solve (:func:`set_up`, :func:`solve`): multigrid preconditioners create their level smoothers only at
     set-up and read their options (``mg_levels_*``) then. Between solves the global database stays clean,
     so problems with the same prefix and different options do not see each other's options.
+
+    Args:
+        comm: communicator of ``A``.
+        A: the operator (also the preconditioner's matrix).
+        prefix: options prefix of this problem (``fluid_``, ...).
+        defaults: the project's options; those the solver does not read are fine.
+        overrides: the user's options (case file ``solver`` section): each must be read by the end of
+            the first :func:`solve`.
+        near_nullspace: attached to ``A`` for algebraic multigrid.
+        unused: an override the solver never read raises (``"error"``) or is logged (``"warn"``).
+
+    Raises:
+        SolverOptionError: PETSc rejects the value of an override (on every rank).
     """
-    options = {f"{prefix}{key}": _option_value(value) for key, value in {**defaults, **(overrides or {})}.items()}
     if near_nullspace is not None:
         A.setNearNullSpace(near_nullspace)
     ksp = PETSc.KSP().create(comm)
+    options = SolverOptions.create(ksp.getComm().tompi4py(), prefix, defaults, overrides, unused)
     ksp.setOptionsPrefix(prefix)
     ksp.setOperators(A)
-    with _options(options):
+    with options.active():
         ksp.setFromOptions()
     ksp.setAttr(_OPTIONS_ATTR, options)
     return ksp
@@ -95,28 +103,35 @@ def preconditioner_defaults(defaults: dict, number: float, overrides: dict | Non
     return {**{k: v for k, v in defaults.items() if not k.startswith("sub_")}, **MULTIGRID}
 
 
-@contextmanager
-def _options(options: dict[str, str] | None):
-    db = PETSc.Options()
-    for key, value in (options or {}).items():
-        db[key] = value
-    try:
-        yield
-    finally:
-        for key in options or {}:
-            db.delValue(key)
-
-
 def set_up(ksp: PETSc.KSP) -> None:
-    """Set up the preconditioner now (e.g. build the multigrid hierarchy once, before time stepping)."""
-    with _options(ksp.getAttr(_OPTIONS_ATTR)):
+    """Set up the preconditioner now (e.g. build the multigrid hierarchy once, before time stepping).
+
+    Raises:
+        SolverOptionError: PETSc rejects the value of an override read at set-up (on every rank).
+    """
+    options: SolverOptions | None = ksp.getAttr(_OPTIONS_ATTR)
+    if options is None:
+        ksp.setUp()
+        return
+    with options.active():
         ksp.setUp()
 
 
 def solve(ksp: PETSc.KSP, b: PETSc.Vec, x: PETSc.Vec, what: str) -> SolveInfo:
-    """Solve and raise :class:`SolverError` (with PETSc's reason) when the solver did not converge."""
-    with _options(ksp.getAttr(_OPTIONS_ATTR)):
+    """Solve and raise :class:`SolverError` (with PETSc's reason) when the solver did not converge.
+
+    Raises:
+        SolverOptionError: after the first solve, when an override was never read or PETSc rejected
+            its value (on every rank).
+        SolverError: the solver did not converge.
+    """
+    options: SolverOptions | None = ksp.getAttr(_OPTIONS_ATTR)
+    if options is None:
         ksp.solve(b, x)
+    else:
+        with options.active(collective=not options.checked):
+            ksp.solve(b, x)
+        options.check_unread(ksp)
     reason = ksp.getConvergedReason()
     info = SolveInfo(ksp.getIterationNumber(), ksp.getResidualNorm(), _REASONS.get(reason, str(reason)))
     if reason < 0:
