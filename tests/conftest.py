@@ -1,4 +1,5 @@
 """Shared fixtures. Tests marked ``mpi`` also run under ``mpirun -n 2`` (see the Makefile)."""
+# ruff: noqa: I001  (oncotwin.core.fenics, which loads dolfinx_solver, comes before mpi4py)
 
 from __future__ import annotations
 

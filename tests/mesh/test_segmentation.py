@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from oncotwin.core.errors import InputDataError
-from oncotwin.mesh import images
+from oncotwin.imaging import images
 from oncotwin.mesh.preprocess import remove_diagonal_contacts, segmentation_tag_volume
 from oncotwin.mesh.quality import tet_quality
 from oncotwin.mesh.segmentation import build_segmentation_mesh

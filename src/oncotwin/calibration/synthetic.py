@@ -17,8 +17,8 @@ from mpi4py import MPI
 
 from oncotwin.calibration.forward import ForwardModel
 from oncotwin.core.fenics import dolfinx
+from oncotwin.imaging.images import read_label_map
 from oncotwin.io.raster import rasterise
-from oncotwin.mesh.images import read_label_map
 
 DAY = 86400.0
 

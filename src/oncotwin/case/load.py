@@ -24,7 +24,6 @@ import typing
 from pathlib import Path
 from typing import Any
 
-import yaml
 from mpi4py import MPI
 from pydantic import BaseModel, ValidationError
 
@@ -33,22 +32,7 @@ from oncotwin.case.schema import Case
 from oncotwin.core.errors import CaseError
 from oncotwin.core.hashing import file_sha256
 from oncotwin.core.parallel import on_root
-
-
-def _key_lines(node: yaml.Node, prefix: tuple = ()) -> dict[tuple, int]:
-    """Map every key path of a composed YAML document to its 1-based line number."""
-    lines: dict[tuple, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            path = prefix + (key_node.value,)
-            lines[path] = key_node.start_mark.line + 1
-            lines.update(_key_lines(value_node, path))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            path = prefix + (i,)
-            lines[path] = item.start_mark.line + 1
-            lines.update(_key_lines(item, path))
-    return lines
+from oncotwin.core.safe_yaml import read_yaml
 
 
 def _lookup(data: Any, loc: tuple) -> Any:
@@ -63,28 +47,18 @@ def _lookup(data: Any, loc: tuple) -> Any:
 def read_yaml_mapping(path: Path, what: str, kind: str = "case file") -> tuple[dict, dict[tuple, int]]:
     """Data and key line numbers of a YAML file holding a mapping (one-line :class:`CaseError` otherwise).
 
+    The file is read within the limits of :func:`oncotwin.core.safe_yaml.read_yaml` (size, UTF-8, duplicate
+    keys, aliases, nesting, integer length).
+
     Args:
         path: the file.
         what: what the document must be, for the error message.
         kind: the kind of file, for the missing-file message.
     """
-    shown = str(path)
-    if not path.is_file():
-        raise CaseError(shown, "<file>", shown, f"the {kind} does not exist")
-    text = path.read_text(encoding="utf-8", errors="replace")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        source = text.splitlines()
-        snippet = source[line - 1].strip() if line and line <= len(source) else "<end of file>"
-        raise CaseError(shown, "<yaml>", snippet, f"malformed YAML: {problem}", line=line) from None
+    data, lines = read_yaml(path, kind)
     if not isinstance(data, dict):
-        raise CaseError(shown, "<document>", type(data).__name__, what)
-    return data, (_key_lines(node) if node is not None else {})
+        raise CaseError(str(path), "<document>", type(data).__name__, what)
+    return data, lines
 
 
 def read_case(path: str | Path) -> tuple[Case, str]:
@@ -137,7 +111,7 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, str, Path, li
         raise CaseError(shown, "base", base, "expected the path of a base case file (relative to this file)",
                         line=line)
     base_path = (path.parent / base).resolve()  # named in errors in full (no '..' parts)
-    if not base_path.is_file():
+    if not base_path.exists():  # one that exists but is no regular file is refused by read_yaml_mapping
         raise CaseError(shown, "base", base, "the base case file does not exist", line=line)
     seen = seen + (path.resolve(),)
     if base_path in seen:

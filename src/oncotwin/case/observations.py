@@ -41,6 +41,7 @@ from oncotwin.case.paths import resolve_path
 from oncotwin.core.errors import CaseError, InputDataError
 from oncotwin.core.hashing import file_sha256
 from oncotwin.core.units import UnitError, to_internal
+from oncotwin.imaging.images import check_same_grid, labels_found, read_label_map
 
 DAY = 86400.0
 METRICS = ("tumour_cells", "tumour_volume_mm3", "viable_volume_mm3")
@@ -198,9 +199,6 @@ def read_observations(path: str | Path, case) -> Observations:
         CaseError: one line naming the file, the key, the value and what is allowed (a grid other than
             the baseline labels', a time before baseline, an empty segmentation, unknown keys, ...).
     """
-    # mesh is a layer above case (layering): the image checks are reached only when observations are read
-    from oncotwin.mesh.images import check_same_grid, labels_found, read_label_map
-
     path = Path(path)
     shown = str(path)
     data, lines = read_yaml_mapping(path, "an observation file is a YAML mapping with 'observations' (and "

@@ -4,7 +4,7 @@ The background is, in order of preference, the intensity image the geometry name
 the case schema has one), its tissue mask (unless that is the label map itself) or, for the MNI152 atlas
 geometry, the nilearn MNI152 T1 template. It is sampled (trilinear) on a plane through the tumour
 centroid in world RAS mm through the inverse voxel-to-world affine, so oblique and anisotropic grids and
-LPS files (read to RAS by :mod:`oncotwin.mesh.images`) land where the fields are.
+LPS files (read to RAS by :mod:`oncotwin.imaging.images`) land where the fields are.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from oncotwin.core.log import get_logger
-from oncotwin.mesh.images import Image, affine_spacing, read_image
+from oncotwin.imaging.images import Image, affine_spacing, read_image
 
 log = get_logger("figures")
 

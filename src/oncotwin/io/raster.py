@@ -1,6 +1,6 @@
 """Move fields between voxel images and P1 meshes (both in world RAS millimetres).
 
-An image is a 3D voxel array with a voxel-to-world affine (see :mod:`oncotwin.mesh.images`): voxel index
+An image is a 3D voxel array with a voxel-to-world affine (see :mod:`oncotwin.imaging.images`): voxel index
 ``(i, j, k)`` sits at ``affine @ (i, j, k, 1)``, the voxel *centre*, in the same coordinates as the mesh.
 
 * :func:`sample_image_at_nodes` reads an image at the nodes of a P1 space (image -> mesh), trilinear or

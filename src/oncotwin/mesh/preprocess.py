@@ -25,7 +25,7 @@ from scipy import ndimage
 from oncotwin.case.geometry import SegmentationGeometry
 from oncotwin.case.mesh_options import MeshOptions
 from oncotwin.core.errors import InputDataError
-from oncotwin.mesh import images
+from oncotwin.imaging import images
 from oncotwin.mesh.job import MeshRegions
 
 _FACE_CONNECTIVITY = ndimage.generate_binary_structure(3, 1)

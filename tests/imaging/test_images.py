@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from oncotwin.core.errors import InputDataError
-from oncotwin.mesh import images
+from oncotwin.imaging import images
 
 
 def _nifti(path, data, affine=None):
