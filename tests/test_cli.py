@@ -115,3 +115,32 @@ def test_a_command_loads_only_its_own_stack():
     assert "oncotwin.commands.version" in loaded
     for heavy in ("oncotwin.case", "oncotwin.run.simulation", "oncotwin.report", "oncotwin.calibration"):
         assert f"'{heavy}'" not in loaded and f"'{heavy}." not in loaded, heavy
+
+
+def test_truncated_cached_mesh_is_meshed_again(tmp_path):
+    case = tiny_case(tmp_path)
+    assert run_cli("mesh", str(case), cwd=tmp_path).returncode == 0
+    msh = tmp_path / "meshes" / "tiny" / "mesh.msh"
+    msh.write_bytes(msh.read_bytes()[: msh.stat().st_size // 2])
+    again = run_cli("mesh", str(case), cwd=tmp_path)
+    assert again.returncode == 0 and "written" in again.stdout, again.stderr
+    assert "does not match its hash" in again.stderr
+
+
+def test_mesh_cache_never_replaces_a_folder_it_did_not_write(tmp_path):
+    case = tiny_case(tmp_path)
+    own = tmp_path / "meshes" / "tiny"
+    own.mkdir(parents=True)
+    (own / "notes.txt").write_text("mine\n")
+    result = run_cli("mesh", str(case), "--force", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "not an oncotwin mesh folder" in result.stderr
+    assert (own / "notes.txt").read_text() == "mine\n" and len(list(own.iterdir())) == 1
+
+
+def test_mesh_dir_that_is_a_file_is_one_line(tmp_path):
+    case = tiny_case(tmp_path)
+    (tmp_path / "afile").write_text("x\n")
+    result = run_cli("mesh", str(case), "--mesh-dir", str(tmp_path / "afile"), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "--mesh-dir is not a folder" in result.stderr

@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--points", required=True, type=Path, help="CSV with columns [name,]x,y,z in mm")
     p.add_argument("--time", type=float, action="append", help="output time in s (repeatable; default: all)")
     p.add_argument("--out", type=Path, help="CSV file (default: standard output)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
 
     p = sub.add_parser("compare", help="run several treatment regimens on one case and rank them")
     p.add_argument("case", type=Path)
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write a self-contained HTML report of a run, comparison, calibration or forecast")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--out", type=Path, help="HTML file (default: RUN_DIR/report.html)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
 
     sub.add_parser("version", help="print versions of oncotwin and its stack")
     return parser

@@ -8,6 +8,7 @@ import sys
 from mpi4py import MPI
 
 from oncotwin.core.parallel import on_root
+from oncotwin.core.rundir import new_file
 from oncotwin.io.probe import probe, read_points, write_probe_csv
 
 
@@ -17,7 +18,7 @@ def main(comm: MPI.Comm, args: argparse.Namespace) -> int:
         names, points = read_points(args.points)
         times, values = probe(args.run_dir, args.field, points, args.time)
         if args.out:
-            with open(args.out, "w", newline="") as fh:
+            with new_file(args.out, args.force) as tmp, open(tmp, "w", newline="") as fh:
                 write_probe_csv(fh, names, points, args.field, times, values)
         else:
             write_probe_csv(sys.stdout, names, points, args.field, times, values)

@@ -8,6 +8,7 @@ from mpi4py import MPI
 
 from oncotwin.core.errors import InputDataError
 from oncotwin.core.parallel import on_root
+from oncotwin.core.rundir import new_file
 from oncotwin.report.write import write_report
 
 
@@ -16,7 +17,12 @@ def main(comm: MPI.Comm, args: argparse.Namespace) -> int:
     def write():
         if not (args.run_dir / "manifest.json").is_file():
             raise InputDataError(f"{args.run_dir}: not a run, comparison, calibration or forecast folder (manifest.json expected)")
-        return write_report(args.run_dir, args.out)
+        target = args.out or args.run_dir / "report.html"
+        # The default report.html belongs to the result it describes and is regenerated freely; a file
+        # the user named is replaced only with --force.
+        with new_file(target, args.force or args.out is None) as tmp:
+            write_report(args.run_dir, tmp)
+        return target
 
     path = on_root(comm, write)
     if comm.rank == 0:

@@ -1,34 +1,49 @@
 """Sample output fields at world coordinates (mm) and times, e.g. needle IFP measurements or biopsies.
 
 Reads the run's VTK XML series with VTK's own readers, so it works on any run folder without DOLFINx.
-Points outside the mesh are reported as empty values.
+Points outside the mesh are reported as empty values, with a warning.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import math
 from pathlib import Path
 
 import numpy as np
 
-from oncotwin.core.errors import InputDataError
+from oncotwin.core.errors import CaseError, InputDataError
+from oncotwin.core.log import get_logger
+from oncotwin.core.safe_yaml import decode_utf8, read_limited
+
+log = get_logger("probe")
+MAX_POINTS_BYTES = 50_000_000  # a million points with names; a larger file is a mistake (or /dev/zero)
 
 
 def read_points(path: Path) -> tuple[list[str], np.ndarray]:
-    """Points from a CSV with columns x, y, z (mm) and optionally a first column 'name'."""
+    """Points from a CSV with columns x, y, z (mm) and optionally a first column 'name'.
+
+    The file is read within a size limit (:data:`MAX_POINTS_BYTES`) and must be UTF-8 text; every
+    coordinate must be a finite number.
+    """
     try:
-        with open(path, newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise InputDataError(f"{path}: cannot read the points file ({exc.strerror})") from None
+        data = read_limited(path, "points file", MAX_POINTS_BYTES)
+        text = decode_utf8(data, str(path), "points file")
+    except CaseError as exc:
+        raise InputDataError(str(exc)) from None
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
     if not rows or not {"x", "y", "z"} <= set(rows[0]):
         raise InputDataError(f"{path}: expected a CSV header with columns x,y,z (mm) and optionally name")
     names, coords = [], []
     for i, row in enumerate(rows, start=2):
         try:
-            coords.append([float(row["x"]), float(row["y"]), float(row["z"])])
+            point = [float(row["x"]), float(row["y"]), float(row["z"])]
         except (TypeError, ValueError):
             raise InputDataError(f"{path}:{i}: x, y, z must be numbers (mm), got {row}") from None
+        if not all(math.isfinite(c) for c in point):
+            raise InputDataError(f"{path}:{i}: x, y, z must be finite numbers (mm), got {point}")
+        coords.append(point)
         names.append(row.get("name") or f"p{i - 1}")
     return names, np.asarray(coords)
 
@@ -41,6 +56,8 @@ def probe(run_dir: Path, field: str, points: np.ndarray, times: list[float] | No
     """
     import pyvista as pv
 
+    if not (Path(run_dir) / "fields.pvd").is_file():
+        raise InputDataError(f"{run_dir}: not a run folder (fields.pvd expected)")
     reader = pv.get_reader(str(Path(run_dir) / "fields.pvd"))
     available = list(reader.time_values)
     wanted = available if times is None else times
@@ -66,7 +83,11 @@ def probe(run_dir: Path, field: str, points: np.ndarray, times: list[float] | No
                 values = np.full(piece.shape, np.nan)
             values[valid] = piece[valid]
         results.append(values)
-    return wanted, np.stack(results)
+    stacked = np.stack(results)
+    outside = int(np.isnan(stacked.reshape(len(wanted), len(points), -1)[0, :, 0]).sum()) if len(points) else 0
+    if outside:
+        log.warning("%d of %d points lie outside the mesh: their values are left empty", outside, len(points))
+    return wanted, stacked
 
 
 def write_probe_csv(out, names: list[str], points: np.ndarray, field: str, times, values) -> None:

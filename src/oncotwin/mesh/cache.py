@@ -18,13 +18,16 @@ from pathlib import Path
 from mpi4py import MPI
 
 from oncotwin.case.schema import Case
+from oncotwin.core.errors import RunDirectoryError
 from oncotwin.core.hashing import file_sha256
 from oncotwin.core.parallel import on_root
+from oncotwin.core.rundir import describe
 from oncotwin.mesh.generate import generate_mesh
 from oncotwin.mesh.job import MeshJob, mesh_job
 
 MESH_FORMAT_VERSION = 2
 MSH_NAME = "mesh.msh"
+MESH_HASH_NAME = "mesh.sha256"  # content hash of mesh.msh, checked before a cached mesh is reused
 
 
 def mesher_fingerprint() -> str:
@@ -78,7 +81,8 @@ def _job_inputs_hash(job: MeshJob) -> str:
 def _build(job: MeshJob, folder: Path, force: bool, progress: Callable[[str], None]) -> tuple[Path, bool]:
     digest = _job_inputs_hash(job)
     stamp = folder / "inputs.sha256"
-    if not force and stamp.is_file() and stamp.read_text().strip() == digest and (folder / MSH_NAME).is_file():
+    _check_cache_folder(folder)
+    if not force and stamp.is_file() and stamp.read_text().strip() == digest and _mesh_intact(folder, progress):
         return folder, True
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
@@ -90,6 +94,7 @@ def _build(job: MeshJob, folder: Path, force: bool, progress: Callable[[str], No
         regions = {"regions": dict(job.regions.tags), "boundaries": job.regions.boundary_tags(),
                    "tumour_regions": list(job.regions.tumour)}
         (tmp / "regions.json").write_text(json.dumps(regions, indent=2) + "\n")
+        (tmp / MESH_HASH_NAME).write_text(file_sha256(tmp / MSH_NAME) + "\n")
         (tmp / "inputs.sha256").write_text(digest + "\n")
         if folder.exists():
             shutil.rmtree(folder)
@@ -98,6 +103,27 @@ def _build(job: MeshJob, folder: Path, force: bool, progress: Callable[[str], No
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return folder, False
+
+
+def _check_cache_folder(folder: Path) -> None:
+    """Refuse a mesh folder that is not oncotwin's cache (it would be replaced) or a mesh root that is a file."""
+    if folder.parent.exists() and not folder.parent.is_dir():
+        raise RunDirectoryError(f"{folder.parent}: --mesh-dir is not a folder")
+    if folder.exists() and not folder.is_dir():
+        raise RunDirectoryError(f"{folder}: exists and is not a mesh folder; choose another --mesh-dir")
+    if folder.is_dir() and not (folder / "inputs.sha256").is_file() and any(folder.iterdir()):
+        raise RunDirectoryError(f"{folder}: not an oncotwin mesh folder ({describe(folder)}); "
+                                "choose another --mesh-dir")
+
+
+def _mesh_intact(folder: Path, progress: Callable[[str], None]) -> bool:
+    """Whether the cached mesh file is the one written (content hash): a truncated file is meshed anew."""
+    recorded = folder / MESH_HASH_NAME
+    msh = folder / MSH_NAME
+    if not msh.is_file() or not recorded.is_file() or recorded.read_text().strip() != file_sha256(msh):
+        progress(f"cached mesh {msh} is missing or does not match its hash: meshing again")
+        return False
+    return True
 
 
 def ensure_mesh(comm: MPI.Comm, case: Case, mesh_root: Path, *, force: bool = False,
