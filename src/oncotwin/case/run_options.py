@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.quantity import Duration
+
+
+MAX_OUTPUTS = 1000  # default bound on the number of outputs (each writes every field of the mesh)
 
 
 class TimeOptions(StrictModel):
@@ -22,7 +25,7 @@ class TimeOptions(StrictModel):
     max_step: Duration = 6 * 3600.0
     min_step: Duration = 300.0
     output_every: Duration = 86400.0
-    max_outputs: Annotated[int, Field(ge=1)] = 1000
+    max_outputs: Annotated[int, Field(ge=1)] = MAX_OUTPUTS
 
     @model_validator(mode="after")
     def _steps(self) -> TimeOptions:
@@ -37,6 +40,14 @@ class TimeOptions(StrictModel):
                                f"time.max_outputs ({self.max_outputs}); raise time.output_every or "
                                "time.max_outputs")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_default_max_outputs(self, handler: SerializerFunctionWrapHandler) -> dict:
+        # the dump (validate output, case hash) of a case without the key stays what it was before the key
+        data = handler(self)
+        if isinstance(data, dict) and data.get("max_outputs") == MAX_OUTPUTS:
+            data.pop("max_outputs")
+        return data
 
 
 PetscValue = str | int | float | bool
