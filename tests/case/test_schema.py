@@ -135,4 +135,4 @@ def test_max_outputs_is_dumped_only_when_given():
     assert "max_outputs" not in TimeOptions(end="14 day").model_dump()
     assert TimeOptions(end="14 day", output_every="1 h", max_outputs=400).model_dump()["max_outputs"] == 400
     with pytest.raises(ValueError, match="max_outputs"):
-        TimeOptions(end="14 day", output_every="1 h")
+        TimeOptions(end="14 day", output_every="1 min")
