@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from oncotwin.case import read_case
+from oncotwin.case.run_options import TimeOptions
 from oncotwin.core.errors import CaseError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -128,3 +129,10 @@ def test_label_preset_is_documented_not_assumed(tmp_path):
 
     assert LABEL_PRESETS["brats2013"]["enhancing"] == [4]
     assert LABEL_PRESETS["brats2023"]["enhancing"] == [3]
+
+
+def test_max_outputs_is_dumped_only_when_given():
+    assert "max_outputs" not in TimeOptions(end="14 day").model_dump()
+    assert TimeOptions(end="14 day", output_every="1 h", max_outputs=400).model_dump()["max_outputs"] == 400
+    with pytest.raises(ValueError, match="max_outputs"):
+        TimeOptions(end="14 day", output_every="1 min")

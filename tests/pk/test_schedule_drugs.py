@@ -9,6 +9,7 @@ from oncotwin.pk.drugs import LIBRARY, UnknownDrugError, get_drug, known_drugs
 from oncotwin.pk.schedule import (
     DAY,
     HOUR,
+    MAX_DOSES,
     DoseEvent,
     ScheduleError,
     expand,
@@ -109,3 +110,17 @@ def test_get_drug_overrides_and_errors():
     with pytest.raises(ValueError, match="q3 and v3 must be given together"):
         get_drug("cisplatin", {"q3": "1 L/h"})
     assert get_drug("cisplatin", {"q3": "1 L/h", "v3": "5 L"}).n_compartments == 3
+
+
+def test_schedule_bounds_the_number_of_doses():
+    assert len(parse_schedule(f"daily x {MAX_DOSES}").times()) == MAX_DOSES
+    for text in (f"daily x {MAX_DOSES + 1}", "daily x 99999999999999999999", "days 1-3 every 7 days x 4000",
+                 "days 1-20000"):
+        with pytest.raises(ScheduleError, match="at most|more than"):
+            parse_schedule(text)
+
+
+def test_schedule_rejects_repeated_days():
+    with pytest.raises(ScheduleError, match="more than once"):
+        parse_schedule("days 1,1,1")
+    assert len(parse_schedule("days 1,8,15").times()) == 3

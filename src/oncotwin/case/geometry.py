@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.paths import resolve_path
@@ -20,6 +20,29 @@ LABEL_PRESETS: dict[str, dict[str, list[int]]] = {
     # BraTS 2023+: 1 necrotic core, 2 edema, 3 enhancing tumour.
     "brats2023": {"necrotic": [1], "edema": [2], "enhancing": [3]},
 }
+
+
+INT32_MAX = 2**31 - 1
+
+
+def _label_value(value: Any) -> Any:
+    """A label as an int: refuse floats with a fraction, booleans and values outside int32, as written."""
+    written = value
+    if isinstance(value, str):
+        try:
+            value = float(value) if any(c in value.lower() for c in ".ein") else int(value)
+        except ValueError:
+            return written  # not a number: pydantic's int check reports it
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"label {written!r} must be an integer")
+    if isinstance(value, float):
+        value = int(value)
+    if isinstance(value, int) and not 0 < value <= INT32_MAX:
+        raise ValueError(f"label {written!r} must be in 1..{INT32_MAX} (0 is background)")
+    return value
+
+
+Label = Annotated[int, BeforeValidator(_label_value)]
 
 
 class SphereGeometry(StrictModel):
@@ -68,7 +91,7 @@ class SegmentationGeometry(StrictModel):
     image: Path | None = None
     tissue_maps: dict[str, Path] | None = None
     label_preset: Literal["brats2013", "brats2017", "brats2023"] | None = None
-    regions: dict[str, list[int]] | None = None
+    regions: dict[str, list[Label]] | None = None
     host_region: str = "host"
 
     @field_validator("labels", "tissue_mask", "image", mode="before")

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from oncotwin.case.base import FieldProblem, StrictModel
-from oncotwin.case.quantity import Length, LengthOrZero, Quantity
+from oncotwin.case.quantity import Length, LengthOrZero, MeshSize, Quantity
 
 
 class MeshOptions(StrictModel):
@@ -18,9 +18,9 @@ class MeshOptions(StrictModel):
     then sizes grade linearly to ``size_far`` over ``grading_distance``.
     """
 
-    size_tumour: Length = 1.5
-    size_far: Length = 6.0
-    size_rim: Length | None = None
+    size_tumour: MeshSize = 1.5
+    size_far: MeshSize = 6.0
+    size_rim: MeshSize | None = None
     rim_band: LengthOrZero = 0.0
     grading_distance: Length = 15.0
     margin: Length = 15.0

@@ -7,7 +7,16 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from oncotwin.case.base import StrictModel
-from oncotwin.case.quantity import Duration, Fraction, Pressure, Quantity, Rate, RobinConductance
+from oncotwin.case.quantity import (
+    MAX_KILL_RATE,
+    Duration,
+    Fraction,
+    KillRate,
+    Pressure,
+    ProliferationRate,
+    Quantity,
+    RobinConductance,
+)
 from oncotwin.core.units import to_internal
 from oncotwin.defaults.oxygen import HYPOXIC_THRESHOLD, NECROTIC_THRESHOLD, TUMOUR_CONSUMPTION_DEFAULT
 from oncotwin.defaults.tissue import (
@@ -76,7 +85,8 @@ class DrugPhysics(StrictModel):
 class DrugEffectSpec(StrictModel):
     """Emax (Hill) kill of the sensitive clone by one drug's interstitial concentration."""
 
-    max_kill_rate: Quantity("1/s", example="0.3 1/day", positive=True)
+    max_kill_rate: Quantity("1/s", example="0.3 1/day", positive=True, maximum=MAX_KILL_RATE,
+                            why="100 1/day, a half-life of ~10 min")
     ec50: Quantity("mg/mm^3", example="1 mg/L", positive=True)
     hill: Annotated[float, Field(gt=0, le=10)] = 1.0
 
@@ -93,11 +103,11 @@ class GrowthPhysics(StrictModel):
 
     enabled: bool = True
     step: Duration = 86400.0
-    proliferation_rate: Rate = to_internal(PROLIFERATION_RATE, "1/s")
-    resistant_proliferation_rate: Rate | None = None
+    proliferation_rate: ProliferationRate = to_internal(PROLIFERATION_RATE, "1/s")
+    resistant_proliferation_rate: ProliferationRate | None = None
     mutation_fraction: Annotated[float, Field(ge=0, le=0.1)] = 1e-4
     initial_resistant_fraction: Fraction = 0.01
-    necrosis_rate: Rate = to_internal(NECROSIS_RATE, "1/s")
+    necrosis_rate: KillRate = to_internal(NECROSIS_RATE, "1/s")
     detection_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.2
     carrying_capacity: Quantity("1/mm^3", example="1e6 1/mm^3", positive=True) = to_internal(
         CARRYING_CAPACITY, "1/mm^3")

@@ -50,6 +50,7 @@ from oncotwin.pk.drugs import (
 from oncotwin.pk.schedule import (
     DAY,
     HOUR,
+    MAX_DOSES,
     DoseEvent,
     Schedule,
     ScheduleError,
@@ -190,7 +191,7 @@ class Administration(StrictModel):
     schedule: str | None = None
     start: TimeOffset | None = None
     every: Quantity("s", example="21 day", positive=True) | None = None
-    count: Annotated[int, Field(ge=1)] | None = None
+    count: Annotated[int, Field(ge=1, le=MAX_DOSES)] | None = None
     parameters: DrugOverrides = DrugOverrides()
 
     @model_validator(mode="before")
@@ -416,6 +417,17 @@ class Treatment(StrictModel):
                 raise FieldProblem(f"drugs.{i}.parameters", adm.parameters.given(),
                                    f"differs from the parameters of drugs.{j} ({adm.drug}); one drug has one "
                                    "parameter set")
+        return self
+
+    @model_validator(mode="after")
+    def _dose_budget(self) -> Treatment:
+        total: dict[str, int] = {}
+        for i, adm in enumerate(self.drugs):
+            total[adm.drug] = total.get(adm.drug, 0) + len(adm.schedule_spec().times())
+            if total[adm.drug] > MAX_DOSES:
+                key = "schedule" if adm.schedule is not None else "count"
+                raise FieldProblem(f"drugs.{i}.{key}", getattr(adm, key),
+                                   f"{total[adm.drug]} doses of {adm.drug} in all; at most {MAX_DOSES} are allowed")
         return self
 
     @model_validator(mode="after")

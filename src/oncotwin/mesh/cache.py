@@ -22,6 +22,7 @@ from oncotwin.core.errors import RunDirectoryError
 from oncotwin.core.hashing import file_sha256
 from oncotwin.core.parallel import on_root
 from oncotwin.core.rundir import describe
+from oncotwin.mesh.estimate import check_mesh_size
 from oncotwin.mesh.generate import generate_mesh
 from oncotwin.mesh.job import MeshJob, mesh_job
 
@@ -84,6 +85,7 @@ def _build(job: MeshJob, folder: Path, force: bool, progress: Callable[[str], No
     _check_cache_folder(folder)
     if not force and stamp.is_file() and stamp.read_text().strip() == digest and _mesh_intact(folder, progress):
         return folder, True
+    check_mesh_size(job)  # before anything is written or gmsh starts
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:

@@ -36,6 +36,10 @@ HOUR = 3600.0
 _UNITS = {"day": DAY, "days": DAY, "week": 7 * DAY, "weeks": 7 * DAY, "h": HOUR, "hour": HOUR, "hours": HOUR}
 
 
+# Far above any clinical course (daily dosing for 27 years); bounds the work of absurd schedules.
+MAX_DOSES = 10_000
+
+
 class ScheduleError(ValueError):
     """A schedule string that does not follow the grammar, or a schedule in the past."""
 
@@ -138,6 +142,11 @@ def parse_schedule(text: str) -> Schedule:
         raise ScheduleError(f"schedule {text!r} repeats but has no count; add 'x N' (number of cycles)")
     if count < 1:
         raise ScheduleError(f"schedule {text!r}: the count must be >= 1")
+    if count * len(days) > MAX_DOSES:
+        raise ScheduleError(f"schedule {text!r} gives {count * len(days)} doses; at most {MAX_DOSES} are allowed")
+    repeated = sorted({d for d in days if days.count(d) > 1})
+    if repeated:
+        raise ScheduleError(f"schedule {text!r} lists day {repeated[0]} more than once")
     if min(days) < 1:
         raise ScheduleError(f"schedule in the past: {text!r} has day {min(days)}; day 1 is the start of the "
                             "treatment (t = 0)")
@@ -157,6 +166,8 @@ def _days(match: re.Match) -> list[int]:
         lo, hi = int(match["lo"]), int(match["hi"])
         if hi < lo:
             raise ScheduleError(f"day range {lo}-{hi} is empty")
+        if hi - lo >= MAX_DOSES:
+            raise ScheduleError(f"day range {lo}-{hi} gives more than {MAX_DOSES} doses")
         return list(range(lo, hi + 1))
     return [int(d) for d in match["list"].split(",")]
 
