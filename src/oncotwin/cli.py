@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from oncotwin.core.errors import OncotwinError
+from oncotwin.core.errors import OncotwinError, RunInterrupted
 from oncotwin.core.log import configure
 
 EXIT_USER_ERROR = 2
@@ -132,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     configure(comm, level=30 if args.quiet else 20)
     try:
         return _command(args.command)(comm, args)
+    except RunInterrupted as exc:
+        if comm.rank == 0:
+            print(f"oncotwin: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except OncotwinError as exc:
         if comm.rank == 0:
             print(f"oncotwin: error: {exc}", file=sys.stderr)

@@ -49,3 +49,14 @@ def _short(value: object, limit: int = 80) -> str:
     text = repr(value) if isinstance(value, str) else str(value)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class RunInterrupted(OncotwinError):
+    """A run stopped on SIGINT/SIGTERM at a safe point; the message says how to resume it."""
+
+    def __init__(self, message: str, exit_code: int):
+        self.exit_code = exit_code
+        super().__init__(message)
+
+    def __reduce__(self):
+        return (RunInterrupted, (str(self), self.exit_code))

@@ -76,6 +76,12 @@ def find_resumable(comm: MPI.Comm, final: Path, case_sha256: str) -> Path | None
     return on_root(comm, find)
 
 
+def saved_time(comm: MPI.Comm, work: Path) -> float | None:
+    """Time [s] of the last complete checkpoint in ``work`` (None when there is none)."""
+    meta = on_root(comm, _read_meta, Path(work) / FOLDER)
+    return float(meta["time"]) if meta else None
+
+
 def discard(comm: MPI.Comm, work: Path) -> None:
     """Remove the checkpoints of a finished run (they do not belong to the result)."""
     import shutil

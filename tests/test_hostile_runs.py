@@ -1,0 +1,84 @@
+"""Hostile run-time conditions at the command line: stop signals, runaway kinetics, failing disks.
+
+Each test asserts the exit status, one ``oncotwin: error:`` line on stderr, no traceback and what is
+left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import oncotwin_cmd, run_cli
+from tests.run.test_resume import CASE, checkpoint_time, table
+
+
+def error_line(stderr: str) -> str:
+    """The single ``oncotwin: error:`` line of stderr (no traceback)."""
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("oncotwin: error:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def run_and_signal(case: Path, tmp: Path, ranks: int, sig: int, out: str = "run") -> subprocess.CompletedProcess:
+    """Start a run, send ``sig`` to every process of the job once the first checkpoint exists, wait."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "MPI_", "HYDRA_", "OMPI_"))}
+    cmd = oncotwin_cmd("-q", "run", str(case), "--out", str(tmp / out), ranks=ranks)
+    proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 300
+    while checkpoint_time(tmp, out) <= 0 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before the signal: " + proc.communicate()[1][-2000:]
+    os.killpg(proc.pid, sig)
+    stdout, stderr = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_sigterm_stops_cleanly_and_resume_finishes_the_run(tmp_path, ranks):
+    case = tmp_path / "case.yaml"
+    case.write_text(CASE)
+    full = run_cli("-q", "run", str(case), "--out", str(tmp_path / "full"), ranks=ranks, cwd=tmp_path, timeout=600)
+    assert full.returncode == 0, full.stderr[-3000:]
+
+    stopped = run_and_signal(case, tmp_path, ranks, signal.SIGTERM)
+    assert stopped.returncode == 143, stopped.stderr[-3000:]
+    line = error_line(stopped.stderr)
+    assert "interrupted by SIGTERM" in line and "--resume" in line, line
+    assert f"oncotwin run {case} --out {tmp_path / 'run'} --resume" in line
+    if ranks > 1:
+        assert f"mpirun -n {ranks} oncotwin run" in line
+    assert not (tmp_path / "run").exists()
+    saved = checkpoint_time(tmp_path, "run")
+    assert saved > 0  # the checkpoint (and its working folder) is kept
+    assert not list(tmp_path.glob(".run.lock"))  # the lock is released
+
+    resumed = run_cli("run", str(case), "--out", str(tmp_path / "run"), "--resume", ranks=ranks, cwd=tmp_path,
+                      timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming from the checkpoint at day" in resumed.stderr
+    expected, got = table(tmp_path / "full" / "metrics.csv"), table(tmp_path / "run" / "metrics.csv")
+    assert [r["time_day"] for r in got] == [r["time_day"] for r in expected]
+    for a, b in zip(expected, got, strict=True):
+        for key, value in a.items():
+            assert float(b[key]) == pytest.approx(float(value), rel=1e-9, abs=1e-12, nan_ok=True), key
+    assert len(table(tmp_path / "run" / "steps.csv")) == len(table(tmp_path / "full" / "steps.csv"))
+
+
+@pytest.mark.timeout(600)
+def test_sigint_exits_130_and_keeps_the_checkpoint(tmp_path):
+    case = tmp_path / "case.yaml"
+    case.write_text(CASE)
+    stopped = run_and_signal(case, tmp_path, 1, signal.SIGINT)
+    assert stopped.returncode == 130, stopped.stderr[-3000:]
+    assert "interrupted by SIGINT" in error_line(stopped.stderr)
+    assert checkpoint_time(tmp_path, "run") > 0
+    assert not (tmp_path / "run").exists()
