@@ -82,3 +82,17 @@ def test_sigint_exits_130_and_keeps_the_checkpoint(tmp_path):
     assert "interrupted by SIGINT" in error_line(stopped.stderr)
     assert checkpoint_time(tmp_path, "run") > 0
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_a_runaway_proliferation_rate_is_one_line_naming_it(tmp_path, ranks):
+    case = tmp_path / "case.yaml"
+    case.write_text(CASE.replace('proliferation_rate: "0.2 1/day"', 'proliferation_rate: "1e6 1/day"'))
+    assert case.read_text() != CASE
+    result = run_cli("-q", "run", str(case), "--out", str(tmp_path / "run"), ranks=ranks, cwd=tmp_path,
+                     timeout=240)
+    assert result.returncode == 2, result.stderr[-3000:]
+    line = error_line(result.stderr)
+    assert "sub-steps" in line and "physics.growth.proliferation_rate = 1e+06 1/day" in line, line
+    assert {p.name for p in tmp_path.iterdir()} == {"case.yaml", "meshes"}  # no result, working folder, lock

@@ -28,6 +28,10 @@ class SolverError(OncotwinError):
     """A linear or nonlinear solve failed (carries the PETSc reason)."""
 
 
+class StiffKineticsError(OncotwinError):
+    """The cell kinetics would need more sub-steps per growth step than the cap (names the rates)."""
+
+
 class SolverOptionError(OncotwinError):
     """A PETSc option of the case file's ``solver`` section that the solver never read or whose value
     PETSc rejects (names the solver, the option and the value)."""
