@@ -6,6 +6,7 @@ left behind.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -96,3 +97,49 @@ def test_a_runaway_proliferation_rate_is_one_line_naming_it(tmp_path, ranks):
     line = error_line(result.stderr)
     assert "sub-steps" in line and "physics.growth.proliferation_rate = 1e+06 1/day" in line, line
     assert {p.name for p in tmp_path.iterdir()} == {"case.yaml", "meshes"}  # no result, working folder, lock
+
+
+@pytest.mark.timeout(300)
+def test_a_full_disk_is_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
+    from oncotwin import cli
+    from oncotwin.run import simulation
+    from tests.core.test_rundir import checksums
+    from tests.test_hostile_folders import coarse_case
+
+    case = coarse_case(tmp_path)
+    (tmp_path / "keep.txt").write_text("user file\n")
+    before = checksums(tmp_path)
+
+    def full_disk(path, rows):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(simulation, "write_csv", full_disk)
+    status = cli.main(["-q", "run", str(case), "--out", str(tmp_path / "out"), "--mesh-dir",
+                       str(tmp_path / "meshes")])
+    assert status == 2
+    line = error_line(capsys.readouterr().err)
+    assert line.startswith(f"oncotwin: error: {tmp_path}/.out.partial-"), line
+    assert "metrics.csv: No space left on device (errno 28 ENOSPC)" in line, line
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
+    after = checksums(tmp_path)
+    assert {k: v for k, v in after.items() if not k.startswith("meshes")} == before
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions (see the full-disk test)")
+def test_a_read_only_output_parent_is_one_line(tmp_path):
+    from tests.test_hostile_folders import coarse_case
+
+    case = coarse_case(tmp_path)
+    parent = tmp_path / "ro"
+    parent.mkdir()
+    parent.chmod(0o500)
+    try:
+        result = run_cli("run", str(case), "--out", str(parent / "out"), "--mesh-dir", str(tmp_path / "m"),
+                         cwd=tmp_path, timeout=240)
+    finally:
+        parent.chmod(0o700)
+    assert result.returncode == 2, result.stderr
+    line = error_line(result.stderr)
+    assert str(parent) in line and "ermission denied" in line, line
+    assert list(parent.iterdir()) == []

@@ -1,12 +1,15 @@
 """The ``oncotwin`` command line: ``main(argv) -> int``, identical under ``mpirun -n N``.
 
-User mistakes end as one line ``oncotwin: error: ...`` on rank 0 and exit status 2 on every rank.
+User mistakes end as one line ``oncotwin: error: ...`` on rank 0 and exit status 2 on every rank; so do
+operating-system errors (disk full, read-only folder: the path and the errno text). A run stopped by
+SIGINT/SIGTERM prints how to resume it and exits 130/143.
 Unexpected errors print a traceback; with several ranks the job is then aborted so that no rank hangs.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 import traceback
@@ -118,6 +121,15 @@ def _command(name: str) -> Callable[[MPI.Comm, argparse.Namespace], int]:
     return importlib.import_module(f"oncotwin.commands.{name}").main
 
 
+def os_error_line(exc: OSError) -> str:
+    """``PATH: errno text (errno N NAME)`` of an operating-system error (the path when it has one)."""
+    text = exc.strerror or str(exc)
+    if exc.errno is not None:
+        text += f" (errno {exc.errno} {errno.errorcode.get(exc.errno, '')})".replace(" )", ")")
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return ": ".join([" -> ".join(paths), text]) if paths else text
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     comm = MPI.COMM_WORLD
@@ -142,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # disk full, read-only or vanished folders: the environment, not a bug
+        print(f"oncotwin: error: {os_error_line(exc)}", file=sys.stderr)
+        sys.stderr.flush()
+        if comm.size > 1:  # raised on this rank only: the others may wait in a collective call
+            comm.Abort(EXIT_USER_ERROR)
+        return EXIT_USER_ERROR
     except Exception:  # noqa: BLE001 - unexpected: report, and never leave other ranks hanging
         traceback.print_exc()
         sys.stderr.flush()
