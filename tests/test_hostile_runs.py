@@ -143,3 +143,20 @@ def test_a_read_only_output_parent_is_one_line(tmp_path):
     line = error_line(result.stderr)
     assert str(parent) in line and "ermission denied" in line, line
     assert list(parent.iterdir()) == []
+
+
+@pytest.mark.timeout(600)
+def test_resume_after_the_case_changed_discards_the_stale_checkpoint(tmp_path):
+    case = tmp_path / "case.yaml"
+    case.write_text(CASE)
+    stopped = run_and_signal(case, tmp_path, 1, signal.SIGTERM)
+    assert stopped.returncode == 143, stopped.stderr[-3000:]
+    stale = list(tmp_path.glob(".run.partial-*"))
+    assert len(stale) == 1
+    case.write_text(CASE + "# edited\n")
+    resumed = run_cli("-q", "run", str(case), "--out", str(tmp_path / "run"), "--resume", cwd=tmp_path, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    notes = [line for line in resumed.stderr.splitlines() if "discarded its checkpoint" in line]
+    assert len(notes) == 1 and str(stale[0]) in notes[0], resumed.stderr
+    assert "Traceback" not in resumed.stderr
+    assert not list(tmp_path.glob(".run.partial-*")) and (tmp_path / "run" / "metrics.csv").is_file()

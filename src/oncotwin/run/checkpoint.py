@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,24 @@ def find_resumable(comm: MPI.Comm, final: Path, case_sha256: str) -> Path | None
     return on_root(comm, find)
 
 
+def discard_stale(comm: MPI.Comm, final: Path, case_sha256: str) -> list[Path]:
+    """Remove the working folders of ``final`` whose checkpoint is of another case file (rank 0).
+
+    Call with the lock of ``final`` held, so that no live run's folder is touched. Returns the removed
+    folders (on every rank).
+    """
+
+    def remove() -> list[Path]:
+        target = Path(final).resolve()
+        stale = [work for work in sorted(target.parent.glob(f".{target.name}.partial-*"))
+                 if _read_meta(work / FOLDER).get("case_sha256") not in (None, case_sha256)]
+        for work in stale:
+            shutil.rmtree(work, ignore_errors=True)
+        return stale
+
+    return on_root(comm, remove)
+
+
 def saved_time(comm: MPI.Comm, work: Path) -> float | None:
     """Time [s] of the last complete checkpoint in ``work`` (None when there is none)."""
     meta = on_root(comm, _read_meta, Path(work) / FOLDER)
@@ -84,8 +103,6 @@ def saved_time(comm: MPI.Comm, work: Path) -> float | None:
 
 def discard(comm: MPI.Comm, work: Path) -> None:
     """Remove the checkpoints of a finished run (they do not belong to the result)."""
-    import shutil
-
     if comm.rank == 0:
         shutil.rmtree(Path(work) / FOLDER, ignore_errors=True)
     comm.barrier()

@@ -133,7 +133,11 @@ class Simulation:
                 meta, arrays = checkpoint.load(self.comm, work)
                 log.info("resuming from the checkpoint at day %.4g in %s", meta["time"] / 86400.0, work)
                 return rundir, (meta, arrays)
+            rundir = RunDirectory.open(self.comm, self.out, self.force, inputs=(self.case_file,))
+            for stale in checkpoint.discard_stale(self.comm, self.out, self.case_sha256):
+                log.warning("the case file changed since the interrupted run: discarded its checkpoint %s", stale)
             log.info("no checkpoint of this case to resume from: starting at t = 0")
+            return rundir, None
         return RunDirectory.open(self.comm, self.out, self.force, inputs=(self.case_file,)), None
 
     @contextmanager
