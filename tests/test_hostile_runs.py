@@ -160,3 +160,21 @@ def test_resume_after_the_case_changed_discards_the_stale_checkpoint(tmp_path):
     assert len(notes) == 1 and str(stale[0]) in notes[0], resumed.stderr
     assert "Traceback" not in resumed.stderr
     assert not list(tmp_path.glob(".run.partial-*")) and (tmp_path / "run" / "metrics.csv").is_file()
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_a_damaged_checkpoint_of_one_rank_fails_every_rank_with_one_line(tmp_path, damage):
+    case = tmp_path / "case.yaml"
+    case.write_text(CASE)
+    stopped = run_and_signal(case, tmp_path, 2, signal.SIGTERM)
+    assert stopped.returncode == 143, stopped.stderr[-3000:]
+    (state,) = tmp_path.glob(".run.partial-*/checkpoint/state_g*_r1.npz")
+    data = state.read_bytes()
+    state.write_bytes(data[: len(data) // 2] if damage == "truncate" else data[:-1] + bytes([data[-1] ^ 1]))
+    resumed = run_cli("-q", "run", str(case), "--out", str(tmp_path / "run"), "--resume", ranks=2, cwd=tmp_path,
+                      timeout=300)
+    assert resumed.returncode == 2, resumed.stderr[-3000:]
+    line = error_line(resumed.stderr)
+    assert f"{state}: the checkpoint is damaged" in line, line
+    assert not (tmp_path / "run").exists() and not list(tmp_path.glob(".run.lock"))

@@ -130,7 +130,11 @@ class Simulation:
             work = checkpoint.find_resumable(self.comm, self.out, self.case_sha256)
             if work is not None:
                 rundir = RunDirectory.reuse(self.comm, self.out, work, self.force, inputs=(self.case_file,))
-                meta, arrays = checkpoint.load(self.comm, work)
+                try:
+                    meta, arrays = checkpoint.load(self.comm, work)
+                except BaseException:
+                    rundir.release(self.comm)
+                    raise
                 log.info("resuming from the checkpoint at day %.4g in %s", meta["time"] / 86400.0, work)
                 return rundir, (meta, arrays)
             rundir = RunDirectory.open(self.comm, self.out, self.force, inputs=(self.case_file,))
