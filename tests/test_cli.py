@@ -144,3 +144,18 @@ def test_mesh_dir_that_is_a_file_is_one_line(tmp_path):
     result = run_cli("mesh", str(case), "--mesh-dir", str(tmp_path / "afile"), cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "--mesh-dir is not a folder" in result.stderr
+
+
+@pytest.mark.parametrize(("option", "value", "expected"), [
+    ("--by-day", "-3", "argument --by-day: got -3; expected a day after the start (> 0)"),
+    ("--by-day", "inf", "argument --by-day: got inf; expected a finite number"),
+    ("--resistant-above", "2", "argument --resistant-above: got 2; expected a fraction in [0, 1)"),
+    ("--samples", str(10**12), f"argument --samples: got {10**12}; allowed 1 to 100000 samples per regimen"),
+    ("--samples", "0", "argument --samples: got 0; allowed 1 to 100000"),
+])
+def test_forecast_options_out_of_range_are_refused_at_parsing(tmp_path, capsys, option, value, expected):
+    status = main(["forecast", str(tmp_path / "case.yaml"), "--calibration", str(tmp_path / "cal"), option, value])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("oncotwin: error: oncotwin forecast: ") and expected in err, err
+    assert list(tmp_path.iterdir()) == []

@@ -1,13 +1,17 @@
 """The ``oncotwin`` command line: ``main(argv) -> int``, identical under ``mpirun -n N``.
 
-User mistakes end as one line ``oncotwin: error: ...`` on rank 0 and exit status 2 on every rank.
+User mistakes end as one line ``oncotwin: error: ...`` on rank 0 and exit status 2 on every rank; so do
+operating-system errors (disk full, read-only folder: the path and the errno text). A run stopped by
+SIGINT/SIGTERM prints how to resume it and exits 130/143.
 Unexpected errors print a traceback; with several ranks the job is then aborted so that no rank hangs.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import math
 import sys
 import traceback
 from collections.abc import Callable
@@ -15,10 +19,12 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from oncotwin.core.errors import OncotwinError
+from oncotwin.core.errors import OncotwinError, RunInterrupted
 from oncotwin.core.log import configure
 
 EXIT_USER_ERROR = 2
+MAX_SAMPLES = 100_000
+"""Posterior samples per regimen at most: each is a full simulation, and the draws are held in memory."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,6 +36,43 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise OncotwinError(f"{self.prog}: {message}")
+
+
+def _samples(text: str) -> int:
+    """``--samples``: a whole number from 1 to :data:`MAX_SAMPLES`."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= MAX_SAMPLES:
+        raise argparse.ArgumentTypeError(f"got {value}; allowed 1 to {MAX_SAMPLES} samples per regimen")
+    return value
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"got {text}; expected a finite number")
+    return value
+
+
+def _day(text: str) -> float:
+    """``--by-day``: a day after the start (> 0)."""
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"got {text}; expected a day after the start (> 0)")
+    return value
+
+
+def _fraction(text: str) -> float:
+    """``--resistant-above``: a fraction of the carrying capacity in [0, 1)."""
+    value = _finite(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"got {text}; expected a fraction in [0, 1)")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,12 +130,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("case", type=Path, help="the calibrated patient's case file")
     p.add_argument("--calibration", required=True, type=Path, help="folder of `oncotwin calibrate`")
     p.add_argument("--regimens", type=Path, help="regimen file (default: the case's own treatment)")
-    p.add_argument("--samples", type=int, default=16, help="posterior samples per regimen (default 16)")
+    p.add_argument("--samples", type=_samples, default=16, help="posterior samples per regimen (default 16)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the samples (default 0)")
     p.add_argument("--ranks-per-member", type=int, default=1, help="ranks of each MPI group (default 1)")
-    p.add_argument("--by-day", type=float, help="day of the progression and resistance probabilities "
+    p.add_argument("--by-day", type=_day, help="day of the progression and resistance probabilities "
                    "(default: the case's end)")
-    p.add_argument("--resistant-above", type=float, default=0.1, help="resistant-fraction threshold (default 0.1)")
+    p.add_argument("--resistant-above", type=_fraction, default=0.1, help="resistant-fraction threshold (default 0.1)")
     p.add_argument("--out", type=Path, help="forecast folder (default: results/<case>_forecast)")
     p.add_argument("--mesh-dir", type=Path, default=Path("meshes"), help="mesh cache folder")
     p.add_argument("--force", action="store_true", help="replace an existing forecast (after success)")
@@ -118,6 +161,15 @@ def _command(name: str) -> Callable[[MPI.Comm, argparse.Namespace], int]:
     return importlib.import_module(f"oncotwin.commands.{name}").main
 
 
+def os_error_line(exc: OSError) -> str:
+    """``PATH: errno text (errno N NAME)`` of an operating-system error (the path when it has one)."""
+    text = exc.strerror or str(exc)
+    if exc.errno is not None:
+        text += f" (errno {exc.errno} {errno.errorcode.get(exc.errno, '')})".replace(" )", ")")
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return ": ".join([" -> ".join(paths), text]) if paths else text
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     comm = MPI.COMM_WORLD
@@ -132,12 +184,22 @@ def main(argv: list[str] | None = None) -> int:
     configure(comm, level=30 if args.quiet else 20)
     try:
         return _command(args.command)(comm, args)
+    except RunInterrupted as exc:
+        if comm.rank == 0:
+            print(f"oncotwin: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except OncotwinError as exc:
         if comm.rank == 0:
             print(f"oncotwin: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # disk full, read-only or vanished folders: the environment, not a bug
+        print(f"oncotwin: error: {os_error_line(exc)}", file=sys.stderr)
+        sys.stderr.flush()
+        if comm.size > 1:  # raised on this rank only: the others may wait in a collective call
+            comm.Abort(EXIT_USER_ERROR)
+        return EXIT_USER_ERROR
     except Exception:  # noqa: BLE001 - unexpected: report, and never leave other ranks hanging
         traceback.print_exc()
         sys.stderr.flush()

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from oncotwin.kinetics.response import DrugEffect, lq_survival, oxygen_modification
+from oncotwin.core.errors import StiffKineticsError
+from oncotwin.kinetics.response import MAX_SUBSTEPS, CloneKinetics, DrugEffect, lq_survival, oxygen_modification
 
 
 def test_lq_survival_after_n_fractions_is_the_product_of_fractions():
@@ -33,3 +34,17 @@ def test_emax_kill_rate():
     assert effect.kill_rate(np.array([0.5]))[0] == pytest.approx(1.0)
     assert effect.kill_rate(np.array([-1.0, 0.0]))[0] == 0.0
     assert effect.kill_rate(np.array([1e6]))[0] == pytest.approx(2.0, rel=1e-9)
+
+
+def test_kinetic_substeps_are_capped_with_an_error_naming_the_rates():
+    day = 86400.0
+    kinetics = CloneKinetics(sensitive_rate=1e6 / day, resistant_rate=1e6 / day, necrosis_rate=0.1 / day)
+    s, r, m = np.full(3, 0.1), np.zeros(3), np.zeros(3)
+    with pytest.raises(StiffKineticsError) as info:
+        kinetics.advance(s, r, m, day)
+    message = str(info.value)
+    assert "physics.growth.proliferation_rate = 1e+06 1/day" in message
+    assert "necrosis_rate" not in message and "\n" not in message
+    assert np.all(s == 0.1)  # nothing was changed
+    ok = CloneKinetics(sensitive_rate=0.1 * MAX_SUBSTEPS / day, resistant_rate=0.0)
+    assert ok.substeps(day) == MAX_SUBSTEPS

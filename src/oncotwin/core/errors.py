@@ -28,6 +28,10 @@ class SolverError(OncotwinError):
     """A linear or nonlinear solve failed (carries the PETSc reason)."""
 
 
+class StiffKineticsError(OncotwinError):
+    """The cell kinetics would need more sub-steps per growth step than the cap (names the rates)."""
+
+
 class SolverOptionError(OncotwinError):
     """A PETSc option of the case file's ``solver`` section that the solver never read or whose value
     PETSc rejects (names the solver, the option and the value)."""
@@ -49,3 +53,14 @@ def _short(value: object, limit: int = 80) -> str:
     text = repr(value) if isinstance(value, str) else str(value)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class RunInterrupted(OncotwinError):
+    """A run stopped on SIGINT/SIGTERM at a safe point; the message says how to resume it."""
+
+    def __init__(self, message: str, exit_code: int):
+        self.exit_code = exit_code
+        super().__init__(message)
+
+    def __reduce__(self):
+        return (RunInterrupted, (str(self), self.exit_code))

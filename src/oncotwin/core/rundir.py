@@ -122,6 +122,12 @@ class RunDirectory:
         _OPEN_WORK.discard(self.work)
         return final
 
+    def release(self, comm: MPI.Comm) -> None:
+        """Keep the working folder (an interrupted run, to resume) and release the lock (rank 0)."""
+        _OPEN_WORK.discard(self.work)
+        if comm.rank == 0:
+            _unlock(self.lock)
+
     def abandon(self, comm: MPI.Comm) -> None:
         """Remove the working folder after a failure and release the lock (best effort, rank 0)."""
         _OPEN_WORK.discard(self.work)

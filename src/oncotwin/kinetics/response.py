@@ -23,6 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from oncotwin.core.errors import StiffKineticsError
+
+MAX_SUBSTEPS = 10_000
+"""Cap of the RK4 sub-steps of one :meth:`CloneKinetics.advance` (about 1 s of NumPy per 10^5 nodes)."""
+
 
 @dataclass(frozen=True)
 class CloneKinetics:
@@ -72,16 +77,39 @@ class CloneKinetics:
         """An upper bound of the stiffness of the kinetics (sets the sub-step of the integrator)."""
         return max(self.sensitive_rate, self.resistant_rate) * scale_max + self.necrosis_rate
 
+    def substeps(self, dt: float, scale_max: float = 1.0, max_increment: float = 0.1) -> int:
+        """RK4 sub-steps of one :meth:`advance` over ``dt``.
+
+        Raises:
+            StiffKineticsError: above :data:`MAX_SUBSTEPS`, naming the rates that drive the count.
+        """
+        n = max(1, math.ceil(self.max_rate(scale_max) * dt / max_increment))
+        if n > MAX_SUBSTEPS:
+            day = 86400.0
+            rates = {"physics.growth.proliferation_rate": self.sensitive_rate * scale_max,
+                     "physics.growth.resistant_proliferation_rate": self.resistant_rate * scale_max,
+                     "physics.growth.necrosis_rate": self.necrosis_rate}
+            named = ", ".join(f"{key} = {value * day:.4g} 1/day" for key, value in
+                              sorted(rates.items(), key=lambda kv: -kv[1]) if value * dt / max_increment > 1.0)
+            raise StiffKineticsError(
+                f"the cell kinetics would need {n} sub-steps per growth step of {dt / day:.4g} day (at most "
+                f"{MAX_SUBSTEPS}): {named} (largest regional proliferation scale {scale_max:.4g}); lower the "
+                "rates or physics.growth.step")
+        return n
+
     def advance(self, s: np.ndarray, r: np.ndarray, m: np.ndarray, dt: float, scale: np.ndarray | float = 1.0,
                 po2: np.ndarray | None = None, max_increment: float = 0.1) -> int:
         """Integrate the kinetics over ``dt`` in place (classical RK4 with enough sub-steps).
 
         Returns:
             The number of sub-steps taken.
+
+        Raises:
+            StiffKineticsError: when that number would exceed :data:`MAX_SUBSTEPS` (nothing is changed).
         """
         g, h = self.proliferation_factor(po2), self.anoxia(po2)
         scale_max = float(np.max(scale)) if np.size(scale) else 1.0
-        n = max(1, math.ceil(self.max_rate(scale_max) * dt / max_increment))
+        n = self.substeps(dt, scale_max, max_increment)
         tau = dt / n
         for _ in range(n):
             k1 = self.rates(s, r, m, scale, g, h)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.core.parallel import collective
 from oncotwin.kinetics.response import CloneKinetics
 from oncotwin.la.petsc import (
     SolveInfo,
@@ -226,7 +227,8 @@ class GrowthProblem:
     # ------------------------------------------------------------------ stepping
     def _kinetics(self, dt: float, po2: np.ndarray | None) -> int:
         arrays = (self.sensitive.x.array, self.resistant.x.array, self.necrotic.x.array)
-        return self.kinetics.advance(*arrays, dt, scale=self.proliferation_scale, po2=po2)
+        # collective: a rank with a stiffer region must not raise alone while the others enter the solve
+        return collective(self.comm, self.kinetics.advance, *arrays, dt, scale=self.proliferation_scale, po2=po2)
 
     def _invade(self, f: dolfinx.fem.Function) -> tuple[SolveInfo, float]:
         self._old.x.array[:] = f.x.array

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from mpi4py import MPI
 
 from oncotwin import __version__
 from oncotwin.case.schema import Case
+from oncotwin.core.errors import RunInterrupted
 from oncotwin.core.log import get_logger
 from oncotwin.core.parallel import on_root
 from oncotwin.core.rundir import RunDirectory
@@ -25,7 +27,7 @@ from oncotwin.mesh.distribute import TaggedMesh, read_tagged_mesh
 from oncotwin.model.delivery import create_drug_problems, write_plasma_csv
 from oncotwin.model.fluid import solve_steady_flow
 from oncotwin.model.tumour import TumourModel
-from oncotwin.run import checkpoint
+from oncotwin.run import checkpoint, interrupt
 from oncotwin.run.manifest import StageTimer, now, package_versions
 from oncotwin.run.progress import Progress
 from oncotwin.run.timestepping import step_sequence
@@ -98,7 +100,7 @@ class Simulation:
             else:
                 start = self.restore(restart, drugs, tumour)
             if self.case.time is not None and (drugs or (tumour is not None and tumour.growth is not None)):
-                with self.timer.stage("transient"):
+                with self.timer.stage("transient"), interrupt.deferred_stop():
                     self.march(drugs, tumour, writer, rundir.work, start)
             with self.timer.stage("output"):
                 if writer is not None:
@@ -110,6 +112,12 @@ class Simulation:
                     self.render(rundir.work)
             self.write_manifest(rundir.work, started, mesh_info)
             final = rundir.commit(self.comm)
+        except RunInterrupted:
+            if checkpoint.saved_time(self.comm, rundir.work) is None:
+                rundir.abandon(self.comm)
+            else:
+                rundir.release(self.comm)
+            raise
         except BaseException:
             rundir.abandon(self.comm)
             raise
@@ -122,10 +130,18 @@ class Simulation:
             work = checkpoint.find_resumable(self.comm, self.out, self.case_sha256)
             if work is not None:
                 rundir = RunDirectory.reuse(self.comm, self.out, work, self.force, inputs=(self.case_file,))
-                meta, arrays = checkpoint.load(self.comm, work)
+                try:
+                    meta, arrays = checkpoint.load(self.comm, work)
+                except BaseException:
+                    rundir.release(self.comm)
+                    raise
                 log.info("resuming from the checkpoint at day %.4g in %s", meta["time"] / 86400.0, work)
                 return rundir, (meta, arrays)
+            rundir = RunDirectory.open(self.comm, self.out, self.force, inputs=(self.case_file,))
+            for stale in checkpoint.discard_stale(self.comm, self.out, self.case_sha256):
+                log.warning("the case file changed since the interrupted run: discarded its checkpoint %s", stale)
             log.info("no checkpoint of this case to resume from: starting at t = 0")
+            return rundir, None
         return RunDirectory.open(self.comm, self.out, self.force, inputs=(self.case_file,)), None
 
     @contextmanager
@@ -270,6 +286,8 @@ class Simulation:
                 if target != float("inf") and work is not None:  # no checkpoint after the last output: the run is done
                     with clock("checkpoints"):
                         self.save_checkpoint(work, t, drugs, tumour, writer)
+            if work is not None and (signum := interrupt.requested(self.comm)):
+                raise self.interrupted(signum, t, work)
         progress.close()
         if tumour is not None:
             for name, seconds in tumour.seconds.items():
@@ -277,6 +295,20 @@ class Simulation:
         for name, problem in drugs.items():
             log.info("drug %s: mass balance error %.2e, min concentration %.3g mg/L, %d operators",
                      name, problem.balance_error_max, problem.min_concentration_mg_per_l, problem.operators)
+
+    def interrupted(self, signum: int, t: float, work: Path) -> RunInterrupted:
+        """The one-line stop message: where the last checkpoint is and the command that continues."""
+        name = signal.Signals(signum).name
+        saved = checkpoint.saved_time(self.comm, work)
+        if saved is None:
+            return RunInterrupted(f"interrupted by {name} at day {t / 86400.0:.4g}, before the first "
+                                  "checkpoint: nothing to resume", interrupt.exit_code(signum))
+        mpirun = f"mpirun -n {self.comm.size} " if self.comm.size > 1 else ""
+        mesh = f" --mesh-dir {self.mesh_root}" if Path(self.mesh_root) != Path("meshes") else ""
+        return RunInterrupted(
+            f"interrupted by {name} at day {t / 86400.0:.4g}; the checkpoint of day {saved / 86400.0:.4g} is "
+            f"kept in {work}; continue with: {mpirun}oncotwin run {self.case_file} --out {self.out}{mesh} "
+            "--resume", interrupt.exit_code(signum))
 
     def write_tables(self, work: Path, tmesh: TaggedMesh, drugs: dict) -> None:
         """metrics.csv, steps.csv, plasma.csv and summary.json (rank 0)."""
