@@ -98,7 +98,7 @@ def mid_mask(patient: int) -> Path:
 
 def read_gtvp(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
     """Boolean GTVp mask, affine and voxel volume [mm^3] of a label map."""
-    from oncotwin.mesh.images import read_label_map
+    from oncotwin.imaging.images import read_label_map
 
     image = read_label_map(path, "hnts mask")
     return image.array == GTVP, image.affine, image.voxel_volume

@@ -13,7 +13,7 @@ import gmsh
 import numpy as np
 
 from oncotwin.case.schema import Case
-from oncotwin.mesh import images
+from oncotwin.imaging import images
 from oncotwin.mesh.generate import model_tets
 from oncotwin.mesh.job import mesh_job
 from oncotwin.mesh.quality import radius_ratio, tet_quality

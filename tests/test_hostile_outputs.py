@@ -96,3 +96,20 @@ def test_probe_points_outside_the_mesh_are_warned_about(run_dir, tmp_path):
     result = run_cli("probe", str(run_dir), "--field", "pressure_mmHg", "--points", str(path))
     assert result.returncode == 0, result.stderr
     assert "1 of 2 points lie outside the mesh" in result.stderr
+
+
+@pytest.mark.timeout(120)
+def test_an_image_error_leaves_no_empty_results_or_meshes_folder(tmp_path):
+    """A label map that cannot be read fails at meshing: one line, and no ``results/`` or ``meshes/``."""
+    (tmp_path / "labels.nii.gz").write_bytes(b"not an image")
+    case = tmp_path / "c.yaml"
+    case.write_text("name: broken\ngeometry: {kind: segmentation, labels: labels.nii.gz, label_preset: brats2013, "
+                    "host_region: edema}\nregions:\n  necrotic: {kind: necrotic}\n  edema: {kind: edema}\n"
+                    "  non_enhancing: {kind: tumour}\n  enhancing: {kind: tumour}\n")
+    validated = run_cli("validate", str(case), cwd=tmp_path)
+    assert validated.returncode == 0, validated.stderr
+    before = checksums(tmp_path)
+    line = one_error_line(run_cli("run", str(case), cwd=tmp_path))
+    assert "labels.nii.gz" in line
+    assert not (tmp_path / "results").exists() and not (tmp_path / "meshes").exists()
+    assert checksums(tmp_path) == before

@@ -61,6 +61,7 @@ class RunDirectory:
         kind: what the result is (``run``, ``comparison``, ``calibration``, ``forecast``); in the marker.
         lock: the lock file beside ``final`` (held from open until commit or abandon).
         seen: the state of ``final`` when the run started (see :func:`target_state`).
+        created: parent folders this run created (removed again by :meth:`abandon` when left empty).
     """
 
     final: Path
@@ -68,6 +69,7 @@ class RunDirectory:
     kind: str = "run"
     lock: Path | None = None
     seen: tuple = ("absent",)
+    created: tuple[Path, ...] = ()
 
     @staticmethod
     def open(comm: MPI.Comm, final: Path, force: bool, *, kind: str = "run",
@@ -86,13 +88,14 @@ class RunDirectory:
         """
 
         def create() -> RunDirectory:
-            target, lock, seen = _claim(final, force, tuple(inputs))
+            target, lock, seen, created = _claim(final, force, tuple(inputs))
             try:
                 work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
             except OSError as exc:
                 _unlock(lock)
+                _remove_empty(created)
                 raise RunDirectoryError(f"{target.parent}: cannot create the output folder ({exc.strerror})") from None
-            return RunDirectory(target, work, kind, lock, seen)
+            return RunDirectory(target, work, kind, lock, seen, tuple(created))
 
         rundir = on_root(comm, create)
         _OPEN_WORK.add(rundir.work)
@@ -104,7 +107,7 @@ class RunDirectory:
         """Continue in an existing working folder (a resumed run), with the same rules as :meth:`open`."""
 
         def claim() -> RunDirectory:
-            target, lock, seen = _claim(final, force, tuple(inputs))
+            target, lock, seen, _ = _claim(final, force, tuple(inputs))
             return RunDirectory(target, Path(work).resolve(), kind, lock, seen)
 
         rundir = on_root(comm, claim)
@@ -134,6 +137,7 @@ class RunDirectory:
         if comm.rank == 0:
             shutil.rmtree(self.work, ignore_errors=True)
             _unlock(self.lock)
+            _remove_empty(list(self.created))
 
     def _move(self) -> Path:
         if target_state(self.final) != self.seen:
@@ -210,7 +214,7 @@ def target_state(target: Path) -> tuple:
 
 
 # ---------------------------------------------------------------------------------------------- rules
-def _claim(final: Path, force: bool, inputs: tuple[Path, ...]) -> tuple[Path, Path, tuple]:
+def _claim(final: Path, force: bool, inputs: tuple[Path, ...]) -> tuple[Path, Path, tuple, list[Path]]:
     """Check the rules, create the parent folder, take the lock and record the target's state."""
     target = Path(final).resolve()
     _check_place(target)
@@ -228,7 +232,7 @@ def _claim(final: Path, force: bool, inputs: tuple[Path, ...]) -> tuple[Path, Pa
         _unlock(lock)
         _remove_empty(created)
         raise
-    return target, lock, seen
+    return target, lock, seen, created
 
 
 def _check_place(target: Path) -> None:

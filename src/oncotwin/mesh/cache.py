@@ -6,6 +6,7 @@ content hash of their files, never by header text.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -86,6 +87,7 @@ def _build(job: MeshJob, folder: Path, force: bool, progress: Callable[[str], No
     if not force and stamp.is_file() and stamp.read_text().strip() == digest and _mesh_intact(folder, progress):
         return folder, True
     check_mesh_size(job)  # before anything is written or gmsh starts
+    created = [p for p in (folder.parent, *folder.parent.parents) if not p.exists()]  # deepest first
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
@@ -101,9 +103,12 @@ def _build(job: MeshJob, folder: Path, force: bool, progress: Callable[[str], No
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for parent in created:  # a failed mesh leaves no empty cache folders behind
+            with contextlib.suppress(OSError):
+                parent.rmdir()
+        raise
     return folder, False
 
 
