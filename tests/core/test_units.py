@@ -26,3 +26,9 @@ def test_rejects_bad_quantities(value, message):
 
 def test_zero_needs_no_unit():
     assert to_internal(0, "mmHg") == 0.0
+
+
+def test_an_integer_beyond_the_float_range_is_a_unit_error():
+    """A 401-digit number in a quantity gave a bare OverflowError from the float conversion (fuzz run)."""
+    with pytest.raises(UnitError, match="too large"):
+        to_internal("1" + "0" * 400 + " mm", "mm")

@@ -63,12 +63,14 @@ def to_internal(value: object, unit: str, *, example: str | None = None) -> floa
         quantity = ureg.Quantity(value.strip())
     except Exception:  # noqa: BLE001 - pint raises many types for bad text
         raise UnitError(f"cannot read it as a quantity; expected {hint}") from None
-    if not isinstance(quantity, pint.Quantity):
-        quantity = ureg.Quantity(float(quantity), "dimensionless")
-    if quantity.dimensionless and not target.dimensionless and quantity.magnitude != 0:
-        raise UnitError(f"a unit is required: expected {hint}")
     try:
+        if not isinstance(quantity, pint.Quantity):
+            quantity = ureg.Quantity(float(quantity), "dimensionless")
+        if quantity.dimensionless and not target.dimensionless and quantity.magnitude != 0:
+            raise UnitError(f"a unit is required: expected {hint}")
         magnitude = float(quantity.to(target).magnitude)
+    except OverflowError:  # an integer literal beyond the float range (pint keeps it exact until here)
+        raise UnitError(f"is too large to be a number; expected {hint}") from None
     except pint.DimensionalityError:
         raise UnitError(
             f"has dimension {quantity.dimensionality}, expected {ureg.Quantity(1, target).dimensionality} "
