@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import oncotwin_cmd, run_cli
-from tests.run.test_resume import CASE, checkpoint_time, table
+from tests.run.test_resume import CASE, assert_same_run, checkpoint_time
 
 
 def error_line(stderr: str) -> str:
@@ -66,12 +66,7 @@ def test_sigterm_stops_cleanly_and_resume_finishes_the_run(tmp_path, ranks):
                       timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming from the checkpoint at day" in resumed.stderr
-    expected, got = table(tmp_path / "full" / "metrics.csv"), table(tmp_path / "run" / "metrics.csv")
-    assert [r["time_day"] for r in got] == [r["time_day"] for r in expected]
-    for a, b in zip(expected, got, strict=True):
-        for key, value in a.items():
-            assert float(b[key]) == pytest.approx(float(value), rel=1e-9, abs=1e-12, nan_ok=True), key
-    assert len(table(tmp_path / "run" / "steps.csv")) == len(table(tmp_path / "full" / "steps.csv"))
+    assert_same_run(tmp_path / "full", tmp_path / "run")
 
 
 @pytest.mark.timeout(600)

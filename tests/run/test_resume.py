@@ -27,6 +27,16 @@ def table(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def assert_same_run(full: Path, run: Path) -> None:
+    """The resumed run ``run`` has the metrics (1e-9) and the step count of the uninterrupted ``full``."""
+    expected, got = table(full / "metrics.csv"), table(run / "metrics.csv")
+    assert [r["time_day"] for r in got] == [r["time_day"] for r in expected]
+    for a, b in zip(expected, got, strict=True):
+        for key, value in a.items():
+            assert float(b[key]) == pytest.approx(float(value), rel=1e-9, abs=1e-12, nan_ok=True), key
+    assert len(table(run / "steps.csv")) == len(table(full / "steps.csv"))
+
+
 def checkpoint_time(tmp: Path, out: str) -> float:
     for meta in tmp.glob(f".{out}.partial-*/checkpoint/meta.json"):
         try:
@@ -63,12 +73,7 @@ def test_kill_and_resume_reproduces_the_uninterrupted_run(tmp_path, ranks):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming from the checkpoint at day" in resumed.stderr
 
-    expected, got = table(tmp_path / "full" / "metrics.csv"), table(tmp_path / "run" / "metrics.csv")
-    assert [r["time_day"] for r in got] == [r["time_day"] for r in expected]
-    for a, b in zip(expected, got, strict=True):
-        for key, value in a.items():
-            assert float(b[key]) == pytest.approx(float(value), rel=1e-9, abs=1e-12, nan_ok=True), key
-    assert len(table(tmp_path / "run" / "steps.csv")) == len(table(tmp_path / "full" / "steps.csv"))
+    assert_same_run(tmp_path / "full", tmp_path / "run")
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["resumed_from_s"] >= 2 * 86400
     assert not (tmp_path / "run" / "checkpoint").exists()
@@ -76,7 +81,7 @@ def test_kill_and_resume_reproduces_the_uninterrupted_run(tmp_path, ranks):
     import pyvista as pv
 
     reader = pv.get_reader(str(tmp_path / "run" / "fields.pvd"))
-    assert len(reader.time_values) == len(expected)
+    assert len(reader.time_values) == len(table(tmp_path / "full" / "metrics.csv"))
     # `oncotwin probe` at an output time before and one after the restart == VTK's own sampling
     points = tmp_path / "biopsies.csv"
     points.write_text("name,x,y,z\ncore_edge,1.5,0,0\nrim,2.8,0.5,0\nhost,0,4,0\n")
