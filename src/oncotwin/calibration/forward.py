@@ -76,7 +76,7 @@ class ForwardModel:
         def observe(t: float, tumour, drugs) -> None:
             if t in wanted or any(abs(t - w) <= 1e-6 * max(w, 1.0) for w in wanted):
                 g = tumour.growth
-                trajectory.density[_nearest(self.times, t)] = g.viable.x.array + g.necrotic.x.array
+                trajectory.density[_nearest(self.times, t)] = g.occupied()
 
         simulation = Simulation(self.comm, self.case_for(values), Path(self.case_file), "", Path("."), Path("."),
                                 label="calibration", show_progress=False)

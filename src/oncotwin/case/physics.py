@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
@@ -21,8 +22,10 @@ from oncotwin.core.units import to_internal
 from oncotwin.defaults.oxygen import HYPOXIC_THRESHOLD, NECROTIC_THRESHOLD, TUMOUR_CONSUMPTION_DEFAULT
 from oncotwin.defaults.tissue import (
     CARRYING_CAPACITY,
+    CLEARANCE_HALF_TIME,
     GROWTH_STRAIN,
     NECROSIS_RATE,
+    NECROTIC_CLEARANCE_HALF_TIME,
     PROLIFERATION_RATE,
     STRESS_COUPLING,
 )
@@ -99,6 +102,11 @@ class GrowthPhysics(StrictModel):
     ``remodel_every`` (null: never) the tissue follows the tumour: cells of non-tumour regions take the
     fluid, drug and oxygen parameters of ``tumour_region`` (default: the first region of kind tumour) in
     proportion to their tumour cell density (tumour vasculature and perfusion follow the tumour).
+
+    Treatment moves cells into a doomed compartment cleared with ``clearance_half_time`` (Lim et al. 2008);
+    anoxic necrosis is cleared with ``necrotic_clearance_half_time`` (null: never). With ``tissue_motion``
+    the tissue moves with the net volume the tumour gains or loses (Ward & King 1997): a shrinking tumour
+    shrinks on the image.
     """
 
     enabled: bool = True
@@ -108,6 +116,9 @@ class GrowthPhysics(StrictModel):
     mutation_fraction: Annotated[float, Field(ge=0, le=0.1)] = 1e-4
     initial_resistant_fraction: Fraction = 0.01
     necrosis_rate: KillRate = to_internal(NECROSIS_RATE, "1/s")
+    clearance_half_time: Duration = to_internal(CLEARANCE_HALF_TIME, "s")
+    necrotic_clearance_half_time: Duration | None = to_internal(NECROTIC_CLEARANCE_HALF_TIME, "s")
+    tissue_motion: bool = True
     detection_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.2
     carrying_capacity: Quantity("1/mm^3", example="1e6 1/mm^3", positive=True) = to_internal(
         CARRYING_CAPACITY, "1/mm^3")
@@ -127,6 +138,17 @@ class GrowthPhysics(StrictModel):
             except UnknownDrugError as exc:
                 raise ValueError(str(exc)) from None
         return out
+
+    @property
+    def clearance_rate(self) -> float:
+        """Clearance rate of doomed cells ln 2 / T_c [1/s]."""
+        return math.log(2.0) / self.clearance_half_time
+
+    @property
+    def necrotic_clearance_rate(self) -> float:
+        """Clearance rate of necrotic debris [1/s] (0: never cleared)."""
+        t = self.necrotic_clearance_half_time
+        return 0.0 if t is None else math.log(2.0) / t
 
     @property
     def resistant_rate(self) -> float:

@@ -139,6 +139,11 @@ MECHANICS_TABLE: dict[str, dict[str, Default]] = {
 MODEL_TABLE: dict[str, Default] = {
     "proliferation_rate": Default("0.05 1/day", "within the high-grade range of [RO10] (0.01-0.1 per day)"),
     "necrosis_rate": Default("0.5 1/day", "modelling choice: anoxic cells die within days"),
+    "clearance_half_time": Default("10 day", "median T_c of Lim et al., IJROBP 70:126, 2008 (cervix cancer "
+                                             "regression under radiotherapy; Chvetsov, IJROBP 75:595, 2009)"),
+    "necrotic_clearance_half_time": Default("60 day", "modelling choice, slower than doomed cells (dead-cell "
+                                                      "dissolution as in Byrne & Chaplain, Math. Biosci. 135:187, "
+                                                      "1996; no clinical measurement: calibrate)"),
     "carrying_capacity": Default("1e6 1/mm^3", "estimate: cells of ~10 um diameter packed at ~50 % volume "
                                                "fraction"),
     "stress_coupling": Default("0.5 1/kPa", "modelling choice of the order in [HO18]; calibrate per patient"),
@@ -156,6 +161,8 @@ MECHANICS_DEFAULTS: dict[str, dict[str, str | float]] = values(MECHANICS_TABLE)
 
 PROLIFERATION_RATE = MODEL_TABLE["proliferation_rate"].value
 NECROSIS_RATE = MODEL_TABLE["necrosis_rate"].value
+CLEARANCE_HALF_TIME = MODEL_TABLE["clearance_half_time"].value
+NECROTIC_CLEARANCE_HALF_TIME = MODEL_TABLE["necrotic_clearance_half_time"].value
 CARRYING_CAPACITY = MODEL_TABLE["carrying_capacity"].value
 STRESS_COUPLING = MODEL_TABLE["stress_coupling"].value
 GROWTH_STRAIN = MODEL_TABLE["growth_strain"].value

@@ -1,19 +1,28 @@
-"""Pointwise cell kinetics and treatment response (NumPy, evaluated at the P1 nodes).
+"""Pointwise cell kinetics and treatment response (NumPy, evaluated at the P1 nodes, or 0-D).
 
 Two clones share the tissue's carrying capacity: drug-sensitive ``s`` and resistant ``r`` viable cells,
-plus dead (necrotic) cells ``m`` that still occupy space. Densities are fractions of the carrying
-capacity. Per unit time:
+plus lethally damaged ("doomed") cells ``d`` and anoxic (necrotic) cells ``m``, which still occupy space
+until they are cleared. Densities are fractions of the carrying capacity. Per unit time:
 
 .. math::
 
-    \\dot s = (1-\\mu)\\,\\rho_s g(p) f\\, s - k_n h(p)\\, s, \\quad
-    \\dot r = \\rho_r g(p) f\\, r + \\mu\\,\\rho_s g(p) f\\, s - k_n h(p)\\, r, \\quad
-    \\dot m = k_n h(p)\\,(s + r), \\qquad f = 1 - s - r - m,
+    \\dot s = (1-\\mu)\\,\\rho_s g(p) f\\, s - k_n h(p)\\, s - \\kappa\\, s, \\quad
+    \\dot r = \\rho_r g(p) f\\, r + \\mu\\,\\rho_s g(p) f\\, s - k_n h(p)\\, r,
 
-with ``g`` the oxygen dependence of proliferation, ``h`` the anoxia indicator and ``mu`` the fraction of
-sensitive divisions that yield a resistant daughter. Treatments act as survival factors: chemotherapy
-through an Emax (Hill) kill rate integrated over the exposure (sensitive clone only), radiotherapy by the
-linear-quadratic model with the oxygen modification factor of Alper & Howard-Flanders (both clones).
+    \\dot d = \\kappa\\, s - c_d\\, d, \\quad
+    \\dot m = k_n h(p)\\,(s + r) - c_m\\, m, \\qquad f = 1 - s - r - d - m,
+
+with ``g`` the oxygen dependence of proliferation, ``h`` the anoxia indicator, ``mu`` the fraction of
+sensitive divisions that yield a resistant daughter and ``kappa`` a continuous drug kill rate of the
+sensitive clone. Treatment does not remove cells: it moves them into the doomed compartment, which is
+cleared with the half-time ``T_c = ln 2 / c_d`` (the "clearance" form of the regression model of Lim et
+al., IJROBP 70:126, 2008, median T_c about 10 days in cervix cancer under radiotherapy; Chvetsov, IJROBP
+75:595, 2009). Necrotic debris is cleared at its own, slower rate ``c_m``. Radiotherapy fractions and
+the chemotherapy exposure of a step act as surviving fractions through :func:`move_to_doomed`:
+chemotherapy through an Emax (Hill) kill rate integrated over the exposure (sensitive clone only),
+radiotherapy by the linear-quadratic model with the oxygen modification factor of Alper &
+Howard-Flanders (both clones). The volume cleared per unit time, ``c_d d + c_m m``, is what makes the
+tissue move (:mod:`oncotwin.problems.tissue_motion`).
 """
 
 from __future__ import annotations
@@ -29,9 +38,13 @@ MAX_SUBSTEPS = 10_000
 """Cap of the RK4 sub-steps of one :meth:`CloneKinetics.advance` (about 1 s of NumPy per 10^5 nodes)."""
 
 
+Cells = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Sensitive, resistant, doomed and necrotic densities (arrays changed in place)."""
+
+
 @dataclass(frozen=True)
 class CloneKinetics:
-    """Rates of the two-clone logistic model (internal units).
+    """Rates of the two-clone logistic model with doomed and necrotic cells (internal units).
 
     Attributes:
         sensitive_rate: proliferation rate of the sensitive clone at normoxia rho_s [1/s].
@@ -40,6 +53,8 @@ class CloneKinetics:
         necrosis_rate: death rate of viable cells below the necrotic pO2 threshold k_n [1/s].
         hypoxic_threshold: pO2 below which proliferation slows [mmHg].
         necrotic_threshold: pO2 below which proliferation stops and cells die [mmHg].
+        clearance_rate: clearance of doomed cells c_d = ln 2 / T_c [1/s].
+        necrotic_clearance_rate: clearance of necrotic debris c_m [1/s].
     """
 
     sensitive_rate: float
@@ -48,6 +63,8 @@ class CloneKinetics:
     necrosis_rate: float = 0.0
     hypoxic_threshold: float = 10.0
     necrotic_threshold: float = 1.0
+    clearance_rate: float = 0.0
+    necrotic_clearance_rate: float = 0.0
 
     def proliferation_factor(self, po2: np.ndarray | None) -> np.ndarray | float:
         """g(p): 1 above the hypoxic threshold, falling linearly to 0 at the necrotic threshold."""
@@ -62,33 +79,50 @@ class CloneKinetics:
             return 0.0
         return (po2 < self.necrotic_threshold).astype(float)
 
-    def rates(self, s: np.ndarray, r: np.ndarray, m: np.ndarray, scale: np.ndarray | float,
-              g: np.ndarray | float, h: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Time derivatives (ds, dr, dm) at given densities; ``scale`` is the regional proliferation scale."""
-        free = 1.0 - s - r - m
+    def rates(self, s, r, d, m, scale: np.ndarray | float, g: np.ndarray | float, h: np.ndarray | float,
+              kill: np.ndarray | float = 0.0) -> Cells:
+        """Time derivatives (ds, dr, dd, dm) at given densities.
+
+        Args:
+            s, r, d, m: sensitive, resistant, doomed and necrotic densities.
+            scale: the regional proliferation scale.
+            g: oxygen factor of proliferation; h: anoxia indicator.
+            kill: continuous kill rate of the sensitive clone kappa [1/s] (into the doomed compartment).
+        """
+        free = 1.0 - s - r - d - m
         division_s = self.sensitive_rate * scale * g * free * s
         division_r = self.resistant_rate * scale * g * free * r
         death = self.necrosis_rate * h
-        ds = (1.0 - self.mutation_fraction) * division_s - death * s
+        ds = (1.0 - self.mutation_fraction) * division_s - death * s - kill * s
         dr = division_r + self.mutation_fraction * division_s - death * r
-        return ds, dr, death * (s + r)
+        dd = kill * s - self.clearance_rate * d
+        dm = death * (s + r) - self.necrotic_clearance_rate * m
+        return ds, dr, dd, dm
 
-    def max_rate(self, scale_max: float) -> float:
+    def cleared(self, d: np.ndarray | float, m: np.ndarray | float) -> np.ndarray | float:
+        """Volume fraction cleared per unit time, c_d d + c_m m [1/s]."""
+        return self.clearance_rate * d + self.necrotic_clearance_rate * m
+
+    def max_rate(self, scale_max: float, kill_max: float = 0.0) -> float:
         """An upper bound of the stiffness of the kinetics (sets the sub-step of the integrator)."""
-        return max(self.sensitive_rate, self.resistant_rate) * scale_max + self.necrosis_rate
+        return (max(self.sensitive_rate, self.resistant_rate) * scale_max + self.necrosis_rate + kill_max
+                + max(self.clearance_rate, self.necrotic_clearance_rate))
 
-    def substeps(self, dt: float, scale_max: float = 1.0, max_increment: float = 0.1) -> int:
+    def substeps(self, dt: float, scale_max: float = 1.0, max_increment: float = 0.1, kill_max: float = 0.0) -> int:
         """RK4 sub-steps of one :meth:`advance` over ``dt``.
 
         Raises:
             StiffKineticsError: above :data:`MAX_SUBSTEPS`, naming the rates that drive the count.
         """
-        n = max(1, math.ceil(self.max_rate(scale_max) * dt / max_increment))
+        n = max(1, math.ceil(self.max_rate(scale_max, kill_max) * dt / max_increment))
         if n > MAX_SUBSTEPS:
             day = 86400.0
             rates = {"physics.growth.proliferation_rate": self.sensitive_rate * scale_max,
                      "physics.growth.resistant_proliferation_rate": self.resistant_rate * scale_max,
-                     "physics.growth.necrosis_rate": self.necrosis_rate}
+                     "physics.growth.necrosis_rate": self.necrosis_rate,
+                     "physics.growth.clearance_half_time (as a rate)": self.clearance_rate,
+                     "physics.growth.necrotic_clearance_half_time (as a rate)": self.necrotic_clearance_rate,
+                     "drug kill rate": kill_max}
             named = ", ".join(f"{key} = {value * day:.4g} 1/day" for key, value in
                               sorted(rates.items(), key=lambda kv: -kv[1]) if value * dt / max_increment > 1.0)
             raise StiffKineticsError(
@@ -97,9 +131,17 @@ class CloneKinetics:
                 "rates or physics.growth.step")
         return n
 
-    def advance(self, s: np.ndarray, r: np.ndarray, m: np.ndarray, dt: float, scale: np.ndarray | float = 1.0,
-                po2: np.ndarray | None = None, max_increment: float = 0.1) -> int:
+    def advance(self, s, r, d, m, dt: float, scale: np.ndarray | float = 1.0, po2: np.ndarray | None = None,
+                kill: np.ndarray | float = 0.0, max_increment: float = 0.1) -> int:
         """Integrate the kinetics over ``dt`` in place (classical RK4 with enough sub-steps).
+
+        Args:
+            s, r, d, m: the densities (NumPy arrays, changed in place).
+            dt: time step [s].
+            scale: regional proliferation scale.
+            po2: nodal oxygen [mmHg] (None: normoxia).
+            kill: continuous kill rate of the sensitive clone [1/s].
+            max_increment: largest rate x sub-step.
 
         Returns:
             The number of sub-steps taken.
@@ -109,18 +151,36 @@ class CloneKinetics:
         """
         g, h = self.proliferation_factor(po2), self.anoxia(po2)
         scale_max = float(np.max(scale)) if np.size(scale) else 1.0
-        n = self.substeps(dt, scale_max, max_increment)
+        kill_max = float(np.max(kill)) if np.size(kill) else 0.0
+        n = self.substeps(dt, scale_max, max_increment, kill_max)
         tau = dt / n
+        y = (s, r, d, m)
         for _ in range(n):
-            k1 = self.rates(s, r, m, scale, g, h)
-            k2 = self.rates(*(y + 0.5 * tau * k for y, k in zip((s, r, m), k1, strict=True)), scale, g, h)
-            k3 = self.rates(*(y + 0.5 * tau * k for y, k in zip((s, r, m), k2, strict=True)), scale, g, h)
-            k4 = self.rates(*(y + tau * k for y, k in zip((s, r, m), k3, strict=True)), scale, g, h)
-            for y, a, b, c, d in zip((s, r, m), k1, k2, k3, k4, strict=True):
-                y += tau / 6.0 * (a + 2.0 * b + 2.0 * c + d)
-        for y in (s, r, m):
-            np.clip(y, 0.0, 1.0, out=y)
+            k1 = self.rates(*y, scale, g, h, kill)
+            k2 = self.rates(*(a + 0.5 * tau * k for a, k in zip(y, k1, strict=True)), scale, g, h, kill)
+            k3 = self.rates(*(a + 0.5 * tau * k for a, k in zip(y, k2, strict=True)), scale, g, h, kill)
+            k4 = self.rates(*(a + tau * k for a, k in zip(y, k3, strict=True)), scale, g, h, kill)
+            for a, b1, b2, b3, b4 in zip(y, k1, k2, k3, k4, strict=True):
+                a += tau / 6.0 * (b1 + 2.0 * b2 + 2.0 * b3 + b4)
+        for a in y:
+            np.clip(a, 0.0, 1.0, out=a)
         return n
+
+
+def move_to_doomed(s: np.ndarray, r: np.ndarray, d: np.ndarray, sensitive: np.ndarray | float,
+                   resistant: np.ndarray | float | None = None) -> None:
+    """Apply surviving fractions to the clones in place; the killed cells become doomed (still occupy space).
+
+    Args:
+        s, r, d: sensitive, resistant and doomed densities.
+        sensitive: surviving fraction of the sensitive clone.
+        resistant: surviving fraction of the resistant clone (default: the sensitive one's).
+    """
+    resistant = sensitive if resistant is None else resistant
+    killed = s * (1.0 - sensitive) + r * (1.0 - resistant)
+    s *= sensitive
+    r *= resistant
+    d += killed
 
 
 @dataclass(frozen=True)

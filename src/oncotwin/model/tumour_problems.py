@@ -17,7 +17,8 @@ def clone_kinetics(case: Case) -> CloneKinetics:
     """Proliferation, mutation and necrosis rates with the oxygen thresholds of the case."""
     g, o = case.physics.growth, case.physics.oxygen
     return CloneKinetics(g.proliferation_rate, g.resistant_rate, g.mutation_fraction, g.necrosis_rate,
-                         o.hypoxic_threshold, o.necrotic_threshold)
+                         o.hypoxic_threshold, o.necrotic_threshold, clearance_rate=g.clearance_rate,
+                         necrotic_clearance_rate=g.necrotic_clearance_rate)
 
 
 def create_growth_problem(case: Case, tmesh: TaggedMesh) -> tuple[GrowthProblem, dolfinx.fem.Function | None]:
@@ -54,8 +55,8 @@ def create_oxygen_problem(case: Case, tmesh: TaggedMesh, density) -> OxygenProbl
 
 
 def create_mechanics_problem(case: Case, tmesh: TaggedMesh, growth: GrowthProblem) -> MechanicsProblem:
-    """Mass effect of the tumour of ``growth``: its eigenstrain follows viable and dead cells."""
+    """Mass effect of the tumour of ``growth``: its eigenstrain follows viable, doomed and necrotic cells."""
     m = case.physics.mechanics
-    density = growth.viable + growth.necrotic
+    density = growth.viable + growth.doomed + growth.necrotic
     return MechanicsProblem(tmesh, mechanics_tissues(case), density, list(m.fixed_boundaries), degree=m.degree,
                             petsc_options=case.solver.get("mechanics"), host_regions=host_regions(case))

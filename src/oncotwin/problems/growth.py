@@ -18,7 +18,7 @@ import numpy as np
 
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.parallel import collective
-from oncotwin.kinetics.response import CloneKinetics
+from oncotwin.kinetics.response import CloneKinetics, move_to_doomed
 from oncotwin.la.petsc import (
     SolveInfo,
     create_ksp,
@@ -115,6 +115,7 @@ class GrowthProblem:
                 viable = self._graded(viable, nodal(lambda s, name=name: float(s is tissue[name])), t)
         self.sensitive = self._function("sensitive_cells", (1.0 - initial_resistant_fraction) * viable)
         self.resistant = self._function("resistant_cells", initial_resistant_fraction * viable)
+        self.doomed = self._function("doomed_cells", np.zeros_like(viable))
         self.necrotic = self._function("necrotic_cells", nodal(lambda t: t.initial_necrotic))
         self.viable = self._function("tumour_cells", viable)
 
@@ -197,7 +198,7 @@ class GrowthProblem:
         viable = self.sensitive + self.resistant
         hypoxic = above(viable) * ufl.conditional(ufl.lt(self._po2, self._hypoxic_threshold), 1.0, 0.0)
         return {name: dolfinx.fem.form(expr * dx) for name, expr in (
-            ("tumour_volume_mm3", above(viable + self.necrotic)), ("viable_volume_mm3", above(viable)),
+            ("tumour_volume_mm3", above(viable + self.doomed + self.necrotic)), ("viable_volume_mm3", above(viable)),
             ("necrotic_volume_mm3", above(self.necrotic)), ("hypoxic_volume_mm3", hypoxic))}
 
     def _volume(self, name: str) -> float:
@@ -226,7 +227,7 @@ class GrowthProblem:
 
     # ------------------------------------------------------------------ stepping
     def _kinetics(self, dt: float, po2: np.ndarray | None) -> int:
-        arrays = (self.sensitive.x.array, self.resistant.x.array, self.necrotic.x.array)
+        arrays = (self.sensitive.x.array, self.resistant.x.array, self.doomed.x.array, self.necrotic.x.array)
         # collective: a rank with a stiffer region must not raise alone while the others enter the solve
         return collective(self.comm, self.kinetics.advance, *arrays, dt, scale=self.proliferation_scale, po2=po2)
 
@@ -258,10 +259,13 @@ class GrowthProblem:
         return GrowthStep(sub, iterations, clipped)
 
     def apply_survival(self, sensitive: np.ndarray | float, resistant: np.ndarray | float | None = None) -> None:
-        """Multiply the clones by surviving fractions (treatment); killed cells are cleared."""
-        self.sensitive.x.array[:] *= sensitive
-        self.resistant.x.array[:] *= sensitive if resistant is None else resistant
+        """Multiply the clones by surviving fractions (treatment); killed cells become doomed, which keep
+        occupying space until the kinetics clear them."""
+        move_to_doomed(self.sensitive.x.array, self.resistant.x.array, self.doomed.x.array, sensitive, resistant)
         self._update_viable()
+
+    def _evolving(self) -> tuple[dolfinx.fem.Function, ...]:
+        return self.sensitive, self.resistant, self.doomed, self.necrotic
 
     def _update_viable(self) -> None:
         self.viable.x.array[:] = self.sensitive.x.array + self.resistant.x.array
@@ -269,22 +273,26 @@ class GrowthProblem:
     # ------------------------------------------------------------------ checkpoints
     def state(self) -> dict[str, np.ndarray]:
         """Local arrays of the evolving fields (for checkpoints)."""
-        return {f.name: f.x.array.copy() for f in (self.sensitive, self.resistant, self.necrotic)}
+        return {f.name: f.x.array.copy() for f in self._evolving()}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
         """Set the fields from :meth:`state` of the same mesh partition."""
-        for f in (self.sensitive, self.resistant, self.necrotic):
-            f.x.array[:] = state[f.name]
+        for f in self._evolving():
+            f.x.array[:] = state.get(f.name, 0.0)  # no doomed cells in checkpoints of earlier versions
         self._update_viable()
 
     # ------------------------------------------------------------------ outputs
     def output_fields(self) -> list[dolfinx.fem.Function]:
-        """Viable, resistant and necrotic densities."""
-        return [self.viable, self.resistant, self.necrotic]
+        """Viable, resistant, doomed and necrotic densities."""
+        return [self.viable, self.resistant, self.doomed, self.necrotic]
 
     def tumour_mask(self) -> np.ndarray:
-        """Nodes that count as tumour: viable plus necrotic density at or above the detection threshold."""
-        return (self.viable.x.array + self.necrotic.x.array) >= self.detection_threshold
+        """Nodes that count as tumour: all cells (viable, doomed, necrotic) at or above the detection threshold."""
+        return self.occupied() >= self.detection_threshold
+
+    def occupied(self) -> np.ndarray:
+        """Nodal density of everything the tumour occupies: viable, doomed and necrotic cells."""
+        return self.viable.x.array + self.doomed.x.array + self.necrotic.x.array
 
     def metrics(self, po2: np.ndarray | None = None, hypoxic_threshold: float = 10.0) -> dict[str, float]:
         """Volumes above the detection threshold, cell counts and fractions of the current state.
