@@ -37,7 +37,7 @@ class Case(StrictModel):
     physics: Physics = Physics()
     time: TimeOptions | None = None
     treatment: Treatment = Treatment()
-    solver: dict[Literal["fluid", "drug", "oxygen", "growth", "mechanics"], dict[str, PetscValue]] = {}
+    solver: dict[Literal["fluid", "drug", "oxygen", "growth", "motion", "mechanics"], dict[str, PetscValue]] = {}
     output: Output = Output()
     calibration: Calibration | None = None
 

@@ -34,7 +34,8 @@ def create_growth_problem(case: Case, tmesh: TaggedMesh) -> tuple[GrowthProblem,
     problem = GrowthProblem(tmesh, tissue, kinetics, g.initial_resistant_fraction, stress=stress,
                             stress_coupling=case.physics.mechanics.stress_coupling,
                             detection_threshold=g.detection_threshold, carrying_capacity=g.carrying_capacity,
-                            petsc_options=case.solver.get("growth"))
+                            petsc_options=case.solver.get("growth"), tissue_motion=g.tissue_motion,
+                            motion_petsc_options=case.solver.get("motion"))
     return problem, stress
 
 

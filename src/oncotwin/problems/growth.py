@@ -34,6 +34,7 @@ from oncotwin.problems.regions import (
     region_coefficient,
     typical_cell_size,
 )
+from oncotwin.problems.tissue_motion import TissueMotion
 
 GROWTH_PETSC_DEFAULTS = {
     "ksp_type": "cg",
@@ -71,6 +72,7 @@ class GrowthStep:
     kinetic_substeps: int
     iterations: int
     clipped: float
+    motion_substeps: int = 0
 
 
 class GrowthProblem:
@@ -87,6 +89,9 @@ class GrowthProblem:
         detection_threshold: density above which tissue counts as (visible) tumour.
         carrying_capacity: cells per mm^3 at density 1 (for the cell count).
         petsc_options: overrides (prefix ``growth_``).
+        tissue_motion: move the tissue with the net volume the kinetics produce or clear
+            (:mod:`oncotwin.problems.tissue_motion`).
+        motion_petsc_options: overrides of the tissue-pressure solver (prefix ``motion_``).
     """
 
     prefix = "growth_"
@@ -94,7 +99,8 @@ class GrowthProblem:
     def __init__(self, tmesh: TaggedMesh, tissue: dict[str, GrowthTissue], kinetics: CloneKinetics,
                  initial_resistant_fraction: float = 0.0, stress: dolfinx.fem.Function | None = None,
                  stress_coupling: float = 0.0, detection_threshold: float = 0.2,
-                 carrying_capacity: float = 1e6, petsc_options: dict | None = None):
+                 carrying_capacity: float = 1e6, petsc_options: dict | None = None, tissue_motion: bool = False,
+                 motion_petsc_options: dict | None = None):
         self.tmesh, self.comm = tmesh, tmesh.comm
         self.kinetics = kinetics
         self.detection_threshold = detection_threshold
@@ -138,6 +144,7 @@ class GrowthProblem:
         self.assemblies = 0
         self._po2 = dolfinx.fem.Function(self.V)
         self._volume_forms = self._level_set_volumes()
+        self.motion = TissueMotion(self.V, self.mass, motion_petsc_options) if tissue_motion else None
 
     # ------------------------------------------------------------------ helpers
     def _nodal(self, space: dolfinx.fem.FunctionSpace, tissue: dict[str, GrowthTissue], value) -> np.ndarray:
@@ -246,17 +253,29 @@ class GrowthProblem:
         return info, clipped
 
     def step(self, dt: float, po2: np.ndarray | None = None) -> GrowthStep:
-        """Advance by ``dt`` [s] with the oxygen field ``po2`` (nodal values, mmHg; None: normoxia)."""
+        """Advance by ``dt`` [s] with the oxygen field ``po2`` (nodal values, mmHg; None: normoxia).
+
+        Kinetics(dt/2), invasion(dt), kinetics(dt/2), then the tissue moves by the volume the two
+        kinetic half-steps produced (net of clearance).
+        """
+        produced = -self.occupied()
         sub = self._kinetics(0.5 * dt, po2)
+        produced += self.occupied()
         self._assemble(dt)
         iterations, clipped = 0, 0.0
         for f in (self.sensitive, self.resistant):
             info, lost = self._invade(f)
             iterations += info.iterations
             clipped += lost
+        produced -= self.occupied()
         sub += self._kinetics(0.5 * dt, po2)
+        produced += self.occupied()
+        moved = 0
+        if self.motion is not None:
+            self.motion.solve_velocity(produced / dt)
+            moved = self.motion.advect(list(self._evolving()), dt).substeps
         self._update_viable()
-        return GrowthStep(sub, iterations, clipped)
+        return GrowthStep(sub, iterations, clipped, moved)
 
     def apply_survival(self, sensitive: np.ndarray | float, resistant: np.ndarray | float | None = None) -> None:
         """Multiply the clones by surviving fractions (treatment); killed cells become doomed, which keep
@@ -292,7 +311,7 @@ class GrowthProblem:
 
     def occupied(self) -> np.ndarray:
         """Nodal density of everything the tumour occupies: viable, doomed and necrotic cells."""
-        return self.viable.x.array + self.doomed.x.array + self.necrotic.x.array
+        return self.sensitive.x.array + self.resistant.x.array + self.doomed.x.array + self.necrotic.x.array
 
     def metrics(self, po2: np.ndarray | None = None, hypoxic_threshold: float = 10.0) -> dict[str, float]:
         """Volumes above the detection threshold, cell counts and fractions of the current state.
