@@ -72,16 +72,21 @@ def test_segmentation_residual_vanishes_for_the_observed_tumour_and_weights_as_d
     assert shape == pytest.approx(1.0 / 0.2, rel=1e-12)
 
 
-def test_date_window_inflates_the_variances():
+def test_date_window_is_the_likelihood_marginalised_over_the_dates():
     observed = np.array([1.0, 1.0, 1.0, 1.0, 0.0])
     times = [1.0, 2.0, 3.0]
     growing = {t: observed * (0.2 + 0.3 * t) for t in times}
     growing[1.0] = np.zeros(5)  # at the start of the window the tumour is not visible yet
     window, info_window = _misfit(observed, times).residual(growing)
-    single, info_single = _misfit(observed, [3.0]).residual(growing)
-    assert info_window["volume_log_sd"] > info_single["volume_log_sd"] == pytest.approx(0.1)
-    assert info_window["shape_sd"] > info_single["shape_sd"] == pytest.approx(np.sqrt(0.2))
+    singles = []
+    for t in times:
+        single, _ = _misfit(observed, [t]).residual(growing)
+        singles.append(float(single.spatial @ single.spatial + single.scalar @ single.scalar))
+    total = float(window.spatial @ window.spatial + window.scalar @ window.scalar)
+    assert total == pytest.approx(-2 * np.log(np.mean(np.exp(-0.5 * np.array(singles)))), rel=1e-12)
+    assert min(singles) < total < max(singles)
     assert info_window["volume_simulated_min_mm3"] == 0.0
+    assert info_window["date_weight_max"] > 0.5  # the best-fitting date dominates
 
 
 def test_scalar_series_is_blind_to_the_unknown_factor():
@@ -104,3 +109,43 @@ def test_scalar_series_is_blind_to_the_unknown_factor():
 def test_dot_reduces_the_distributed_part_only(comm):
     a = Residual(np.full(3, 1.0), np.array([2.0]))
     assert dot(comm, a, a) == pytest.approx(3.0 * comm.size + 4.0)
+
+
+def _window_misfit(comm, n=400):
+    """Cells with independent nodes: the observation covers the first quarter; five dates in the window."""
+    from oncotwin.calibration.misfit import SegmentationMisfit
+
+    cells = np.arange(4 * n).reshape(n, 4)
+    observed = np.zeros(n)
+    observed[: n // 4] = 1.0
+    times = [0.0, 1.0, 2.0, 3.0, 4.0]
+    return SegmentationMisfit(comm, cells, np.ones(n), observed, times, 0.5, 0.2, 0.2), times
+
+
+def _filled(n, cells):
+    density = np.zeros(4 * n)
+    density[: 4 * cells] = 1.0
+    return density
+
+
+def test_a_tumour_vanishing_inside_the_date_window_scores_worse_than_a_constant_2x_offset():
+    """Marginal likelihood over the unknown date: vanishing (half the volume at the first date, nothing
+    after) must not beat a prediction twice too large throughout (moment matching scored it 8.1 vs 17.0)."""
+    from mpi4py import MPI
+
+    from oncotwin.calibration.misfit import dot
+
+    n = 400
+    misfit, times = _window_misfit(MPI.COMM_SELF, n)
+    score = {}
+    for name, filled in {"vanish": [n // 8, 0, 0, 0, 0], "2x": [n // 2] * 5,
+                         "passes": [n // 2, n // 4, n // 8, 0, 0]}.items():
+        residual, info = misfit.residual({t: _filled(n, k) for t, k in zip(times, filled, strict=True)})
+        score[name] = dot(MPI.COMM_SELF, residual, residual)
+        assert score[name] == pytest.approx(info["neg2_log_likelihood"], rel=1e-12)  # norm^2 = -2 log L
+    assert score["vanish"] > score["2x"]
+    # closed form for the nested cell sets: q = |k - V_obs| / V_obs / 0.2 + (log((k + f) / (V_obs + f)) / 0.2)^2
+    v_obs, floor = n / 4, 1e-3 * n / 4
+    q = np.array([abs(k - v_obs) / v_obs / 0.2 + (np.log((k + floor) / (v_obs + floor)) / 0.2) ** 2
+                  for k in (n // 2, n // 4, n // 8, 0, 0)])
+    assert score["passes"] == pytest.approx(-2 * np.log(np.mean(np.exp(-q / 2))), rel=1e-9)

@@ -96,7 +96,10 @@ def test_coupled_run_reports_every_output_users_need(coupled):
                 "rt_dose_given_Gy", "vessels_normalised"):
         assert key in last and not math.isnan(last[key]), key
     assert last["rt_dose_given_Gy"] == 4.0
-    assert first["displacement_max_mm"] > 0
+    # the baseline image is the reference configuration: no displacement at t = 0, mass effect after
+    assert first["displacement_max_mm"] == pytest.approx(0.0, abs=1e-12)
+    assert first["von_mises_max_mmHg"] == pytest.approx(0.0, abs=1e-9)
+    assert last["displacement_max_mm"] > 0
     # mutation under drug selection: the resistant share grows
     assert last["resistant_fraction"] > first["resistant_fraction"]
     # normalisation from day 2 (t = 1 day) for 2 days halves Lp S/V in the tumour: the pressure falls and
@@ -153,7 +156,8 @@ def test_tissue_follows_the_invading_tumour(comm, shared_tmp):
     before = fluid.metrics()["ifp_max_tumour_mmHg"], fluid.p.x.array.copy()
     # fill the host within 5 mm of the centre with tumour cells at the tumour's own density
     x = model.growth.V.tabulate_dof_coordinates()
-    model.growth.sensitive.x.array[:] = np.where(np.linalg.norm(x, axis=1) < 5.0, 0.8, 0.0)
+    full_density = case.regions["tumour"].growth.initial_density
+    model.growth.sensitive.x.array[:] = np.where(np.linalg.norm(x, axis=1) < 5.0, full_density, 0.0)
     model.growth.resistant.x.array[:] = 0.0
     model.growth._update_viable()
     model.remodel(86400.0)

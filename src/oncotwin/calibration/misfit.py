@@ -10,10 +10,14 @@ segmentation covers (sampled at sub-cell centroids by the caller). Two terms:
   of two segmentations ``sigma_S^2``;
 * volume: ``(log V_sim - log V_obs) / sigma_V``.
 
-An observation whose date is only known within a window is compared with the window means of ``f`` and
-``log V``; the model's spread across the window is added to the variances (moment matching of the
-unknown date, uniform over the window), so an uncertain date weakens the observation instead of being
-guessed. Scalar series (biomarkers proportional to a model metric with an unknown factor) contribute
+An observation whose date is only known within a window (the K model times ``t_k`` of its day grid,
+uniform prior) enters through the likelihood marginalised over the date,
+``-2 log L = -2 log (1/K sum_k exp(-q_k / 2))`` with ``q_k`` the squared shape and volume residuals at
+``t_k``. As residuals: ``sqrt(w_k) r_k`` for every date with the posterior date weights
+``w_k = softmax(-q_k / 2)``, plus ``sqrt(2 KL(w || uniform))``; their squared norm is exactly
+``-2 log L``. (Moment matching of the date, the window means with the model's spread added to the
+variances but without its log-variance term, let a tumour that vanishes inside the window score better
+than a constant offset.) With one date this is the plain least-squares misfit. Scalar series (biomarkers proportional to a model metric with an unknown factor) contribute
 ``(log b_i - log m_i - c) / sd`` with the factor ``c`` profiled out.
 
 Residual vectors have a distributed part (this rank's cells) and a replicated part (scalars); their
@@ -124,24 +128,28 @@ class SegmentationMisfit:
         return fraction_above(density[self.cells], self.threshold)
 
     def residual(self, density: dict[float, np.ndarray]) -> tuple[Residual, dict[str, float]]:
-        """Residual and diagnostics (volumes, Dice, effective sds) for the simulated densities."""
+        """Residual and diagnostics (volumes, Dice, date weights) for the simulated densities."""
         fractions = [self.visible(density[t]) for t in self.times]
         floor = 1e-3 * self.volume_obs  # a vanished tumour stays finite in log space
         volumes = np.array([self._integral(f) for f in fractions])
-        log_volumes = np.log(volumes + floor)
-        mean = np.mean(fractions, axis=0)
-        spread_shape = float(np.mean([self._integral((f - mean) ** 2) for f in fractions])) / self.volume_obs
-        sd_shape = math.sqrt(self.shape_discordance + spread_shape)
-        sd_volume = math.sqrt(self.volume_sd ** 2 + float(np.var(log_volumes)))
-        spatial = np.sqrt(self.volumes / self.volume_obs) * (mean - self.observed) / sd_shape
-        volume_term = (float(np.mean(log_volumes)) - math.log(self.volume_obs + floor)) / sd_volume
+        sd_shape = math.sqrt(self.shape_discordance)
+        spatial = [np.sqrt(self.volumes / self.volume_obs) * (f - self.observed) / sd_shape for f in fractions]
+        volume = (np.log(volumes + floor) - math.log(self.volume_obs + floor)) / self.volume_sd
+        q = np.array([self.comm.allreduce(float(np.dot(r, r)), op=MPI.SUM) for r in spatial]) + volume ** 2
+        w = np.exp(-0.5 * (q - q.min()))
+        w /= w.sum()
+        divergence = float(np.sum(w * np.log(np.maximum(w * len(w), 1e-300))))
+        root = np.sqrt(w)
+        residual = Residual(np.concatenate([s * r for s, r in zip(root, spatial, strict=True)]),
+                            np.concatenate([root * volume, [math.sqrt(max(2.0 * divergence, 0.0))]]))
         dice = [self.dice(f) for f in fractions]
         info = {"volume_observed_mm3": self.volume_obs,
-                "volume_simulated_mm3": float(np.exp(np.mean(log_volumes))) - floor,
+                "volume_simulated_mm3": float(np.exp(np.dot(w, np.log(volumes + floor)))) - floor,
                 "volume_simulated_min_mm3": float(volumes.min()), "volume_simulated_max_mm3": float(volumes.max()),
-                "dice": float(np.mean(dice)), "dice_min": float(min(dice)), "dice_max": float(max(dice)),
-                "shape_sd": sd_shape, "volume_log_sd": sd_volume}
-        return Residual(spatial, np.array([volume_term])), info
+                "dice": float(np.dot(w, dice)), "dice_min": float(min(dice)), "dice_max": float(max(dice)),
+                "shape_sd": sd_shape, "volume_log_sd": self.volume_sd, "date_weight_max": float(w.max()), "neg2_log_likelihood": float(q.min() - 2 * math.log(
+                    np.mean(np.exp(-0.5 * (q - q.min())))))}
+        return residual, info
 
     def dice(self, fractions: np.ndarray) -> float:
         """Dice overlap of simulated and observed cell fractions (overlap min(f, o) within a cell)."""

@@ -23,6 +23,8 @@ from oncotwin.defaults.oxygen import HYPOXIC_THRESHOLD, NECROTIC_THRESHOLD, TUMO
 from oncotwin.defaults.tissue import (
     CARRYING_CAPACITY,
     CLEARANCE_HALF_TIME,
+    ENHANCING_THRESHOLD,
+    FLAIR_THRESHOLD,
     GROWTH_STRAIN,
     NECROSIS_RATE,
     NECROTIC_CLEARANCE_HALF_TIME,
@@ -107,6 +109,11 @@ class GrowthPhysics(StrictModel):
     anoxic necrosis is cleared with ``necrotic_clearance_half_time`` (null: never). With ``tissue_motion``
     the tissue moves with the net volume the tumour gains or loses (Ward & King 1997): a shrinking tumour
     shrinks on the image.
+
+    Imaging readouts: the total tumour (all cells at or above ``detection_threshold``) always; with
+    ``readouts``, also ``enhancing`` (viable and doomed cells at or above ``enhancing_threshold``, necrosis
+    excluded: T1c) and ``flair`` (all cells at or above ``flair_threshold``: FLAIR/T2). The baseline puts
+    each imaging edge on its segmented surface (:mod:`oncotwin.problems.initial_cells`).
     """
 
     enabled: bool = True
@@ -119,6 +126,9 @@ class GrowthPhysics(StrictModel):
     clearance_half_time: Duration = to_internal(CLEARANCE_HALF_TIME, "s")
     necrotic_clearance_half_time: Duration | None = to_internal(NECROTIC_CLEARANCE_HALF_TIME, "s")
     tissue_motion: bool = True
+    readouts: list[Literal["enhancing", "flair"]] = []
+    enhancing_threshold: Annotated[float, Field(gt=0, lt=1)] = ENHANCING_THRESHOLD
+    flair_threshold: Annotated[float, Field(gt=0, lt=1)] = FLAIR_THRESHOLD
     detection_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.2
     carrying_capacity: Quantity("1/mm^3", example="1e6 1/mm^3", positive=True) = to_internal(
         CARRYING_CAPACITY, "1/mm^3")

@@ -107,13 +107,13 @@ GROWTH_TABLE: dict[str, dict[str, Default]] = {
                "initial_necrotic": Default(0.0, "modelling choice: no dead cells")},
     "edema": {"diffusivity": Default("0.13 mm^2/day", _GREY_MATTER),
               "proliferation_scale": Default(1.0, _NO_SCALE),
-              "initial_density": Default(0.1, "infiltrating cells below the T1c detection limit "
-                                              "(modelling choice: 0.1 of carrying capacity)"),
+              "initial_density": Default(0.3, "infiltrating cells seen on FLAIR/T2 but not on T1c: between "
+                                              "the 16 % and 80 % edges of [RO10] (modelling choice)"),
               "initial_necrotic": Default(0.0, "modelling choice: no dead cells")},
     "tumour": {"diffusivity": Default("0.13 mm^2/day", _GREY_MATTER),
                "proliferation_scale": Default(1.0, _NO_SCALE),
-               "initial_density": Default(0.8, "enhancing (or non-enhancing) viable tumour near carrying "
-                                               "capacity (modelling choice)"),
+               "initial_density": Default(0.9, "enhancing viable tumour near carrying capacity, above the "
+                                               "80 % T1Gd edge of [RO10] (modelling choice)"),
                "initial_necrotic": Default(0.0, "modelling choice: no dead cells")},
     "necrotic": {"diffusivity": Default("0.13 mm^2/day", _GREY_MATTER),
                  "proliferation_scale": Default(1.0, _NO_SCALE),
@@ -139,6 +139,8 @@ MECHANICS_TABLE: dict[str, dict[str, Default]] = {
 MODEL_TABLE: dict[str, Default] = {
     "proliferation_rate": Default("0.05 1/day", "within the high-grade range of [RO10] (0.01-0.1 per day)"),
     "necrosis_rate": Default("0.5 1/day", "modelling choice: anoxic cells die within days"),
+    "enhancing_threshold": Default(0.8, "T1-gadolinium edge at 80 % of carrying capacity [RO10]"),
+    "flair_threshold": Default(0.16, "T2/FLAIR edge at 16 % of carrying capacity [RO10]"),
     "clearance_half_time": Default("10 day", "median T_c of Lim et al., IJROBP 70:126, 2008 (cervix cancer "
                                              "regression under radiotherapy; Chvetsov, IJROBP 75:595, 2009)"),
     "necrotic_clearance_half_time": Default("60 day", "modelling choice, slower than doomed cells (dead-cell "
@@ -161,6 +163,8 @@ MECHANICS_DEFAULTS: dict[str, dict[str, str | float]] = values(MECHANICS_TABLE)
 
 PROLIFERATION_RATE = MODEL_TABLE["proliferation_rate"].value
 NECROSIS_RATE = MODEL_TABLE["necrosis_rate"].value
+ENHANCING_THRESHOLD = MODEL_TABLE["enhancing_threshold"].value
+FLAIR_THRESHOLD = MODEL_TABLE["flair_threshold"].value
 CLEARANCE_HALF_TIME = MODEL_TABLE["clearance_half_time"].value
 NECROTIC_CLEARANCE_HALF_TIME = MODEL_TABLE["necrotic_clearance_half_time"].value
 CARRYING_CAPACITY = MODEL_TABLE["carrying_capacity"].value

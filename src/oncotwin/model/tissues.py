@@ -41,7 +41,7 @@ def drug_tissues(case: Case, drug: DrugParameters) -> dict[str, DrugTissue]:
 def growth_tissues(case: Case) -> dict[str, GrowthTissue]:
     """Invasion, proliferation and initial cell densities per region."""
     return {name: GrowthTissue(r.growth.diffusivity, r.growth.proliferation_scale, r.growth.initial_density,
-                               r.growth.initial_necrotic, r.growth.initial_density_depth)
+                               r.growth.initial_necrotic, r.growth.initial_density_depth, host=r.kind == "normal")
             for name, r in case.regions.items()}
 
 

@@ -60,6 +60,7 @@ class TumourModel:
             if self.growth else 0
         self.kill_exponent = np.zeros(n)
         self._drug_nodal = {}
+        self._kill_rate_before: dict[str, np.ndarray] = {}
         self.rt_target = radiotherapy_target(tmesh, self.treatment.radiotherapy, self.growth.V) \
             if self.growth is not None else 1.0
         self.rt_fractions_given = 0
@@ -105,14 +106,23 @@ class TumourModel:
     def start(self) -> None:
         """State at t = 0: vessels, oxygen, mechanics and a fraction given on day 1."""
         self.update_vessels(0.0)
+        for name, effect in self.effects.items():  # the left end of the first step's trapezoid
+            self._kill_rate_before[name] = effect.kill_rate(self._nodal_concentration(name))
         self.solve_oxygen()
         self.solve_mechanics()
         self.radiotherapy(0.0)
 
     def after_transport_step(self, dt: float) -> None:
-        """Accumulate the chemotherapy kill exponent of the sensitive clone over a drug step."""
+        """Accumulate the chemotherapy kill exponent of the sensitive clone over a drug step.
+
+        The trapezoid rule in time on the kill rate at the start and the end of the step (the rate at the
+        end alone would lag the exposure by a step: 0.73 of a temozolomide course on the shipped steps).
+        """
         for name, effect in self.effects.items():
-            self.kill_exponent += dt * effect.kill_rate(self._nodal_concentration(name))
+            rate = effect.kill_rate(self._nodal_concentration(name))
+            before = self._kill_rate_before.get(name)
+            self.kill_exponent += 0.5 * dt * (rate + (rate if before is None else before))
+            self._kill_rate_before[name] = rate
 
     def _nodal_concentration(self, name: str) -> np.ndarray:
         """Drug concentration [mg/mm^3] at the growth nodes (interpolated when the drug space differs)."""
@@ -258,6 +268,7 @@ class TumourModel:
         if self.growth is not None:
             out.update({f"growth.{k}": v for k, v in self.growth.state().items()})
             out["kill_exponent"] = self.kill_exponent.copy()
+            out.update({f"kill_rate.{k}": v.copy() for k, v in self._kill_rate_before.items()})
         if self.oxygen is not None:  # Newton's initial guess: the same solution after a restart
             out["po2"] = self.oxygen.po2.x.array.copy()
         if self.mechanics is not None:  # CG's initial guess and the stress that slows invasion
@@ -276,6 +287,8 @@ class TumourModel:
             self.growth.restore({k.removeprefix("growth."): v for k, v in state.items()
                                  if k.startswith("growth.")})
             self.kill_exponent[:] = state["kill_exponent"]
+            self._kill_rate_before.update({k.removeprefix("kill_rate."): v.copy() for k, v in state.items()
+                                           if k.startswith("kill_rate.")})
         if self.oxygen is not None:
             self.oxygen.po2.x.array[:] = state["po2"]
             self.last_oxygen = self.oxygen.po2.x.array

@@ -8,6 +8,7 @@ from oncotwin.kinetics.response import CloneKinetics
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.model.tissues import growth_tissues, host_regions, mechanics_tissues, oxygen_tissues
 from oncotwin.problems.growth import GrowthProblem
+from oncotwin.problems.initial_cells import ImagingEdges
 from oncotwin.problems.mechanics import MechanicsProblem
 from oncotwin.problems.oxygen import OxygenProblem
 from oncotwin.problems.regions import dg0_space, region_field
@@ -19,6 +20,20 @@ def clone_kinetics(case: Case) -> CloneKinetics:
     return CloneKinetics(g.proliferation_rate, g.resistant_rate, g.mutation_fraction, g.necrosis_rate,
                          o.hypoxic_threshold, o.necrotic_threshold, clearance_rate=g.clearance_rate,
                          necrotic_clearance_rate=g.necrotic_clearance_rate)
+
+
+def readouts(case: Case) -> dict[str, float]:
+    """The imaging readouts of the case besides the total tumour: name -> threshold."""
+    g = case.physics.growth
+    return {name: {"enhancing": g.enhancing_threshold, "flair": g.flair_threshold}[name] for name in g.readouts}
+
+
+def imaging_edges(case: Case) -> ImagingEdges:
+    """Where the baseline segmentation's surfaces are seen: the lesion's outer surface at the FLAIR
+    threshold when that readout is modelled (else the detection threshold), the T1c edge inside it."""
+    g = case.physics.growth
+    outer = g.flair_threshold if "flair" in g.readouts else g.detection_threshold
+    return ImagingEdges(outer, g.enhancing_threshold if "enhancing" in g.readouts else None)
 
 
 def create_growth_problem(case: Case, tmesh: TaggedMesh) -> tuple[GrowthProblem, dolfinx.fem.Function | None]:
@@ -35,7 +50,8 @@ def create_growth_problem(case: Case, tmesh: TaggedMesh) -> tuple[GrowthProblem,
                             stress_coupling=case.physics.mechanics.stress_coupling,
                             detection_threshold=g.detection_threshold, carrying_capacity=g.carrying_capacity,
                             petsc_options=case.solver.get("growth"), tissue_motion=g.tissue_motion,
-                            motion_petsc_options=case.solver.get("motion"))
+                            motion_petsc_options=case.solver.get("motion"), edges=imaging_edges(case),
+                            readouts=readouts(case))
     return problem, stress
 
 
@@ -56,8 +72,12 @@ def create_oxygen_problem(case: Case, tmesh: TaggedMesh, density) -> OxygenProbl
 
 
 def create_mechanics_problem(case: Case, tmesh: TaggedMesh, growth: GrowthProblem) -> MechanicsProblem:
-    """Mass effect of the tumour of ``growth``: its eigenstrain follows viable, doomed and necrotic cells."""
+    """Mass effect of the tumour of ``growth``: its eigenstrain follows the change of viable, doomed and
+    necrotic cells since the baseline, beta (N - N0). The baseline image is the reference configuration
+    (already deformed by the tumour it shows): zero displacement and stress at t = 0."""
     m = case.physics.mechanics
-    density = growth.viable + growth.doomed + growth.necrotic
+    baseline = dolfinx.fem.Function(growth.V, name="baseline_cells")
+    baseline.x.array[:] = growth.occupied()
+    density = growth.viable + growth.doomed + growth.necrotic - baseline
     return MechanicsProblem(tmesh, mechanics_tissues(case), density, list(m.fixed_boundaries), degree=m.degree,
                             petsc_options=case.solver.get("mechanics"), host_regions=host_regions(case))

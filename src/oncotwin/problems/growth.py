@@ -28,6 +28,7 @@ from oncotwin.la.petsc import (
 )
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.growth import CellInvasion
+from oncotwin.problems.initial_cells import ImagingEdges, place_edges
 from oncotwin.problems.regions import (
     dg0_space,
     measures,
@@ -56,6 +57,7 @@ class GrowthTissue:
         initial_necrotic: dead cells at baseline [fraction of carrying capacity].
         initial_depth: depth [mm] below the region's surface over which the initial density rises from
             the detection threshold to ``initial_density`` (None: uniform).
+        host: normal tissue around the lesion (its surface against the lesion is the lesion's outer edge).
     """
 
     diffusivity: float
@@ -63,6 +65,7 @@ class GrowthTissue:
     initial_density: float = 0.0
     initial_necrotic: float = 0.0
     initial_depth: float | None = None
+    host: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,10 @@ class GrowthProblem:
         tissue_motion: move the tissue with the net volume the kinetics produce or clear
             (:mod:`oncotwin.problems.tissue_motion`).
         motion_petsc_options: overrides of the tissue-pressure solver (prefix ``motion_``).
+        edges: put the baseline's imaging edges on the region surfaces (None: region averages at the nodes).
+        readouts: imaging readouts besides the total tumour: ``enhancing`` (viable and doomed cells at or
+            above its threshold, necrosis excluded: T1c-like) and ``flair`` (all cells at or above its
+            threshold: FLAIR/T2-like), name -> threshold.
     """
 
     prefix = "growth_"
@@ -100,7 +107,8 @@ class GrowthProblem:
                  initial_resistant_fraction: float = 0.0, stress: dolfinx.fem.Function | None = None,
                  stress_coupling: float = 0.0, detection_threshold: float = 0.2,
                  carrying_capacity: float = 1e6, petsc_options: dict | None = None, tissue_motion: bool = False,
-                 motion_petsc_options: dict | None = None):
+                 motion_petsc_options: dict | None = None, edges: ImagingEdges | None = None,
+                 readouts: dict[str, float] | None = None):
         self.tmesh, self.comm = tmesh, tmesh.comm
         self.kinetics = kinetics
         self.detection_threshold = detection_threshold
@@ -116,13 +124,21 @@ class GrowthProblem:
         nodal = functools.partial(self._nodal, q0, tissue)
         self.proliferation_scale = nodal(lambda t: t.proliferation_scale)
         viable = nodal(lambda t: t.initial_density)
+        necrotic = nodal(lambda t: t.initial_necrotic)
+        if edges is not None:
+            present = [n for n in tissue if n in tmesh.regions]
+            shares = {n: nodal(lambda s, n=n: float(s is tissue[n])) for n in present}
+            viable, necrotic = place_edges(viable, necrotic, shares, {
+                n: (tissue[n].initial_density, tissue[n].initial_necrotic) for n in present},
+                {n for n in present if tissue[n].host}, edges)
+        self.readouts = dict(readouts or {})
         for name, t in tissue.items():
             if t.initial_depth and name in tmesh.regions:
                 viable = self._graded(viable, nodal(lambda s, name=name: float(s is tissue[name])), t)
         self.sensitive = self._function("sensitive_cells", (1.0 - initial_resistant_fraction) * viable)
         self.resistant = self._function("resistant_cells", initial_resistant_fraction * viable)
         self.doomed = self._function("doomed_cells", np.zeros_like(viable))
-        self.necrotic = self._function("necrotic_cells", nodal(lambda t: t.initial_necrotic))
+        self.necrotic = self._function("necrotic_cells", necrotic)
         self.viable = self._function("tumour_cells", viable)
 
         self.diffusivity = region_coefficient(q0, tmesh, tissue, lambda t: t.diffusivity, "D0")
@@ -204,9 +220,14 @@ class GrowthProblem:
 
         viable = self.sensitive + self.resistant
         hypoxic = above(viable) * ufl.conditional(ufl.lt(self._po2, self._hypoxic_threshold), 1.0, 0.0)
-        return {name: dolfinx.fem.form(expr * dx) for name, expr in (
-            ("tumour_volume_mm3", above(viable + self.doomed + self.necrotic)), ("viable_volume_mm3", above(viable)),
-            ("necrotic_volume_mm3", above(self.necrotic)), ("hypoxic_volume_mm3", hypoxic))}
+        everything = viable + self.doomed + self.necrotic
+        forms = [("tumour_volume_mm3", above(everything)), ("viable_volume_mm3", above(viable)),
+                 ("necrotic_volume_mm3", above(self.necrotic)), ("hypoxic_volume_mm3", hypoxic)]
+        seen = {"enhancing": viable + self.doomed, "flair": everything}  # doomed cells look alive until cleared
+        for name, threshold in self.readouts.items():
+            level = dolfinx.fem.Constant(self.tmesh.mesh, PETSc.ScalarType(threshold))
+            forms.append((f"{name}_volume_mm3", ufl.conditional(ufl.ge(seen[name], level), 1.0, 0.0)))
+        return {name: dolfinx.fem.form(expr * dx) for name, expr in forms}
 
     def _volume(self, name: str) -> float:
         return self.comm.allreduce(dolfinx.fem.assemble_scalar(self._volume_forms[name]), op=MPI.SUM)
@@ -321,8 +342,9 @@ class GrowthProblem:
             hypoxic_threshold: [mmHg].
         """
         cells = self._sum(self.viable.x.array)  # lumped sums of P1 nodal values are exact integrals
-        out = {name: self._volume(name) for name in ("tumour_volume_mm3", "viable_volume_mm3",
-                                                     "necrotic_volume_mm3")}
+        names = ["tumour_volume_mm3", "viable_volume_mm3", "necrotic_volume_mm3"]
+        out = {name: self._volume(name) for name in names + [f"{r}_volume_mm3" for r in self.readouts]}
+        out["doomed_cells"] = self._sum(self.doomed.x.array) * self.carrying_capacity
         out["tumour_cells"] = cells * self.carrying_capacity
         out["resistant_fraction"] = self._sum(self.resistant.x.array) / cells if cells > 0 else 0.0
         if po2 is not None:
