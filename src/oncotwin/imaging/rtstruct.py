@@ -149,3 +149,14 @@ def contour_volume(structures: StructureSet, roi: str, voxel_volume: float) -> f
             depth = sum(Polygon(other).contains_point(polygon[0]) for m, other in enumerate(polygons) if m != n)
             total += (-1) ** depth * _area(polygon)
     return total * voxel_volume
+
+
+def roi_label_map(structures: StructureSet, labels: dict[int, list[str]], shape: tuple[int, int, int]) -> np.ndarray:
+    """int32 label map: each label value on the union of its ROIs; a voxel keeps the first label listed."""
+    out = np.zeros(shape, dtype=np.int32)
+    for value, rois in labels.items():
+        mask = np.zeros(shape, dtype=bool)
+        for roi in rois:
+            mask |= roi_mask(structures, roi, shape)
+        out[mask & (out == 0)] = value
+    return out
