@@ -31,8 +31,8 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.drug_overrides import DrugOverrides
 from oncotwin.case.quantity import Quantity
+from oncotwin.case.radiotherapy import Radiotherapy, schedule_times
 from oncotwin.core.units import UnitError, convert, registry, to_internal
-from oncotwin.defaults.tissue import OER_K, OER_MAX, RT_ALPHA, RT_ALPHA_BETA
 from oncotwin.pk.covariates import (
     BSA_FORMULAS,
     CREATININE_G_PER_MOL,
@@ -306,49 +306,6 @@ class Administration(StrictModel):
 
 
 # ------------------------------------------------------------------------------ radiotherapy, vessels
-def _schedule_times(schedule: str) -> list[float]:
-    try:
-        return [float(t) for t in parse_schedule(schedule).times()]
-    except ScheduleError as exc:
-        raise FieldProblem("schedule", schedule, str(exc)) from None
-
-
-class Radiotherapy(StrictModel):
-    """External-beam radiotherapy by the linear-quadratic model with oxygen enhancement.
-
-    Each fraction multiplies the tumour cells in the target regions by
-    ``exp(-alpha D' - beta D'^2)`` with ``D' = OMF(pO2) dose`` (both clones).
-    """
-
-    dose_per_fraction: Quantity("Gy", example="2 Gy", positive=True)
-    schedule: str
-    alpha: Quantity("1/Gy", example="0.06 1/Gy", positive=True) = to_internal(RT_ALPHA, "1/Gy")
-    alpha_beta: Quantity("Gy", example="10 Gy", positive=True) = to_internal(RT_ALPHA_BETA, "Gy")
-    oer_max: Annotated[float, Field(ge=1, le=10)] = OER_MAX
-    oer_k: Quantity("mmHg", example="3 mmHg", positive=True) = to_internal(OER_K, "mmHg")
-    target_regions: list[str] | None = None
-
-    @field_validator("schedule")
-    @classmethod
-    def _readable(cls, value: str) -> str:
-        _schedule_times(value)
-        return value
-
-    @property
-    def beta(self) -> float:
-        """beta = alpha / (alpha/beta) [1/Gy^2]."""
-        return self.alpha / self.alpha_beta
-
-    def fraction_times(self) -> list[float]:
-        """Start times of the fractions [s]."""
-        return _schedule_times(self.schedule)
-
-    @property
-    def total_dose(self) -> float:
-        """Dose of the whole course [Gy]."""
-        return self.dose_per_fraction * len(self.fraction_times())
-
-
 class Antiangiogenic(StrictModel):
     """Anti-angiogenic therapy as a vascular normalisation window after each dose (Jain 2005).
 
@@ -364,13 +321,13 @@ class Antiangiogenic(StrictModel):
     @field_validator("schedule")
     @classmethod
     def _readable(cls, value: str) -> str:
-        _schedule_times(value)
+        schedule_times(value)
         return value
 
     def windows(self) -> list[tuple[float, float]]:
         """Merged (start, end) intervals of normalisation [s]."""
         merged: list[list[float]] = []
-        for t in _schedule_times(self.schedule):
+        for t in schedule_times(self.schedule):
             if merged and t <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], t + self.effect_duration)
             else:
