@@ -74,15 +74,25 @@ def _fail(path: Path, key: str, message: str) -> InputDataError:
     return InputDataError(f"{path}: key '{key}': {message}")
 
 
-def read_header(path: Path, key: str) -> pydicom.Dataset:
-    """The DICOM header of one file (no pixel data); a one-line error for a file that is not DICOM."""
+def read_header(path: Path, key: str, what: str = "") -> pydicom.Dataset:
+    """The DICOM header of one file (no pixel data); a one-line error for a file that is not DICOM.
+
+    A file without the 128-byte preamble and ``DICM`` prefix (older exports) is accepted when it parses
+    as a dataset with a SOP class and a modality.
+    """
     try:
         return pydicom.dcmread(path, stop_before_pixels=True)
     except InvalidDicomError:
-        raise _fail(path, key, "not a DICOM file (no DICM preamble); the series folder must hold only the "
-                    "slices of one series") from None
+        pass
     except Exception as exc:  # truncated or corrupt files
         raise _fail(path, key, f"cannot read the DICOM file ({type(exc).__name__})") from None
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+        if "SOPClassUID" in ds and "Modality" in ds:
+            return ds
+    except Exception:  # noqa: BLE001, S110  (not DICOM at all: reported below)
+        pass
+    raise _fail(path, key, f"not a DICOM file{what}")
 
 
 def _slice_files(folder: Path, key: str) -> list[Path]:
@@ -117,7 +127,7 @@ def read_series(folder: str | Path, key: str) -> DicomSeries:
     folder = Path(folder)
     headers = []
     for path in _slice_files(folder, key):
-        ds = read_header(path, key)
+        ds = read_header(path, key, "; the series folder must hold only the slices of one series")
         _check_slice(path, ds, key)
         headers.append((path, ds))
     first_path, first = headers[0]
