@@ -42,7 +42,7 @@ def test_label_map_tissue_mask_and_cache_inputs(tmp_path):
 
 def test_synthetic_mesh_volume(tmp_path):
     case = synthetic_case(tmp_path)
-    frame, points, tets, tags, _ = run_gmsh(build_dicom_mesh, case)
+    _, points, tets, tags, _ = run_gmsh(build_dicom_mesh, case)
     image = read_series(case.geometry.series, "s")
     polygons = contour_volume(read_structure_set(case.geometry.rtstruct, image, "r"), "GTV", 2.0)
     assert tet_volumes(points, tets)[tags == 1].sum() == pytest.approx(polygons, rel=0.03)
@@ -61,7 +61,7 @@ def test_lung_dicom_tumour_volume_matches_polygons_and_the_nifti_crop():
                       "mesh": {"size_tumour": "3 mm", "size_rim": "2 mm", "size_far": "6 mm", "margin": "5 mm",
                                "optimize": False},
                       "regions": {"tumour": {"kind": "tumour"}, "lung": {"kind": "normal"}}})
-    frame, points, tets, tags, _ = run_gmsh(build_dicom_mesh, case)
+    _, points, tets, tags, _ = run_gmsh(build_dicom_mesh, case)
     meshed = tet_volumes(points, tets)[tags == 1].sum()
     image = read_series(root / "image", "s")
     voxel = abs(np.linalg.det(image.affine[:3, :3]))

@@ -71,7 +71,7 @@ def read_structure_set(path: str | Path, series: DicomSeries, key: str) -> Struc
         raise _fail(path, key, f"a DICOM {ds.get('Modality', 'object')} file, not an RTSTRUCT")
     uids, frames = referenced_series(ds, path, key)
     if series.series_uid not in uids:
-        raise _fail(path, key, f"the RTSTRUCT references the image series {sorted(uids)[0]}, not the series "
+        raise _fail(path, key, f"the RTSTRUCT references the image series {min(uids)}, not the series "
                     f"{series.series_uid} of the folder {series.folder}; give the series it was drawn on")
     if series.frame_uid and frames and series.frame_uid not in frames:
         raise _fail(path, key, "the RTSTRUCT's frame of reference differs from the image series'")
@@ -96,7 +96,7 @@ def _contour_in_voxels(contour, to_voxel: np.ndarray, series: DicomSeries, path:
     points = np.asarray(contour.ContourData, dtype=float).reshape(-1, 3)
     voxels = (np.c_[points, np.ones(len(points))] @ to_voxel.T)[:, :3]
     k = float(np.mean(voxels[:, 2]))
-    nearest = int(round(k))
+    nearest = round(k)
     if np.max(np.abs(voxels[:, 2] - nearest)) > ON_PLANE_TOLERANCE or not 0 <= nearest < series.shape[2]:
         raise _fail(path, key, f"ROI '{name}' has a contour at slice position {k:.2f}, not on a slice plane of "
                     f"the series (0..{series.shape[2] - 1})")
