@@ -18,11 +18,12 @@ from .helpers import make_case, need_data, run_gmsh, sections, tet_volumes
 
 def synthetic_case(tmp_path):
     series = Series(tmp_path / "ct", (48, 48, 14), (1.0, 1.0, 2.0), (-24.0, -24.0, 0.0))
-    write_rtstruct(tmp_path / "rs.dcm", series, {"GTV": {k: [circle((3.37, 0.41), 6.2)] for k in range(4, 10)},  # off the lattice
-                                                  "Body": {k: [circle((0.0, 0.0), 20.0)] for k in range(14)}})
-    return make_case({"name": "dicom", "geometry": {"kind": "dicom", "series": str(series.folder),
-                                                    "rtstruct": str(tmp_path / "rs.dcm"), "regions": {"tumour": ["GTV"]},
-                                                    "tissue_rois": ["Body"]},
+    gtv = {k: [circle((3.37, 0.41), 6.2)] for k in range(4, 10)}  # off the pixel lattice
+    body = {k: [circle((0.0, 0.0), 20.0)] for k in range(14)}
+    write_rtstruct(tmp_path / "rs.dcm", series, {"GTV": gtv, "Body": body})
+    geometry = {"kind": "dicom", "series": str(series.folder), "rtstruct": str(tmp_path / "rs.dcm"),
+                "regions": {"tumour": ["GTV"]}, "tissue_rois": ["Body"]}
+    return make_case({"name": "dicom", "geometry": geometry,
                       "mesh": {"size_tumour": "2 mm", "size_rim": "2 mm", "size_far": "4 mm", "margin": "6 mm"},
                       "regions": {"tumour": {"kind": "tumour"}, "host": {"kind": "normal"}}})
 
