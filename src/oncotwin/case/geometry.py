@@ -3,6 +3,7 @@ RTSTRUCT, or the MNI152 atlas."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -218,8 +219,11 @@ class DicomGeometry(StrictModel):
         try:
             check_roi_names(read_structure_set(self.rtstruct, series, "geometry.rtstruct"), wanted)
         except InputDataError as exc:
-            key = next((k for roi, k in wanted.items() if f"'{roi}'" in str(exc)), "geometry.rtstruct")
-            raise FieldProblem(key.removeprefix("geometry."), str(self.rtstruct), _without_key(exc, key)) from None
+            found = re.search(r": key '(geometry\.[^']+)':", str(exc))
+            key = found.group(1) if found else "geometry.rtstruct"
+            value = {"geometry.tissue_rois": self.tissue_rois,
+                     **{f"geometry.regions.{n}": rois for n, rois in self.regions.items()}}.get(key, str(self.rtstruct))
+            raise FieldProblem(key.removeprefix("geometry."), value, _without_key(exc, key)) from None
         if self.host_region in self.regions:
             raise FieldProblem("host_region", self.host_region, "the host region must not be one of the ROI regions")
         return self
