@@ -79,8 +79,7 @@ def test_treatment_effects(coupled):
     assert drug_effects(coupled, {}) == {}  # effects of drugs that are not delivered are dropped
     rt = coupled.treatment.radiotherapy
     po2 = np.array([0.0, 5.0, 40.0])
-    target = np.array([1.0, 1.0, 0.0])
-    expected = lq_survival(rt.dose_per_fraction * target, rt.alpha, rt.beta,
-                           oxygen_modification(po2, rt.oer_max, rt.oer_k))
-    assert np.array_equal(fraction_survival(rt, target, po2), expected)
-    assert fraction_survival(rt, 1.0, None) == lq_survival(rt.dose_per_fraction, rt.alpha, rt.beta)
+    dose = rt.dose_per_fraction * np.array([1.0, 1.0, 0.0])  # the nodal dose of a uniform plan on a target
+    expected = lq_survival(dose, rt.alpha, rt.beta, oxygen_modification(po2, rt.oer_max, rt.oer_k))
+    assert np.array_equal(fraction_survival(rt, dose, po2), expected)
+    assert fraction_survival(rt, rt.dose_per_fraction, None) == lq_survival(rt.dose_per_fraction, rt.alpha, rt.beta)

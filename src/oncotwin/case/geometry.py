@@ -1,15 +1,20 @@
-"""Case-file section ``geometry``: an idealized sphere, a segmented label map, or the MNI152 atlas."""
+"""Case-file section ``geometry``: an idealized sphere, a segmented label map, a DICOM series with its
+RTSTRUCT, or the MNI152 atlas."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from oncotwin.case.base import FieldProblem, StrictModel
-from oncotwin.case.paths import resolve_path
+from oncotwin.case.paths import resolve_folder, resolve_path
 from oncotwin.case.quantity import Length, LengthOrZero
+from oncotwin.core.errors import InputDataError
+from oncotwin.imaging.dicom_series import read_series
+from oncotwin.imaging.rtstruct import check_roi_names, read_structure_set
 
 # Label conventions of the BraTS challenges, as documented presets (never assumed).
 LABEL_PRESETS: dict[str, dict[str, list[int]]] = {
@@ -146,6 +151,96 @@ class SegmentationGeometry(StrictModel):
         return list(self.label_map()) + self.host_names()
 
 
+def _without_key(exc: InputDataError, key: str) -> str:
+    """A reader's message without its key (the case error names the key once)."""
+    return str(exc).replace(f": key '{key}':", ":", 1)
+
+
+class DicomGeometry(StrictModel):
+    """A CT or MR DICOM series (``series``: its folder) and the RTSTRUCT drawn on it; ROI names map to regions.
+
+    Example::
+
+        geometry:
+          kind: dicom
+          series: lung1_001_dicom/image
+          rtstruct: lung1_001_dicom/mask_rtstruct/1-1.dcm
+          regions: {tumour: [GTV-1]}
+          tissue_rois: [Lung-Left, Lung-Right]
+          host_region: lung
+
+    The label map is built on the series grid (:mod:`oncotwin.imaging.rtstruct`): region ``n`` of
+    ``regions`` gets label ``n`` (1-based); where ROIs overlap the region listed first keeps the voxel.
+    The union of ``tissue_rois`` (and the regions) is the tissue mask; without it the host is a margin of
+    ``mesh.margin`` around the labelled regions, as for a segmentation. The references (RTSTRUCT drawn on
+    this series) and the ROI names are checked when the case is read.
+    """
+
+    kind: Literal["dicom"]
+    series: Path
+    rtstruct: Path
+    regions: dict[str, list[str]]
+    tissue_rois: list[str] | None = None
+    host_region: str = "host"
+
+    @field_validator("series", mode="before")
+    @classmethod
+    def _folder(cls, value: Any, info: ValidationInfo) -> Path:
+        return resolve_folder(value, info)
+
+    @field_validator("rtstruct", mode="before")
+    @classmethod
+    def _file(cls, value: Any, info: ValidationInfo) -> Path:
+        return resolve_path(value, info)
+
+    @field_validator("regions")
+    @classmethod
+    def _rois_valid(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if not value:
+            raise ValueError("expected a mapping of region name to ROI names, e.g. {tumour: [GTV-1]}")
+        seen: dict[str, str] = {}
+        for name, rois in value.items():
+            if not rois:
+                raise ValueError(f"region '{name}' has no ROI names")
+            for roi in rois:
+                if roi in seen:
+                    raise ValueError(f"ROI '{roi}' is claimed by both '{seen[roi]}' and '{name}'")
+                seen[roi] = name
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> DicomGeometry:
+        try:
+            series = read_series(self.series, "geometry.series")
+        except InputDataError as exc:
+            raise FieldProblem("series", str(self.series), _without_key(exc, "geometry.series")) from None
+        wanted = {roi: f"geometry.regions.{name}" for name, rois in self.regions.items() for roi in rois}
+        wanted.update({roi: "geometry.tissue_rois" for roi in self.tissue_rois or [] if roi not in wanted})
+        try:
+            check_roi_names(read_structure_set(self.rtstruct, series, "geometry.rtstruct"), wanted)
+        except InputDataError as exc:
+            found = re.search(r": key '(geometry\.[^']+)':", str(exc))
+            key = found.group(1) if found else "geometry.rtstruct"
+            value = {"geometry.tissue_rois": self.tissue_rois,
+                     **{f"geometry.regions.{n}": rois for n, rois in self.regions.items()}}.get(key, str(self.rtstruct))
+            raise FieldProblem(key.removeprefix("geometry."), value, _without_key(exc, key)) from None
+        if self.host_region in self.regions:
+            raise FieldProblem("host_region", self.host_region, "the host region must not be one of the ROI regions")
+        return self
+
+    def label_map(self) -> dict[str, list[int]]:
+        """Region name -> label value of the label map built from the ROIs (1-based, in order)."""
+        return {name: [i + 1] for i, name in enumerate(self.regions)}
+
+    def host_names(self) -> list[str]:
+        """The host-tissue region name."""
+        return [self.host_region]
+
+    def region_names(self) -> list[str]:
+        """Region names in tag order: ROI regions, then the host tissue."""
+        return list(self.regions) + [self.host_region]
+
+
 class SyntheticTumour(StrictModel):
     """A synthetic spherical tumour placed at a world coordinate (mm, RAS as in the atlas)."""
 
@@ -182,4 +277,5 @@ class AtlasGeometry(StrictModel):
         return names + ["grey", "white"]
 
 
-Geometry = Annotated[SphereGeometry | SegmentationGeometry | AtlasGeometry, Field(discriminator="kind")]
+Geometry = Annotated[SphereGeometry | SegmentationGeometry | DicomGeometry | AtlasGeometry,
+                     Field(discriminator="kind")]

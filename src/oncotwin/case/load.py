@@ -174,7 +174,7 @@ def _line_of(lines: dict[tuple, int], loc: tuple) -> int | None:
     return None
 
 
-_UNION_TAGS = {"sphere", "segmentation", "mni152", "pressure", "no_flux", "robin"}
+_UNION_TAGS = {"sphere", "segmentation", "dicom", "mni152", "pressure", "no_flux", "robin"}
 
 
 def _is_union_tag(part: object, before: tuple = ()) -> bool:

@@ -18,6 +18,7 @@ from pydantic import Field, model_validator
 from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.calibratable import PARAMETERS
 from oncotwin.case.calibration import Calibration
+from oncotwin.case.dose_coverage import check_dose_covers
 from oncotwin.case.geometry import Geometry, SphereGeometry
 from oncotwin.case.mesh_options import MeshOptions
 from oncotwin.case.physics import Physics
@@ -135,6 +136,11 @@ class Case(StrictModel):
                                                          or phys.oxygen.enabled):
             raise FieldProblem("treatment.antiangiogenic", "antiangiogenic", "vascular normalisation acts "
                                "through fluid, drug or oxygen transport: enable at least one of them")
+        return self
+
+    @model_validator(mode="after")
+    def _dose_covers_tumour(self) -> Case:
+        check_dose_covers(self)
         return self
 
     def region_tags(self) -> dict[str, int]:

@@ -22,17 +22,21 @@ The plasma curves that the dose events and drug parameters give are computed by 
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
 import numpy as np
 import pint
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.drug_overrides import DrugOverrides
+from oncotwin.case.fhir import FhirError, bundle_covariates, missing_hint, source_of
+from oncotwin.case.paths import resolve_path
 from oncotwin.case.quantity import Quantity
+from oncotwin.case.radiotherapy import Radiotherapy, schedule_times
 from oncotwin.core.units import UnitError, convert, registry, to_internal
-from oncotwin.defaults.tissue import OER_K, OER_MAX, RT_ALPHA, RT_ALPHA_BETA
 from oncotwin.pk.covariates import (
     BSA_FORMULAS,
     CREATININE_G_PER_MOL,
@@ -95,8 +99,8 @@ def _parse_dose(value: Any) -> Any:
     return DoseSpec(number, basis, value.strip())
 
 
-def _parse_serum_creatinine(value: Any) -> Any:
-    """Mass concentration (mg/dL) or molar (umol/L) -> mg/mm^3."""
+def _mass_concentration(value: Any, grams_per_mol: float, what: str) -> Any:
+    """Mass concentration (mg/dL) or molar (umol/L, with the molar mass) -> mg/mm^3."""
     if value is None:
         return None
     try:
@@ -106,8 +110,16 @@ def _parse_serum_creatinine(value: Any) -> Any:
     try:
         molar = to_internal(value, "mol/L", example="80 umol/L")
     except UnitError:
-        raise ValueError("expected a serum creatinine like '0.9 mg/dL' or '80 umol/L'") from None
-    return convert(molar * CREATININE_G_PER_MOL, "g/L", "mg/mm^3")
+        raise ValueError(f"expected a {what} like '0.9 mg/dL' or '80 umol/L'") from None
+    return convert(molar * grams_per_mol, "g/L", "mg/mm^3")
+
+
+def _parse_serum_creatinine(value: Any) -> Any:
+    return _mass_concentration(value, CREATININE_G_PER_MOL, "serum creatinine")
+
+
+def _parse_bilirubin(value: Any) -> Any:
+    return _mass_concentration(value, BILIRUBIN_G_PER_MOL, "total bilirubin")
 
 
 def _parse_age(value: Any) -> Any:
@@ -120,7 +132,9 @@ def _parse_age(value: Any) -> Any:
 
 
 Dose = Annotated[DoseSpec, BeforeValidator(_parse_dose)]
+BILIRUBIN_G_PER_MOL = 584.66  # C33H36N4O6 (PubChem CID 5280352)
 SerumCreatinine = Annotated[float, BeforeValidator(_parse_serum_creatinine), Field(gt=0)]
+Bilirubin = Annotated[float, BeforeValidator(_parse_bilirubin), Field(gt=0)]
 AgeYears = Annotated[float, BeforeValidator(_parse_age), Field(gt=0, lt=130)]
 TimeOffset = Quantity("s", example="0 day")
 Duration = Quantity("s", example="1 h", positive=True)
@@ -130,7 +144,10 @@ Duration = Quantity("s", example="1 h", positive=True)
 class Patient(StrictModel):
     """Patient covariates; every one is optional, but a dose or clearance model may need some.
 
-    ``hepatic_factor`` multiplies the hepatic (non-renal) clearance: 1 = normal function.
+    ``hepatic_factor`` multiplies the hepatic (non-renal) clearance: 1 = normal function. ``fhir`` (a FHIR R4
+    Bundle, JSON) fills the covariates not given here (:mod:`oncotwin.case.fhir`); ``reference_date`` is the
+    date its age and latest Observations refer to. ``bilirubin`` is read and converted but no clearance model
+    uses it yet.
     """
 
     height: Quantity("mm", example="170 cm", positive=True) | None = None
@@ -139,8 +156,34 @@ class Patient(StrictModel):
     sex: Literal["female", "male"] | None = None
     serum_creatinine: SerumCreatinine | None = None
     creatinine_clearance: Quantity("mm^3/s", example="90 mL/min", positive=True) | None = None
+    bilirubin: Bilirubin | None = None
     hepatic_factor: Annotated[float, Field(ge=0, le=1)] = 1.0
     bsa_formula: Literal["mosteller", "dubois"] = "mosteller"
+    fhir: Path | None = None
+    reference_date: date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_fhir(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or data.get("fhir") is None:
+            return data
+        try:
+            path = resolve_path(data["fhir"], info)
+        except ValueError as exc:
+            raise FieldProblem("fhir", data["fhir"], str(exc)) from None
+        reference = cls.model_validate({"reference_date": data.get("reference_date")}).reference_date
+        try:
+            covariates = bundle_covariates(path, reference)
+        except FhirError as exc:
+            raise FieldProblem("fhir", data["fhir"], str(exc)) from None
+        merged = dict(data, fhir=str(path))
+        for key, value in covariates.items():
+            if data.get(key) is None:
+                merged[key] = value
+            elif getattr(cls.model_validate({key: data[key]}), key) != getattr(cls.model_validate({key: value}), key):
+                raise FieldProblem(key, data[key], f"conflicts with the FHIR Bundle {path}, which gives {value} "
+                                   f"({source_of(key)})")
+        return merged
 
     @property
     def height_cm(self) -> float | None:
@@ -306,49 +349,6 @@ class Administration(StrictModel):
 
 
 # ------------------------------------------------------------------------------ radiotherapy, vessels
-def _schedule_times(schedule: str) -> list[float]:
-    try:
-        return [float(t) for t in parse_schedule(schedule).times()]
-    except ScheduleError as exc:
-        raise FieldProblem("schedule", schedule, str(exc)) from None
-
-
-class Radiotherapy(StrictModel):
-    """External-beam radiotherapy by the linear-quadratic model with oxygen enhancement.
-
-    Each fraction multiplies the tumour cells in the target regions by
-    ``exp(-alpha D' - beta D'^2)`` with ``D' = OMF(pO2) dose`` (both clones).
-    """
-
-    dose_per_fraction: Quantity("Gy", example="2 Gy", positive=True)
-    schedule: str
-    alpha: Quantity("1/Gy", example="0.06 1/Gy", positive=True) = to_internal(RT_ALPHA, "1/Gy")
-    alpha_beta: Quantity("Gy", example="10 Gy", positive=True) = to_internal(RT_ALPHA_BETA, "Gy")
-    oer_max: Annotated[float, Field(ge=1, le=10)] = OER_MAX
-    oer_k: Quantity("mmHg", example="3 mmHg", positive=True) = to_internal(OER_K, "mmHg")
-    target_regions: list[str] | None = None
-
-    @field_validator("schedule")
-    @classmethod
-    def _readable(cls, value: str) -> str:
-        _schedule_times(value)
-        return value
-
-    @property
-    def beta(self) -> float:
-        """beta = alpha / (alpha/beta) [1/Gy^2]."""
-        return self.alpha / self.alpha_beta
-
-    def fraction_times(self) -> list[float]:
-        """Start times of the fractions [s]."""
-        return _schedule_times(self.schedule)
-
-    @property
-    def total_dose(self) -> float:
-        """Dose of the whole course [Gy]."""
-        return self.dose_per_fraction * len(self.fraction_times())
-
-
 class Antiangiogenic(StrictModel):
     """Anti-angiogenic therapy as a vascular normalisation window after each dose (Jain 2005).
 
@@ -364,13 +364,13 @@ class Antiangiogenic(StrictModel):
     @field_validator("schedule")
     @classmethod
     def _readable(cls, value: str) -> str:
-        _schedule_times(value)
+        schedule_times(value)
         return value
 
     def windows(self) -> list[tuple[float, float]]:
         """Merged (start, end) intervals of normalisation [s]."""
         merged: list[list[float]] = []
-        for t in _schedule_times(self.schedule):
+        for t in schedule_times(self.schedule):
             if merged and t <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], t + self.effect_duration)
             else:
@@ -397,7 +397,8 @@ class Treatment(StrictModel):
             try:
                 adm.amount_mg(self.patient)
             except ValueError as exc:
-                raise FieldProblem(f"drugs.{i}.dose", adm.dose.text, str(exc)) from None
+                absent = [c for c in ("height", "weight") if getattr(self.patient, c) is None]
+                raise FieldProblem(f"drugs.{i}.dose", adm.dose.text, str(exc) + self._fhir_hint(absent)) from None
             missing = self.patient.missing_for_crcl()
             renal = adm.drug_parameters().fraction_renal
             if renal >= RENAL_THRESHOLD and missing:
@@ -405,8 +406,11 @@ class Treatment(StrictModel):
                     f"drugs.{i}.drug", adm.drug,
                     f"{adm.drug} is renally cleared ({renal:.0%}) and its clearance model needs the creatinine "
                     "clearance: give patient.creatinine_clearance, or patient.serum_creatinine with age, weight "
-                    f"and sex (missing: {', '.join(missing)})")
+                    f"and sex (missing: {', '.join(missing)}){self._fhir_hint(missing)}")
         return self
+
+    def _fhir_hint(self, missing: list[str]) -> str:
+        return "" if self.patient.fhir is None else missing_hint(self.patient.fhir, missing)
 
     @model_validator(mode="after")
     def _consistent_per_drug(self) -> Treatment:

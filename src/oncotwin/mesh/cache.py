@@ -58,6 +58,8 @@ def _job_inputs(job: MeshJob) -> dict:
             return {k: hashed(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [hashed(v) for v in value]
+        if isinstance(value, Path) and value.is_dir():  # a DICOM series: every slice file by name
+            return {"sha256": {p.name: file_sha256(p) for p in sorted(value.iterdir()) if p.is_file()}}
         if isinstance(value, Path):
             return {"sha256": file_sha256(value)}
         return value

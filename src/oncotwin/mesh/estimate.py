@@ -20,11 +20,12 @@ import math
 
 import numpy as np
 
-from oncotwin.case.geometry import AtlasGeometry, SegmentationGeometry, SphereGeometry
+from oncotwin.case.geometry import AtlasGeometry, DicomGeometry, SegmentationGeometry, SphereGeometry
 from oncotwin.case.mesh_options import MeshOptions
 from oncotwin.core.errors import InputDataError
-from oncotwin.imaging.images import read_label_map, read_mask
+from oncotwin.imaging.images import Image, read_label_map, read_mask
 from oncotwin.mesh.job import MeshJob
+from oncotwin.mesh.preprocess import dicom_images
 
 CELLS_PER_SIZE_CUBED = 8.5  # 6 sqrt(2): regular tetrahedra of edge h per volume h^3
 # ~20 M linear tetrahedra need ~10 GB for the coupled solves at a few hundred bytes per cell and dof
@@ -68,16 +69,24 @@ def estimate_cells(job: MeshJob) -> float:
         return IMAGE_SURFACE_FACTOR * radial_cells(min(geometry.tumour.radius, outer), outer, options)
     if isinstance(geometry, SegmentationGeometry):
         return _segmentation_cells(geometry, options)
+    if isinstance(geometry, DicomGeometry):
+        labels, mask = dicom_images(geometry)
+        return _image_cells(labels, [v for values in geometry.label_map().values() for v in values], mask, options)
     raise TypeError(f"no estimate for geometry {type(geometry).__name__}")  # unreachable: schema is closed
 
 
 def _segmentation_cells(geometry: SegmentationGeometry, options: MeshOptions) -> float:
     labels = read_label_map(geometry.labels, "geometry.labels")
     labelled = [v for values in geometry.label_map().values() for v in values]
+    mask = None if geometry.tissue_mask is None else read_mask(geometry.tissue_mask, "geometry.tissue_mask")
+    return _image_cells(labels, labelled, mask, options)
+
+
+def _image_cells(labels: Image, labelled: list[int], mask: Image | None, options: MeshOptions) -> float:
     tumour = ball_radius(np.isin(labels.array, labelled).sum() * labels.voxel_volume)
-    if geometry.tissue_mask is not None:
-        mask = read_mask(geometry.tissue_mask, "geometry.tissue_mask")
-        outer = ball_radius(np.count_nonzero(mask.array) * mask.voxel_volume)
+    if mask is not None:
+        # the domain is the mask within mesh.margin of the lesion: a whole-organ mask is not all meshed
+        outer = min(ball_radius(np.count_nonzero(mask.array) * mask.voxel_volume), tumour + options.margin)
     else:
         outer = tumour + options.margin
     return IMAGE_SURFACE_FACTOR * radial_cells(min(tumour, outer), max(tumour, outer), options)

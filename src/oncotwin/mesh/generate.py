@@ -8,14 +8,14 @@ from pathlib import Path
 import gmsh
 import numpy as np
 
-from oncotwin.case.geometry import AtlasGeometry, SegmentationGeometry, SphereGeometry
+from oncotwin.case.geometry import AtlasGeometry, DicomGeometry, SegmentationGeometry, SphereGeometry
 from oncotwin.core.errors import InputDataError
 from oncotwin.mesh.atlas import build_atlas_mesh
 from oncotwin.mesh.gmsh_session import gmsh_session
 from oncotwin.mesh.idealized import build_sphere_mesh
 from oncotwin.mesh.job import MeshJob
 from oncotwin.mesh.quality import tet_quality
-from oncotwin.mesh.segmentation import build_segmentation_mesh
+from oncotwin.mesh.segmentation import build_dicom_mesh, build_segmentation_mesh
 
 # Elements with a normalised radius ratio (3 r_in / r_circ, 1 for the regular tetrahedron) below this
 # are called degenerate and the mesh is rejected (their stiffness rows are ill-conditioned).
@@ -29,6 +29,8 @@ def build_model(job: MeshJob, progress: Callable[[str], None]) -> dict:
         return build_sphere_mesh(geometry, options, regions, progress)
     if isinstance(geometry, SegmentationGeometry):
         return build_segmentation_mesh(job.name, geometry, options, regions, progress)
+    if isinstance(geometry, DicomGeometry):
+        return build_dicom_mesh(job.name, geometry, options, regions, progress)
     if isinstance(geometry, AtlasGeometry):
         return build_atlas_mesh(job.name, geometry, options, regions, progress)
     raise TypeError(f"no mesher for geometry {type(geometry).__name__}")  # unreachable: schema is closed

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oncotwin.case.geometry import AtlasGeometry, SegmentationGeometry, SphereGeometry
+from oncotwin.case.geometry import AtlasGeometry, DicomGeometry, SegmentationGeometry, SphereGeometry
 from oncotwin.case.mesh_options import MeshOptions
 from oncotwin.case.schema import Case
 
@@ -57,7 +57,7 @@ class MeshJob:
     """
 
     name: str
-    geometry: SphereGeometry | SegmentationGeometry | AtlasGeometry
+    geometry: SphereGeometry | SegmentationGeometry | DicomGeometry | AtlasGeometry
     options: MeshOptions
     regions: MeshRegions
 

@@ -22,10 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from oncotwin.case.geometry import SegmentationGeometry
+from oncotwin.case.geometry import DicomGeometry, SegmentationGeometry
 from oncotwin.case.mesh_options import MeshOptions
 from oncotwin.core.errors import InputDataError
 from oncotwin.imaging import images
+from oncotwin.imaging.dicom_series import read_series
+from oncotwin.imaging.rtstruct import read_structure_set, roi_label_map
 from oncotwin.mesh.job import MeshRegions
 
 _FACE_CONNECTIVITY = ndimage.generate_binary_structure(3, 1)
@@ -297,24 +299,55 @@ def segmentation_tag_volume(geometry: SegmentationGeometry, options: MeshOptions
                             progress: Callable[[str], None] = lambda _: None) -> TagVolume:
     """Read and validate the images of a segmentation and build its cropped tag volume."""
     labels = images.read_label_map(geometry.labels, "geometry.labels")
-    found = images.labels_found(labels)
-    progress(f"label map {labels.path.name}: shape {labels.shape}, spacing "
-             f"{np.round(labels.spacing, 3).tolist()} mm, labels {found}")
     label_key = "geometry.regions" if geometry.regions is not None else "geometry.label_preset"
     images.check_labels_present(labels, geometry.label_map(), label_key)
-
-    tags = np.zeros(labels.shape, dtype=np.int32)
-    for name, values in geometry.label_map().items():
-        tags[np.isin(labels.array, values)] = regions.tags[name]
-    lesion = np.isin(tags, regions.lesion_tags())
-    domain = within_distance(lesion, labels.spacing, options.margin)
+    mask = None
     if geometry.tissue_mask is not None:
         mask = images.read_mask(geometry.tissue_mask, "geometry.tissue_mask")
         images.check_same_grid(labels, mask, "geometry.tissue_mask")
+    return tag_volume(labels, geometry.label_map(), mask, options, regions, progress,
+                      lambda host: _host_tags(geometry, regions.tags, labels, host))
+
+
+def dicom_images(geometry: DicomGeometry) -> tuple[images.Image, images.Image | None]:
+    """The label map of a DICOM geometry's ROIs on its series grid, and the tissue mask of ``tissue_rois``."""
+    series = read_series(geometry.series, "geometry.series")
+    structures = read_structure_set(geometry.rtstruct, series, "geometry.rtstruct")
+    values = {v[0]: geometry.regions[name] for name, v in geometry.label_map().items()}
+    labels = images.Image(roi_label_map(structures, values, series.shape), series.affine, geometry.rtstruct)
+    if not geometry.tissue_rois:
+        return labels, None
+    tissue = roi_label_map(structures, {1: geometry.tissue_rois}, series.shape) > 0
+    return labels, images.Image(tissue, series.affine, geometry.rtstruct)
+
+
+def dicom_tag_volume(geometry: DicomGeometry, options: MeshOptions, regions: MeshRegions,
+                     progress: Callable[[str], None] = lambda _: None) -> TagVolume:
+    """The cropped tag volume of a DICOM series and its RTSTRUCT (ROIs rasterised on the series grid)."""
+    labels, mask = dicom_images(geometry)
+    images.check_labels_present(labels, geometry.label_map(), "geometry.regions")
+    return tag_volume(labels, geometry.label_map(), mask, options, regions, progress,
+                      lambda host: regions.tags[geometry.host_region])
+
+
+def tag_volume(labels: images.Image, label_map: dict[str, list[int]], mask: images.Image | None,
+               options: MeshOptions, regions: MeshRegions, progress: Callable[[str], None],
+               host_tags: Callable[[np.ndarray], np.ndarray | int]) -> TagVolume:
+    """The cropped tag volume of a label map (region -> label values), an optional tissue mask on its grid
+    and the tags of the host voxels (``host_tags(host mask)``)."""
+    found = images.labels_found(labels)
+    progress(f"label map {labels.path.name}: shape {labels.shape}, spacing "
+             f"{np.round(labels.spacing, 3).tolist()} mm, labels {found}")
+    tags = np.zeros(labels.shape, dtype=np.int32)
+    for name, values in label_map.items():
+        tags[np.isin(labels.array, values)] = regions.tags[name]
+    lesion = np.isin(tags, regions.lesion_tags())
+    domain = within_distance(lesion, labels.spacing, options.margin)
+    if mask is not None:
         domain &= mask.array | (tags > 0)
     tags[~domain] = 0
     host = domain & (tags == 0)
-    tags[host] = _host_tags(geometry, regions.tags, labels, host)
+    tags[host] = host_tags(host)
 
     if not tags.any():
         check_regions_present(regions, options.min_component, tags, str(labels.path), "after cropping and clean-up")

@@ -33,12 +33,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from oncotwin.case.geometry import SegmentationGeometry
+from oncotwin.case.geometry import DicomGeometry, SegmentationGeometry
 from oncotwin.case.mesh_options import MeshOptions
 from oncotwin.mesh.cap_repair import remove_surface_caps
 from oncotwin.mesh.discrete_model import add_discrete_surfaces, add_physical_groups, add_volumes, generate
 from oncotwin.mesh.job import MeshRegions
-from oncotwin.mesh.preprocess import TagVolume, segmentation_tag_volume
+from oncotwin.mesh.preprocess import TagVolume, dicom_tag_volume, segmentation_tag_volume
 from oncotwin.mesh.size_field import set_size_field
 from oncotwin.mesh.surfaces import extract_surfaces, label_components
 
@@ -64,6 +64,13 @@ def build_segmentation_mesh(name: str, geometry: SegmentationGeometry, options: 
         InputDataError: bad images, absent labels, empty regions or a failed mesh generation.
     """
     volume = segmentation_tag_volume(geometry, options, regions, progress)
+    return mesh_tag_volume(name, volume, options, regions, progress)
+
+
+def build_dicom_mesh(name: str, geometry: DicomGeometry, options: MeshOptions, regions: MeshRegions,
+                     progress: Callable[[str], None]) -> dict:
+    """Mesh a DICOM series with its RTSTRUCT (the ROIs rasterised on the series grid) as a segmentation."""
+    volume = dicom_tag_volume(geometry, options, regions, progress)
     return mesh_tag_volume(name, volume, options, regions, progress)
 
 

@@ -8,7 +8,9 @@ import numpy as np
 
 from oncotwin.case.schema import Case
 from oncotwin.case.treatment import Radiotherapy
+from oncotwin.core.errors import InputDataError
 from oncotwin.core.fenics import dolfinx
+from oncotwin.core.parallel import check_all
 from oncotwin.kinetics.response import DrugEffect, lq_survival, oxygen_modification
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.problems.regions import region_indicator
@@ -22,17 +24,44 @@ def drug_effects(case: Case, drugs: Collection[str]) -> dict[str, DrugEffect]:
 
 def radiotherapy_target(tmesh: TaggedMesh, rt: Radiotherapy | None,
                         space: dolfinx.fem.FunctionSpace) -> np.ndarray | float:
-    """Nodal indicator of the radiotherapy target on the P1 ``space`` (1 everywhere without target regions)."""
-    if rt is None or not rt.target_regions:
-        return 1.0
-    chi = region_indicator(tmesh, rt.target_regions)
+    """Nodal dose of one fraction [Gy] on the P1 ``space``.
+
+    Uniform (the default): ``dose_per_fraction`` times the nodal indicator of ``target_regions``
+    (everywhere without target regions). With an RTDOSE file: the plan's dose per fraction
+    (:meth:`~oncotwin.case.radiotherapy.Radiotherapy.dose_grid`) sampled trilinearly at the nodes in
+    the grid's own affine, times the target indicator when ``target_regions`` are given; nodes outside the
+    grid get 0 Gy, but every tumour node must be covered. 0 without radiotherapy.
+
+    Raises:
+        InputDataError: (on every rank) a tumour node lies outside the RTDOSE grid.
+    """
+    if rt is None:
+        return 0.0
+    target = 1.0
+    if rt.target_regions:
+        target = _nodal_indicator(tmesh, rt.target_regions, space)
+    grid = rt.dose_grid()
+    if grid is None:
+        return rt.dose_per_fraction * target
+    points = space.tabulate_dof_coordinates()
+    dose = grid.sample(points)
+    tumour = _nodal_indicator(tmesh, tmesh.tumour_regions, space) > 0.0
+    outside = tumour & np.isnan(dose)
+    check_all(tmesh.comm, not outside.any(), InputDataError(
+        f"{grid.path}: key 'treatment.radiotherapy.dose': the RTDOSE grid does not cover the tumour "
+        f"({tmesh.comm.allreduce(int(outside.sum()))} tumour nodes outside it)"))
+    return np.nan_to_num(dose, nan=0.0) * target
+
+
+def _nodal_indicator(tmesh: TaggedMesh, regions, space: dolfinx.fem.FunctionSpace) -> np.ndarray:
     f = dolfinx.fem.Function(space)
-    f.interpolate(chi)  # DG0 -> P1 by evaluation at nodes: a node on the target's boundary counts
+    f.interpolate(region_indicator(tmesh, list(regions)))  # DG0 -> P1 at nodes: boundary nodes count
     return (f.x.array > 0.0).astype(float)
 
 
-def fraction_survival(rt: Radiotherapy, target: np.ndarray | float, po2: np.ndarray | None) -> np.ndarray | float:
-    """Surviving fraction of one fraction at the nodes: linear-quadratic, with the oxygen modification
-    factor of the nodal ``po2`` [mmHg] (none when oxygen is not modelled), in the ``target`` only."""
+def fraction_survival(rt: Radiotherapy, dose: np.ndarray | float, po2: np.ndarray | None) -> np.ndarray | float:
+    """Surviving fraction of one fraction at the nodes: linear-quadratic in the nodal ``dose`` of the fraction
+    [Gy] (:func:`radiotherapy_target`), with the oxygen modification factor of the nodal ``po2`` [mmHg] (none
+    when oxygen is not modelled)."""
     omf = 1.0 if po2 is None else oxygen_modification(po2, rt.oer_max, rt.oer_k)
-    return lq_survival(rt.dose_per_fraction * target, rt.alpha, rt.beta, omf)
+    return lq_survival(dose, rt.alpha, rt.beta, omf)
