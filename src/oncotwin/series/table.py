@@ -182,7 +182,8 @@ def _long_form(path: Path, header: list[str], body: list[tuple[int, list[str]]])
     if not records:
         raise InputDataError(f"{path}: no measurement rows")
     starts = _start_dates(path, col, body, records) if time_column == "date" else {}
-    return [_long_lesion(path, time_column, key, rows, starts.get(key[0])) for key, rows in records.items()]
+    shown = header[col[diameter_column]]
+    return [_long_lesion(path, time_column, shown, key, rows, starts.get(key[0])) for key, rows in records.items()]
 
 
 def _diameter_column(path: Path, header: list[str], col: dict[str, int],
@@ -263,12 +264,13 @@ def _start_dates(path: Path, col: dict[str, int], body, records) -> dict[str, dt
     return starts
 
 
-def _long_lesion(path: Path, time_column: str, key: tuple[str, str], rows, start: dt.date | None) -> Lesion:
+def _long_lesion(path: Path, time_column: str, diameter_column: str, key: tuple[str, str], rows,
+                 start: dt.date | None) -> Lesion:
     lines = [r[0] for r in rows]
     days = np.array([(r[1] - start).days if isinstance(r[1], dt.date) else r[1] for r in rows], dtype=float)
-    _check_series(path, time_column, days, lines, [str(r[1]) for r in rows])
+    _check_series(path, time_column, days, lines, [f"{r[1]:g}" if isinstance(r[1], float) else str(r[1]) for r in rows])
     diam = np.array([r[2] for r in rows])
-    _check_diameters(path, "diameter", diam, lines)
+    _check_diameters(path, diameter_column, diam, lines)
     given = [r[3] for r in rows]
     derived = volume_from_diameter(diam)
     vol = np.array([derived[i] if v is None else v for i, v in enumerate(given)])
