@@ -29,7 +29,7 @@ from oncotwin.series.psi import PUBLISHED, leave_one_out, median_absolute_errors
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from hnts_response import FRACTIONS, GTVP, PREDICT_DAYS, RT_START_DAY  # noqa: E402 - the shared time axis
+from hnts_response import FRACTIONS, GTVP, PREDICT_DAYS, RT_START_DAY
 
 DATA = HERE.parent.parent / "shared" / "data" / "hnts_mrg_2024"
 PATIENTS = (77, 78, 80, 88, 99)

@@ -18,7 +18,7 @@ def test_general_bertalanffy_solves_its_ode():
     for lam in (-1.0, 0.0, 1.0 / 3.0, 0.7):
         v0, v_inf, omega = 0.2, 1.5, 0.03
 
-        def rhs(_, v, lam=lam):
+        def rhs(_, v, lam=lam, v_inf=v_inf, omega=omega):
             x = v_inf / v
             return omega * (np.log(x) if lam == 0 else (x ** lam - 1) / lam) * v
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
-from oncotwin.series.psi import (PUBLISHED, leave_one_out, median_absolute_errors, psi_volume,
-                                 weekday_fractions)
+from oncotwin.series.psi import PUBLISHED, leave_one_out, median_absolute_errors, psi_volume, weekday_fractions
 
 GAMMA, RATE = PUBLISHED["gamma_2Gy"], PUBLISHED["growth_rate_per_day"]
 
@@ -31,7 +32,7 @@ def test_fig1_of_prokopiou_2015_response_falls_with_pretreatment_psi():
         v0, capacity = 1.0, 1.0 / psi
         v = psi_volume(v0, [41.0], fractions, GAMMA, capacity, RATE)[0]
         reductions.append(1 - v / v0)
-    assert all(a > b for a, b in zip(reductions, reductions[1:], strict=False))
+    assert all(a > b for a, b in itertools.pairwise(reductions))
     np.testing.assert_allclose(reductions[-1], 0.0, atol=1e-12)
     assert reductions[0] > 0.5  # a tumour far from saturation shrinks by more than half in six weeks
 

@@ -232,9 +232,9 @@ def intervals(model: Model, result: FitResult, level: float = 1.96) -> tuple[np.
     return to_theta(model, result.z - level * sd), to_theta(model, result.z + level * sd)
 
 
-def bands(model: Model, result: FitResult, data: SeriesData, t: np.ndarray, draws: int = 200,
-          seed: int = 0) -> np.ndarray:
-    """5/50/95 % quantiles (3 x N x M') of the model over Laplace draws of the parameters (data units)."""
+def sample(model: Model, result: FitResult, data: SeriesData, t: np.ndarray, draws: int = 200,
+           seed: int = 0) -> np.ndarray:
+    """Model volumes (draws x N x M', data units) over Laplace draws of the parameters."""
     rng = np.random.default_rng(seed)
     n, p = result.z.shape
     values, vectors = np.linalg.eigh(result.cov)
@@ -244,5 +244,10 @@ def bands(model: Model, result: FitResult, data: SeriesData, t: np.ndarray, draw
     theta = to_theta(model, z.reshape(draws * n, p))
     tt = np.tile(t, (draws, 1))
     first = np.tile(data.first, draws)
-    pred = model.predict(theta, tt, first).reshape(draws, n, -1) * data.scale[None, :, None]
-    return np.nanpercentile(pred, [5, 50, 95], axis=0)
+    return model.predict(theta, tt, first).reshape(draws, n, -1) * data.scale[None, :, None]
+
+
+def bands(model: Model, result: FitResult, data: SeriesData, t: np.ndarray, draws: int = 200,
+          seed: int = 0) -> np.ndarray:
+    """5/50/95 % quantiles (3 x N x M') of the model over Laplace draws of the parameters (data units)."""
+    return np.nanpercentile(sample(model, result, data, t, draws, seed), [5, 50, 95], axis=0)
