@@ -60,7 +60,7 @@ def _read(args: argparse.Namespace):
     return lesions
 
 
-def _write(args: argparse.Namespace, model, lesions, work: Path) -> SeriesFit:
+def _write(args: argparse.Namespace, model, lesions, work: Path) -> list[str]:
     start = dt.datetime.now(dt.UTC)
     fitted = fit_table(lesions, model, args.population, getattr(args, "until", None), args.draws)
     write_outputs(work, fitted, args.table)
@@ -75,18 +75,24 @@ def _write(args: argparse.Namespace, model, lesions, work: Path) -> SeriesFit:
                 "packages": package_versions()}
     (work / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     (work / "report.html").write_text(series_page(work), encoding="utf-8")
-    return fitted
+    return _summary_lines(fitted)  # plain text: the fit holds the model's functions, which ranks cannot share
 
 
-def _print(final: Path, fitted: SeriesFit) -> None:
-    print(f"series: {final} ({fitted.model.name}, {len(fitted.lesions)} lesions"
-          f"{', population prior' if fitted.population else ''})")
+def _summary_lines(fitted: SeriesFit) -> list[str]:
+    lines = [f"({fitted.model.name}, {len(fitted.lesions)} lesions{', population prior' if fitted.population else ''})"]
     for metric in fitted.tgi[:20]:
         categories = [s.category for s in fitted.recist if s.patient == metric.patient]
-        print(f"  {metric.patient}: week-8 change {100 * metric.week8_change:+.1f} %, RECIST "
-              f"{' '.join(c for c in categories if c != 'baseline') or '-'}")
+        lines.append(f"  {metric.patient}: week-8 change {100 * metric.week8_change:+.1f} %, RECIST "
+                     f"{' '.join(c for c in categories if c != 'baseline') or '-'}")
     if len(fitted.tgi) > 20:
-        print(f"  ... {len(fitted.tgi) - 20} more patients in tgi.csv")
+        lines.append(f"  ... {len(fitted.tgi) - 20} more patients in tgi.csv")
+    return lines
+
+
+def _print(final: Path, lines: list[str]) -> None:
+    print(f"series: {final} {lines[0]}")
+    for line in lines[1:]:
+        print(line)
     print(f"  report: {final / 'report.html'}")
 
 

@@ -5,7 +5,7 @@ fitted rates are the spatial case's parameters of the same name: ``proliferation
 sensitive clone's rate) and ``drug_kill_rate`` (the case's E_max: the 0-D model's constant kill rate
 kappa is the kill at the exposure the lesion saw, at most E_max, so it is a lower-side estimate). Across
 the fitted lesions the prior is log-normal: median of the lesions' values, log sd the robust sd
-(1.4826 MAD) of their logarithms, at least :data:`MIN_LOG_SD`; bounds: the model's fitting bounds.
+(1.4826 MAD) of their logarithms, at least :data:`MIN_LOG_SD`; bounds: the model's fitting bounds (x 10 above for E_max).
 
 The written file derives from the spatial case (``base:``), so it is itself a case file that
 ``oncotwin validate``, ``oncotwin calibrate`` and ``oncotwin run`` take as it is.
@@ -34,6 +34,8 @@ def prior_block(values: dict[str, list[float]]) -> dict[str, dict]:
         median = float(np.exp(np.median(logs)))
         spread = max(1.4826 * float(np.median(np.abs(logs - np.median(logs)))), MIN_LOG_SD)
         low, high = bounds[name]
+        if case_name == "drug_kill_rate":
+            high *= 10.0  # kappa is the kill at the lesion's exposure; E_max may lie above the 0-D bound
         block[case_name] = {"prior": f"{median:.6g} 1/day", "prior_log_sd": round(spread, 4),
                             "bounds": [f"{low:.6g} 1/day", f"{high:.6g} 1/day"]}
     return block
