@@ -17,7 +17,7 @@ from oncotwin.series.registry import MODELS
 from oncotwin.series.table import read_table
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def parts(data_dir):
     return split(read_table(data_dir / "laleh2022_lesions" / "lesions.csv", strict=False))
 
