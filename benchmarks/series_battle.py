@@ -58,6 +58,26 @@ def _mae(forecast: np.ndarray, observed: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(err), err, np.nan)
 
 
+def diagnose(parts, errors: dict[str, np.ndarray]) -> dict:
+    """Why a model loses: training fit, over-prediction, parameters at a bound, concentration of the excess."""
+    data = series_data(parts.train_t, parts.train_y)
+    out = {}
+    for name in ("general_bertalanffy", "oncotwin_0d"):
+        model = MODELS[name]
+        result = fit(model, data)
+        signed = predict(model, result, data, parts.test_t) - parts.test_y
+        fitted = predict(model, result, data, data.t) - data.y * data.scale[:, None]
+        lo, hi = np.array([p.lower for p in model.params]), np.array([p.upper for p in model.params])
+        at = np.isclose(result.theta, lo, rtol=1e-2) | np.isclose(result.theta, hi, rtol=1e-2)
+        out[name] = {"train_rms": float(np.mean(np.sqrt(np.nanmean(fitted ** 2, axis=1)))),
+                     "share_over_predicted": float(np.mean(signed.mean(axis=1) > 0)),
+                     "share_at_bound": {p.name: float(at[:, k].mean()) for k, p in enumerate(model.params)}}
+    excess = errors["oncotwin_0d"] - errors["general_bertalanffy"]
+    out["share_of_excess_in_top10"] = float(np.sort(excess)[::-1][:10].sum() / excess.sum())
+    out["share_worse_than_gb"] = float(np.mean(excess > 0))
+    return out
+
+
 def summarise(errors: dict[str, np.ndarray], keep: np.ndarray) -> dict:
     """Bootstrap summaries and pairwise differences on the lesions ``keep``."""
     rows = {name: bootstrap_mean(e[keep]) for name, e in errors.items()}
@@ -73,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="lesion table in the Laleh/TumorGrowth layout")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "series" / "battle.json")
     parser.add_argument("--models", nargs="*", default=list(MODELS), help="models to run (default: all)")
+    parser.add_argument("--diagnose", action="store_true", help="also the analysis of the 0-D model against GB")
     args = parser.parse_args(argv)
     lesions = read_table(args.data, strict=False)
     parts = split(lesions)
@@ -95,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         "all": summarise(errors, everything), "with_exclusion": summarise(errors, keep),
         "per_lesion": {name: [None if not np.isfinite(v) else float(v) for v in e] for name, e in errors.items()},
     }
+    if args.diagnose and {"oncotwin_0d", "general_bertalanffy"} <= set(errors):
+        payload["diagnosis"] = diagnose(parts, errors)
+        print(json.dumps(payload["diagnosis"], indent=1))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, indent=1) + "\n")
     print(f"{'method':32s} {'mean':>9s} {'95% CI':>21s} {'median':>9s} | excl. mean   vs LOCF (excl.)")

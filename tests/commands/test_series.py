@@ -10,6 +10,9 @@ import pytest
 
 from oncotwin.case.load import read_case
 from oncotwin.cli import main
+from oncotwin.series.registry import MODELS
+from oncotwin.series.table import read_table
+from oncotwin.series.workflow import fit_table
 
 REPO = Path(__file__).resolve().parents[2]
 TABLE = ("patient,lesion,day,diameter_mm\n"
@@ -95,3 +98,18 @@ def test_prior_needs_an_oncotwin_0d_fit(table, tmp_path, capsys):
     assert main(["series", "fit", str(table), "--model", "gompertz", "--out", str(fit_dir)]) == 0
     assert main(["series", "prior", str(fit_dir), "--out", str(tmp_path / "p.yaml")]) == 2
     assert "key 'model': got 'gompertz'" in capsys.readouterr().err
+
+
+@pytest.mark.mpi
+def test_same_result_on_every_rank_count(shared_tmp, comm):
+    """Under mpirun -n 2 rank 0 fits and writes; the result equals the serial fit, every rank exits 0."""
+    table = shared_tmp / "lesions.csv"
+    if comm.rank == 0:
+        table.write_text(TABLE)
+    comm.barrier()
+    out = shared_tmp / "fit"
+    assert main(["series", "fit", str(table), "--model", "oncotwin_0d", "--out", str(out)]) == 0
+    if comm.rank == 0:
+        serial = fit_table(read_table(table), MODELS["oncotwin_0d"])
+        written = [float(r["value"]) for r in rows(out / "parameters.csv")]
+        assert written == pytest.approx([float(f"{r['value']:.6g}") for r in serial.parameters], rel=1e-12)
