@@ -76,3 +76,11 @@ def test_volume_rule_reproduces_the_data_set(data_dir):
 def test_strict_reading_refuses_the_non_increasing_series(data_dir):
     with pytest.raises(CaseError, match=r"lesions.csv:83: key 'T_days': got '37'; scan times must increase"):
         read_table(data_dir / "laleh2022_lesions" / "lesions.csv")
+
+
+def test_dates_count_from_start_date_or_the_patients_first_scan(tmp_path):
+    path = write(tmp_path, "patient,lesion,date,diameter_mm,start_date\n"
+                           "P1,a,2024-01-10,10,\nP1,b,2024-01-03,5,\nP1,b,2024-02-01,4,\nP1,a,2024-02-01,9,\n"
+                           "P2,a,2024-01-01,10,2024-01-15\nP2,a,2024-03-01,9,\n")
+    days = {les.key: les.days.tolist() for les in read_table(path)}
+    assert days == {"P1/a": [7, 29], "P1/b": [0, 29], "P2/a": [-14, 46]}
