@@ -32,6 +32,7 @@ ALLOWED = {
     "studies": {"core", "imaging", "defaults", "pk", "case", "mesh", "la", "problems", "io", "model", "run"},
     "calibration": {"core", "imaging", "defaults", "pk", "case", "mesh", "la", "problems", "io", "model", "run",
                     "studies"},
+    "series": {"core", "defaults", "kinetics", "case"},
     "report": {"core", "imaging", "defaults", "pk", "case", "io", "calibration"},
 }
 # The command modules (one per subcommand, loaded by cli) sit on top and may import any package.

@@ -75,6 +75,28 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _series_parser(sub) -> None:
+    """``oncotwin series fit|forecast|prior``."""
+    p = sub.add_parser("series", help="fit and forecast tumour-size series (RECIST lesion tables)")
+    actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    for name, words in (("fit", "fit a model to every lesion"), ("forecast", "fit and forecast to --until")):
+        a = actions.add_parser(name, help=words)
+        a.add_argument("table", type=Path, help="lesion table (CSV: long form or the Laleh/TumorGrowth layout)")
+        a.add_argument("--model", required=True, help="exponential, logistic, gompertz, bertalanffy, "
+                       "general_bertalanffy, stein, claret or oncotwin_0d")
+        a.add_argument("--population", action="store_true", help="regularise by the cohort's empirical prior")
+        a.add_argument("--out", required=True, type=Path, help="result folder")
+        a.add_argument("--force", action="store_true", help="replace an existing series result (after success)")
+        a.add_argument("--draws", type=_samples, default=100, help="Laplace draws of the bands (default 100)")
+        if name == "forecast":
+            a.add_argument("--until", type=_day, required=True, help="last forecast day (0 = treatment start)")
+    a = actions.add_parser("prior", help="priors of a spatial case from an oncotwin_0d series fit")
+    a.add_argument("fit_dir", type=Path, help="folder of `oncotwin series fit --model oncotwin_0d`")
+    a.add_argument("--case", type=Path, help="the spatial case the priors are for (written as base:)")
+    a.add_argument("--out", required=True, type=Path, help="YAML file to write")
+    a.add_argument("--force", action="store_true", help="replace an existing --out file")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="oncotwin", description="Finite-element digital twin of tumour mechanics and transport.")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
@@ -145,11 +167,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="HTML file (default: RUN_DIR/report.html)")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
 
+    _series_parser(sub)
+
     sub.add_parser("version", help="print versions of oncotwin and its stack")
     return parser
 
 
-COMMANDS = ("validate", "mesh", "run", "render", "probe", "compare", "calibrate", "forecast", "report", "version")
+COMMANDS = ("validate", "mesh", "run", "render", "probe", "compare", "calibrate", "forecast", "report", "series",
+            "version")
 
 
 def _command(name: str) -> Callable[[MPI.Comm, argparse.Namespace], int]:

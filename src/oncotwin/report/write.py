@@ -15,6 +15,7 @@ from oncotwin.report.pages.calibration import calibration_page
 from oncotwin.report.pages.comparison import comparison_page
 from oncotwin.report.pages.forecast import forecast_page
 from oncotwin.report.pages.run import run_page
+from oncotwin.report.pages.series import series_page
 
 
 def write_report(run_dir: Path, out: Path | None = None) -> Path:
@@ -42,6 +43,8 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
         page = calibration_page(run_dir)
     elif is_forecast(run_dir):
         page = forecast_page(run_dir)
+    elif (run_dir / "series.json").is_file():
+        page = series_page(run_dir)
     else:
         page = run_page(read_run(run_dir))
     out.parent.mkdir(parents=True, exist_ok=True)
