@@ -22,7 +22,7 @@ import numpy as np
 
 _EPS = 1e-9
 _TILT = 1e-3
-"""Edge nodes sit at ``threshold * (1 + _TILT (2 s - 1))`` with ``s`` the node's share of the side above the
+"""T1c edge nodes sit at ``threshold * (1 + _TILT (2 s - 1))`` with ``s`` the node's share of the side above the
 threshold. Where a feature is one cell thick (thin rims of enhancing tumour), every node of a cell may lie
 on a surface; the tilt then counts the cell on the side most of its support belongs to, instead of leaving
 it to rounding. Elsewhere it moves the edge by about 1e-3 of the density step, i.e. a negligible part of a
@@ -67,7 +67,7 @@ def place_edges(viable: np.ndarray, necrotic: np.ndarray, shares: dict[str, np.n
     on_lesion = np.zeros_like(viable, dtype=bool)
     lesion_max = np.zeros_like(viable)
     v_max, v_min = np.full_like(viable, -np.inf), np.full_like(viable, np.inf)
-    share_enhancing, share_lesion = np.zeros_like(viable), np.zeros_like(viable)
+    share_enhancing = np.zeros_like(viable)
     for name, touch in touching.items():
         v, m = densities[name]
         if edges.enhancing is not None and v > edges.enhancing:
@@ -77,8 +77,7 @@ def place_edges(viable: np.ndarray, necrotic: np.ndarray, shares: dict[str, np.n
         else:
             on_lesion |= touch
             lesion_max = np.where(touch, np.maximum(lesion_max, v + m), lesion_max)
-            if v + m > edges.outer:
-                share_lesion += shares[name]
+
         v_max = np.where(touch, np.maximum(v_max, v), v_max)
         v_min = np.where(touch, np.minimum(v_min, v), v_min)
     interface = count >= 2
@@ -91,6 +90,7 @@ def place_edges(viable: np.ndarray, necrotic: np.ndarray, shares: dict[str, np.n
         necrotic[enhancing] = np.minimum(necrotic[enhancing], 1.0 - edges.enhancing)
     outer = interface & on_host & on_lesion & (lesion_max > edges.outer) & ~enhancing
     occupied = viable + necrotic
-    level = edges.outer * (1.0 + _TILT * (2.0 * share_lesion - 1.0))
+    level = edges.outer * (1.0 + 1e-9)  # a hair above: the cells of a convex surface whose nodes all lie on it
+    #                                     count as inside (a share-weighted tilt would drop them)
     scale = np.where(outer & (occupied > 0), level / np.where(occupied > 0, occupied, 1.0), 1.0)
     return viable * scale, necrotic * scale
