@@ -51,7 +51,7 @@ def case_files(folder: Path, names: list[str]) -> dict[str, tuple[Path, dict[str
         data = {"name": "breast1", "geometry": {"kind": "segmentation",
                                                 "labels": str(DATA / "breast1_nrrd" / "breast1_label.nrrd"),
                                                 "regions": {"tumour": [1]}, "host_region": "host"},
-                "mesh": {"size_tumour": "1 mm", "size_far": "4 mm", "margin": "8 mm"},
+                "mesh": {"size_tumour": "0.5 mm", "size_far": "3 mm", "margin": "6 mm"},  # a 5 mm lesion
                 "regions": {"tumour": {"kind": "tumour"}, "host": {"kind": "normal"}},
                 "physics": {"growth": {"enabled": True}}, "time": {"end": "1 day"}}
         path = folder / "breast1.yaml"

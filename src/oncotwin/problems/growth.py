@@ -130,7 +130,7 @@ class GrowthProblem:
             shares = {n: nodal(lambda s, n=n: float(s is tissue[n])) for n in present}
             viable, necrotic = place_edges(viable, necrotic, shares, {
                 n: (tissue[n].initial_density, tissue[n].initial_necrotic) for n in present},
-                {n for n in present if tissue[n].host}, edges)
+                {n for n in present if tissue[n].host}, edges, self.V.tabulate_dof_coordinates())
         self.readouts = dict(readouts or {})
         for name, t in tissue.items():
             if t.initial_depth and name in tmesh.regions:

@@ -26,7 +26,15 @@ _TILT = 1e-3
 threshold. Where a feature is one cell thick (thin rims of enhancing tumour), every node of a cell may lie
 on a surface; the tilt then counts the cell on the side most of its support belongs to, instead of leaving
 it to rounding. Elsewhere it moves the edge by about 1e-3 of the density step, i.e. a negligible part of a
-cell."""
+cell. On the lesion's outer surface (convex, where shares below 1/2 would drop the inner cells) the tilt is
+a deterministic dither of sign +-1 instead: cells whose nodes all lie on the surface split about evenly
+between inside and outside, as the cells the surface cuts do."""
+
+
+def dither_signs(points: np.ndarray) -> np.ndarray:
+    """+1 or -1 per node from its coordinates: deterministic and the same on any partition."""
+    phase = np.sin(12.9898 * points[:, 0] + 78.233 * points[:, 1] + 37.719 * points[:, 2]) * 43758.5453
+    return np.where(phase - np.floor(phase) < 0.5, -1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -43,8 +51,8 @@ class ImagingEdges:
 
 
 def place_edges(viable: np.ndarray, necrotic: np.ndarray, shares: dict[str, np.ndarray],
-                densities: dict[str, tuple[float, float]], host: set[str],
-                edges: ImagingEdges) -> tuple[np.ndarray, np.ndarray]:
+                densities: dict[str, tuple[float, float]], host: set[str], edges: ImagingEdges,
+                points: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Nodal baseline densities with the imaging edges on the region surfaces.
 
     Args:
@@ -54,11 +62,13 @@ def place_edges(viable: np.ndarray, necrotic: np.ndarray, shares: dict[str, np.n
         densities: per region, its (viable, necrotic) initial density.
         host: names of the host (normal tissue) regions.
         edges: the thresholds of the edges.
+        points: nodal coordinates [mm] (for the dither of the outer edge; None: no dither).
 
     Returns:
         New (viable, necrotic) arrays.
     """
     viable, necrotic = viable.copy(), necrotic.copy()
+    dither = np.zeros_like(viable) if points is None else dither_signs(points)
     touching = {name: share > _EPS for name, share in shares.items()}
     if not touching:
         return viable, necrotic
@@ -90,7 +100,6 @@ def place_edges(viable: np.ndarray, necrotic: np.ndarray, shares: dict[str, np.n
         necrotic[enhancing] = np.minimum(necrotic[enhancing], 1.0 - edges.enhancing)
     outer = interface & on_host & on_lesion & (lesion_max > edges.outer) & ~enhancing
     occupied = viable + necrotic
-    level = edges.outer * (1.0 + 1e-9)  # a hair above: the cells of a convex surface whose nodes all lie on it
-    #                                     count as inside (a share-weighted tilt would drop them)
+    level = edges.outer * (1.0 + _TILT * dither)
     scale = np.where(outer & (occupied > 0), level / np.where(occupied > 0, occupied, 1.0), 1.0)
     return viable * scale, necrotic * scale
