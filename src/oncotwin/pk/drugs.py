@@ -227,6 +227,20 @@ LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
         unbound_fraction=0.05, tissue_decay_rate="5e-5 1/s", emax=1.0, ic50="0.005 umol/L",
         source="Sun et al., Clin Transl Sci 2025",
     ),
+    # Plasma PK: Onoue H et al., Eur J Clin Pharmacol 2016;72:703, Table 2 (docetaxel 1-h infusions,
+    #   2-compartment linear: CL 32.6 L/h, Q 5.34 L/h, V1 5.77 L, V2 11.0 L; the values used with the Friberg
+    #   2002 myelosuppression model by Norris DC, DTAT R package / F1000Research 2017;6:112).
+    # Renal fraction ~0.06: ~6% of a dose in urine (label), approximate. Protein binding ~94% (label) -> fu 0.06.
+    # Transport (approximate): 808 Da, lipophilic taxane like paclitaxel: D ~1.5e-6 cm^2/s, P ~1e-4 cm/s,
+    #   sigma 0.2; uptake/binding 5e-5 1/s; IC50 ~5 nM, approximate.
+    "docetaxel": DrugEntry(
+        name="docetaxel", molecular_weight=807.88,
+        clearance="32.6 L/h", central_volume="5.77 L", q2="5.34 L/h", v2="11.0 L",
+        fraction_renal=0.06,
+        diffusivity="1.5e-6 cm^2/s", permeability="1e-4 cm/s", reflection_coefficient=0.2,
+        unbound_fraction=0.06, tissue_decay_rate="5e-5 1/s", emax=1.0, ic50="0.005 umol/L",
+        source="Onoue et al., Eur J Clin Pharmacol 2016 (Table 2)",
+    ),
     # Plasma PK: Bruno R et al., Cancer Chemother Pharmacol 2005;56:361 (HER2+ metastatic breast cancer,
     #   2-compartment linear, typical 70 kg patient: CL 0.225 L/day, V1 2.95 L, K12 0.164 1/day,
     #   K21 0.101 1/day -> Q 0.484 L/day, V2 4.79 L).
