@@ -29,6 +29,7 @@ regimens:
 objective:
   minimise: final_tumour_volume
   constraints: [{{metric: normal_auc, drug: temozolomide, max: "LIMIT"}}]
+follow_up: "1 day"
 """
 
 
@@ -36,6 +37,40 @@ def write(tmp: Path, regimens: str) -> tuple[Path, Path]:
     (tmp / "case.yaml").write_text(CASE)
     (tmp / "regimens.yaml").write_text(regimens)
     return tmp / "case.yaml", tmp / "regimens.yaml"
+
+
+@pytest.mark.parametrize(("regimens", "key", "message"), [
+    (REGIMENS.replace('follow_up: "1 day"', 'follow_up: "-2 day"'), "follow_up", "must be >= 0"),
+    (REGIMENS + "outcomes: {indication: pancreas}\n", "outcomes.indication", "known: colorectal"),
+    (REGIMENS.replace("metric: normal_auc, drug: temozolomide, max: \"LIMIT\"",
+                      "metric: p_grade3_neutropenia, drug: temozolomide, max: 0.2"),
+     "objective.constraints.0.drug", "no published myelosuppression (Friberg) parameters"),
+    (REGIMENS.replace("metric: normal_auc, drug: temozolomide, max: \"LIMIT\"",
+                      "metric: ntcp, region: host, organ: brain, max: 0.05").replace(
+                          'alpha: "0.1 1/Gy"}', 'alpha: "0.1 1/Gy", target_regions: [tumour]}'),
+     "objective.constraints.0.region", "receives no radiotherapy dose in any regimen; regions with dose: tumour"),
+])
+def test_bad_outcome_inputs_are_one_line(tmp_path, regimens, key, message):
+    case, file = write(tmp_path, regimens.replace("LIMIT", "1000 mg*h/L"))
+    result = run_cli("compare", str(case), "--regimens", str(file), "--out", str(tmp_path / "out"), cwd=tmp_path,
+                     timeout=120)
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert "regimens.yaml" in line and f"key '{key}'" in line and message in line, line
+    assert not (tmp_path / "out").exists() and not (tmp_path / "meshes").exists()
+
+
+def test_a_horizon_short_of_a_course_plus_follow_up_is_refused_before_anything_runs(tmp_path):
+    case, file = write(tmp_path, REGIMENS.replace("LIMIT", "1000 mg*h/L").replace('"1 day"', '"28 day"'))
+    result = run_cli("compare", str(case), "--regimens", str(file), "--out", str(tmp_path / "out"), cwd=tmp_path,
+                     timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len([x for x in lines if "time.end" in x]) == 1 and "Traceback" not in result.stderr
+    assert "case.yaml" in lines[-1] and "key 'time.end'" in lines[-1] and "got '4 day'" in lines[-1]
+    assert "treated until day 3 and needs 28 day of follow-up: set time.end >= 31 day" in lines[-1]
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial-*"))
+    assert not (tmp_path / "meshes").exists()
 
 
 @pytest.mark.parametrize(("regimens", "key", "message"), [
