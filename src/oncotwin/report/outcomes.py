@@ -95,9 +95,9 @@ def anc_figure(regimens: list[dict]) -> bytes | None:
         colour = PALETTE[i % len(PALETTE)]
         ax.fill_between(curve["day"], curve["p05"], curve["p95"], color=colour, alpha=0.15, lw=0)
         ax.plot(curve["day"], curve["typical"], color=colour, label=f"{name} ({drug})")
-    for level, words in ((1.0, "grade 3"), (0.5, "grade 4")):
+    for level, words, where in ((1.0, "grade 3", "bottom"), (0.5, "grade 4", "top")):
         ax.axhline(level, color="0.4", ls=":", lw=1)
-        ax.text(0.0, level, f" {words}", va="bottom", fontsize=8, color="0.3")
+        ax.text(0.0, level, f" {words}", va=where, fontsize=8, color="0.3")
     ax.set_xlabel("day of treatment")
     ax.set_ylabel("ANC [10⁹/L]")
     ax.legend(frameon=False, fontsize=8)
