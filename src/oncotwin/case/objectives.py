@@ -103,7 +103,7 @@ class Objective(StrictModel):
 
     minimise: Literal[tuple(OBJECTIVES)] | None = None
     maximise: Literal[tuple(MAXIMISE)] | None = None
-    constraints: list[Constraint] = []
+    constraints: list[Constraint] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one(self) -> Objective:
@@ -138,7 +138,7 @@ class OutcomeOptions(StrictModel):
     indication: str | None = None
     ecog: Annotated[int, Field(ge=0, le=4)] = 0
     neutropenia: NeutropeniaOptions = NeutropeniaOptions()
-    ntcp: list[dict[Literal["region", "organ"], str]] = []
+    ntcp: list[dict[Literal["region", "organ"], str]] = Field(default_factory=list)
     clonogen_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
 
     @model_validator(mode="after")
