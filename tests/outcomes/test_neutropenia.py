@@ -75,3 +75,13 @@ def test_a_drug_without_friberg_parameters_is_one_line_naming_the_drugs_with():
                        "with them: docetaxel"):
         friberg_parameters("temozolomide")
     assert friberg_parameters("Docetaxel") is FRIBERG["docetaxel"]
+
+
+@pytest.mark.mpi
+def test_monte_carlo_gives_the_same_numbers_on_every_rank():
+    """Each rank that evaluates an outcome gets the same population (seeded), so rank 0's table is the answer."""
+    from mpi4py import MPI
+
+    f = forecast(FRIBERG["docetaxel"], docetaxel_curve(), n=100)
+    gathered = MPI.COMM_WORLD.allgather((f.nadir, f.nadir_day, f.p_grade3, f.p_grade4, float(f.nadirs.sum())))
+    assert all(g == gathered[0] for g in gathered)
