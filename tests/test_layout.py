@@ -18,8 +18,9 @@ ALLOWED = {
     "core": set(),
     "defaults": {"core"},
     "pk": {"core", "defaults"},
+    "outcomes": {"core", "defaults", "pk"},
     "imaging": {"core"},
-    "case": {"core", "defaults", "pk", "imaging"},
+    "case": {"core", "defaults", "pk", "outcomes", "imaging"},
     "physics": {"core"},
     "kinetics": {"core"},
     "la": {"core"},
@@ -29,11 +30,11 @@ ALLOWED = {
     "verification": {"core", "imaging", "physics", "kinetics", "la", "mesh", "problems"},
     "model": {"core", "imaging", "defaults", "pk", "case", "mesh", "physics", "kinetics", "la", "problems", "io"},
     "run": {"core", "imaging", "defaults", "pk", "case", "mesh", "physics", "kinetics", "la", "problems", "io", "model"},
-    "studies": {"core", "imaging", "defaults", "pk", "case", "mesh", "la", "problems", "io", "model", "run"},
-    "calibration": {"core", "imaging", "defaults", "pk", "case", "mesh", "la", "problems", "io", "model", "run",
+    "studies": {"core", "imaging", "defaults", "pk", "outcomes", "case", "mesh", "la", "problems", "io", "model", "run"},
+    "calibration": {"core", "imaging", "defaults", "pk", "outcomes", "case", "mesh", "la", "problems", "io", "model", "run",
                     "studies"},
     "series": {"core", "defaults", "kinetics", "case"},
-    "report": {"core", "imaging", "defaults", "pk", "case", "io", "calibration"},
+    "report": {"core", "imaging", "defaults", "pk", "outcomes", "case", "io", "calibration"},
 }
 # The command modules (one per subcommand, loaded by cli) sit on top and may import any package.
 ALLOWED["commands"] = set(ALLOWED) | {"commands"}

@@ -120,7 +120,8 @@ def test_regimens_work_with_a_derived_case(tmp_path):
     derived = write(tmp_path / "derived.yaml", {"base": "base/base.yaml", "name": "derived",
                                                 "time": {"end": "4 day"}})
     regimens = write(tmp_path / "regimens.yaml", {"regimens": [
-        {"name": "rt", "treatment": {"radiotherapy": {"dose_per_fraction": "2 Gy", "schedule": "days 1-4"}}}]})
+        {"name": "rt", "treatment": {"radiotherapy": {"dose_per_fraction": "2 Gy", "schedule": "days 1-4"}}}],
+        "follow_up": "1 day"})  # the 4-day horizon covers the course (last fraction day 3) plus 1 day
     control, digest, _, cases, _ = read_regimens(derived, regimens)
     assert [r.name for r in cases] == ["control", "rt"]
     assert control.name == "derived" and control.time.end == pytest.approx(4 * 86400)

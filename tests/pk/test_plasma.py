@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oncotwin.pk.covariates import adjusted_clearance
-from oncotwin.pk.drugs import get_drug
+from oncotwin.pk.covariates import adjusted_clearance, body_size_factor
+from oncotwin.pk.drugs import get_drug, penetration
 from oncotwin.pk.plasma import PlasmaCurve, adjusted_drug, plasma_curves
 from oncotwin.pk.schedule import DAY, HOUR, DoseEvent, expand, merge, parse_schedule
 
@@ -14,9 +14,27 @@ from oncotwin.pk.schedule import DAY, HOUR, DoseEvent, expand, merge, parse_sche
 def test_adjusted_drug_applies_the_covariate_clearance_model():
     cisplatin = get_drug("cisplatin")
     adjusted = adjusted_drug(cisplatin, 50.0, 0.8)
-    assert adjusted.clearance == adjusted_clearance(cisplatin.clearance, 0.5, 50.0, 0.8)
+    # the reference is the source's typical patient (Urien & Lokiec 2004: CrCl 81 mL/min), not 100 mL/min
+    assert cisplatin.reference_crcl_ml_per_min == 81.0
+    assert adjusted.clearance == adjusted_clearance(cisplatin.clearance, 0.5, 50.0, 0.8, 81.0)
     assert adjusted.central_volume == cisplatin.central_volume and adjusted.name == "cisplatin"
     assert adjusted_drug(cisplatin, None).clearance == pytest.approx(cisplatin.clearance)  # normal function
+    # the source's typical patient gets the published clearance exactly (was -10 % with a 100 mL/min reference)
+    assert adjusted_drug(cisplatin, 81.0).clearance == pytest.approx(cisplatin.clearance)
+
+
+def test_body_size_scaling_only_where_the_source_has_it():
+    assert body_size_factor(2.0, 1.62, 0.0) == 1.0  # no transcribed body-size effect: no scaling
+    assert body_size_factor(1.62 * 1.21, 1.62, 0.5) == pytest.approx(1.1)
+    assert body_size_factor(None, 1.62, 1.0) == 1.0
+    cisplatin = get_drug("cisplatin")
+    assert adjusted_drug(cisplatin, 81.0, bsa_m2=2.2).clearance == pytest.approx(cisplatin.clearance)
+
+
+def test_temozolomide_brain_penetration_carries_its_source():
+    ratio, source = penetration(get_drug("temozolomide"), "Brain")
+    assert ratio == 0.18 and "Portnow" in source
+    assert penetration(get_drug("cisplatin"), "brain") is None
 
 
 def test_plasma_curves_split_events_by_drug_in_the_given_order():

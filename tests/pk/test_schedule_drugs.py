@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from oncotwin.pk.drugs import LIBRARY, UnknownDrugError, get_drug, known_drugs
+from oncotwin.pk.limits import cumulative_limit
 from oncotwin.pk.schedule import (
     DAY,
     HOUR,
@@ -124,3 +125,10 @@ def test_schedule_rejects_repeated_days():
     with pytest.raises(ScheduleError, match="more than once"):
         parse_schedule("days 1,1,1")
     assert len(parse_schedule("days 1,8,15").times()) == 3
+
+
+def test_cumulative_dose_limits_carry_their_source():
+    limit = cumulative_limit("Doxorubicin")
+    assert limit.mg_per_m2 == 550.0 and limit.range_mg_per_m2 == (450.0, 550.0)
+    assert "Von Hoff" in limit.source
+    assert cumulative_limit("temozolomide") is None

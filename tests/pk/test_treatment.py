@@ -58,9 +58,10 @@ def test_doses_covariates_and_events():
     assert len(t.events("temozolomide")) == 42 and t.events("temozolomide")[0].route == "oral"
     curves = curves_of(t)
     assert set(curves) == {"doxorubicin", "temozolomide", "trastuzumab", "cisplatin"}
-    # cisplatin (f_renal 0.5) clearance follows the patient's creatinine clearance
+    # cisplatin (f_renal 0.5) clearance follows the patient's creatinine clearance, relative to the
+    # source's typical patient (81 mL/min, Urien & Lokiec 2004; the reference was 100 mL/min for every drug)
     crcl = t.patient.crcl_ml_per_min
-    assert curves["cisplatin"].drug.clearance == pytest.approx(35.5e6 / 3600 * (0.5 * crcl / 100 + 0.5))
+    assert curves["cisplatin"].drug.clearance == pytest.approx(35.5e6 / 3600 * (0.5 * crcl / 81 + 0.5))
     c = curves["doxorubicin"].concentration(np.linspace(0, 130 * DAY, 500))
     assert np.all(c >= 0) and c.max() > 0
     kinks = kink_times(t.events())

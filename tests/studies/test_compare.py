@@ -29,13 +29,51 @@ regimens:
 objective:
   minimise: final_tumour_volume
   constraints: [{{metric: normal_auc, drug: temozolomide, max: "LIMIT"}}]
+follow_up: "1 day"
 """
+
+
+OUTCOMES = "outcomes: {indication: ovarian, ntcp: [{region: host, organ: brain}], neutropenia: {patients: 50}}\n"
 
 
 def write(tmp: Path, regimens: str) -> tuple[Path, Path]:
     (tmp / "case.yaml").write_text(CASE)
     (tmp / "regimens.yaml").write_text(regimens)
     return tmp / "case.yaml", tmp / "regimens.yaml"
+
+
+@pytest.mark.parametrize(("regimens", "key", "message"), [
+    (REGIMENS.replace('follow_up: "1 day"', 'follow_up: "-2 day"'), "follow_up", "must be >= 0"),
+    (REGIMENS + "outcomes: {indication: pancreas}\n", "outcomes.indication", "known: colorectal"),
+    (REGIMENS.replace("metric: normal_auc, drug: temozolomide, max: \"LIMIT\"",
+                      "metric: p_grade3_neutropenia, drug: temozolomide, max: 0.2"),
+     "objective.constraints.0.drug", "no published myelosuppression (Friberg) parameters"),
+    (REGIMENS.replace("metric: normal_auc, drug: temozolomide, max: \"LIMIT\"",
+                      "metric: ntcp, region: host, organ: brain, max: 0.05").replace(
+                          'alpha: "0.1 1/Gy"}', 'alpha: "0.1 1/Gy", target_regions: [tumour]}'),
+     "objective.constraints.0.region", "receives no radiotherapy dose in any regimen; regions with dose: tumour"),
+])
+def test_bad_outcome_inputs_are_one_line(tmp_path, regimens, key, message):
+    case, file = write(tmp_path, regimens.replace("LIMIT", "1000 mg*h/L"))
+    result = run_cli("compare", str(case), "--regimens", str(file), "--out", str(tmp_path / "out"), cwd=tmp_path,
+                     timeout=120)
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert "regimens.yaml" in line and f"key '{key}'" in line and message in line, line
+    assert not (tmp_path / "out").exists() and not (tmp_path / "meshes").exists()
+
+
+def test_a_horizon_short_of_a_course_plus_follow_up_is_refused_before_anything_runs(tmp_path):
+    case, file = write(tmp_path, REGIMENS.replace("LIMIT", "1000 mg*h/L").replace('"1 day"', '"28 day"'))
+    result = run_cli("compare", str(case), "--regimens", str(file), "--out", str(tmp_path / "out"), cwd=tmp_path,
+                     timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len([x for x in lines if "time.end" in x]) == 1 and "Traceback" not in result.stderr
+    assert "case.yaml" in lines[-1] and "key 'time.end'" in lines[-1] and "got '4 day'" in lines[-1]
+    assert "treated until day 3 and needs 28 day of follow-up: set time.end >= 31 day" in lines[-1]
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial-*"))
+    assert not (tmp_path / "meshes").exists()
 
 
 @pytest.mark.parametrize(("regimens", "key", "message"), [
@@ -69,7 +107,7 @@ def table(folder: Path) -> dict:
 @pytest.fixture(scope="module")
 def comparisons(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("compare")
-    case, file = write(tmp, REGIMENS.replace("LIMIT", "30 mg*h/L"))
+    case, file = write(tmp, REGIMENS.replace("LIMIT", "30 mg*h/L") + OUTCOMES)
     out = {}
     for ranks in (1, 2):
         result = run_cli("compare", str(case), "--regimens", str(file), "--out", str(tmp / f"np{ranks}"),
@@ -120,3 +158,41 @@ def test_groups_must_divide_the_ranks(tmp_path):
     case, file = write(tmp_path, REGIMENS.replace("LIMIT", "1000 mg*h/L"))
     result = run_cli("compare", str(case), "--regimens", str(file), "--ranks-per-regimen", "2", cwd=tmp_path)
     assert result.returncode != 0 and "must divide the number of ranks" in result.stderr
+
+
+def assert_close(a, b, where):
+    """Same structure, floats equal within solver tolerance."""
+    if isinstance(a, dict):
+        assert set(a) == set(b), where
+        for key in a:
+            assert_close(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_close(x, y, f"{where}[{i}]")
+    elif isinstance(a, float):
+        assert b == pytest.approx(a, rel=1e-6, abs=1e-12), where
+    else:
+        assert a == b, where
+
+
+def test_clinical_outcomes_are_in_the_table_and_equal_on_two_ranks(comparisons):
+    serial, parallel = table(comparisons[1]), table(comparisons[2])
+    for a, b in zip(serial["regimens"], parallel["regimens"], strict=True):
+        assert_close(a["clinical"], b["clinical"], a["name"])
+    by_name = {e["name"]: e for e in serial["regimens"]}
+    rt = by_name["rt"]["clinical"]["radiotherapy"]
+    assert rt["regions"]["tumour"]["dose_Gy"] == pytest.approx(8.0)  # 4 x 2 Gy, uniform without target regions
+    assert 0.0 <= rt["ntcp"]["host:brain"]["ntcp"] < 1e-6  # 8 Gy EQD2 ~ 7 Gy << TD50 60 Gy
+    assert by_name["control"]["clinical"]["radiotherapy"] == {}
+    surv = by_name["combined"]["clinical"]["survival"]
+    assert surv["median_os_months"] > by_name["control"]["clinical"]["survival"]["median_os_months"]
+    assert "model, not a medical device" in serial["note"]
+    res = by_name["control"]["clinical"]["resistance"]
+    # a surviving resistant lineage by the horizon is at least as likely as one before treatment (1 - exp(-M u n))
+    assert -math.expm1(-res["cells_at_start"] * 50e-9) <= res["p_emergence_by_horizon"] <= 1.0
+    assert 0.0 <= res["p_resistant_at_start"] <= 1.0
+    assert by_name["tmz"]["clinical"]["neutropenia"] == {}  # no Friberg parameters for temozolomide
+    with open(comparisons[1] / "comparison.csv") as fh:
+        row = next(csv.DictReader(fh))
+    assert "median_os_months" in row and "p_resistance_emergence" in row

@@ -24,6 +24,7 @@ untreated control (``control``) is always added.
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -35,57 +36,27 @@ from oncotwin.case.load import (
     read_case_data,
     read_yaml_mapping,
 )
+from oncotwin.case.objectives import (
+    DEFAULT_FOLLOW_UP_DAYS,
+    Constraint,
+    FollowUp,
+    Objective,
+    OutcomeOptions,
+)
 from oncotwin.case.quantity import Quantity
 from oncotwin.case.schema import Case
 from oncotwin.core.errors import CaseError
 from oncotwin.core.hashing import file_sha256
+from oncotwin.outcomes.neutropenia import FRIBERG
+from oncotwin.outcomes.survival import INDICATIONS, SurvivalNote, WeibullTgiModel, survival_model
 from oncotwin.pk.drugs import UnknownDrugError, lookup
+from oncotwin.pk.limits import cumulative_limit
 
 CONTROL = "control"
-OBJECTIVES = {
-    "final_tumour_volume": "final tumour volume",
-    "min_tumour_volume": "smallest tumour volume",
-    "final_tumour_cells": "final tumour cell count",
-    "final_viable_volume": "final viable tumour volume",
-}
-
-
-class Constraint(StrictModel):
-    """An upper limit of a normal-tissue exposure of one drug (toxicity proxy)."""
-
-    metric: Literal["normal_auc", "normal_cmax"]
-    drug: str
-    max: float
-
-    @model_validator(mode="before")
-    @classmethod
-    def _units(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "max" in data:
-            unit = "mg*h/L" if data.get("metric") == "normal_auc" else "mg/L"
-            example = "400 mg*h/L" if unit == "mg*h/L" else "5 mg/L"
-            validator = Quantity(unit, example=example, positive=True)
-            from pydantic import TypeAdapter
-
-            try:
-                data = dict(data, max=TypeAdapter(validator).validate_python(data["max"]))
-            except ValidationError as exc:
-                raise FieldProblem("max", data["max"], exc.errors()[0]["msg"].removeprefix("Value error, ")) \
-                    from None
-        return data
-
-
-class Objective(StrictModel):
-    """Which regimen wins: the smallest value of ``minimise`` among those within every constraint."""
-
-    minimise: Literal[tuple(OBJECTIVES)] = "final_tumour_volume"
-    constraints: list[Constraint] = []
-
-    def describe(self) -> str:
-        """The objective in words."""
-        text = f"smallest {OBJECTIVES[self.minimise].removeprefix('smallest ')}"
-        limits = [f"normal-tissue {c.drug} {'AUC' if c.metric == 'normal_auc' else 'Cmax'} <= {c.max:g} "
-                  f"{'mg h/L' if c.metric == 'normal_auc' else 'mg/L'}" for c in self.constraints]
-        return text + (" subject to " + " and ".join(limits) if limits else "")
+DAY = 86400.0
+# RANO measurable disease: at least 10 mm in two perpendicular diameters (Wen et al. 2010). As a volume:
+# the sphere of 10 mm diameter (the third axis taken equal to the other two), pi/6 * (10 mm)^3.
+MIN_MEASURABLE_VOLUME_MM3 = math.pi / 6.0 * 10.0**3
 
 
 class ResponseThresholds(StrictModel):
@@ -94,13 +65,17 @@ class ResponseThresholds(StrictModel):
     Relative to the baseline volume: complete response (CR) at or below ``complete`` of it, partial
     response (PR) at a change of ``partial`` or less (-65 % in volume ~ -30 % in diameter, RECIST);
     progression (PD) when the volume exceeds its running minimum (nadir) by ``progression`` (+40 %, as in
-    volumetric RANO criteria); stable disease (SD) otherwise.
+    volumetric RANO criteria); stable disease (SD) otherwise. Progression is measured from
+    max(nadir, ``min_measurable_volume``) and needs a measurable volume (RANO: >= 10 mm in two perpendicular
+    diameters, the sphere of 10 mm diameter = 524 mm^3), so the regrowth of a vanished tumour is progression
+    only once it is measurable again.
     """
 
     volume: Literal["tumour_volume_mm3", "viable_volume_mm3"] = "tumour_volume_mm3"
     complete: Annotated[float, Field(ge=0, lt=1)] = 0.01
     partial: Annotated[float, Field(gt=-1, lt=0)] = -0.65
     progression: Annotated[float, Field(gt=0)] = 0.40
+    min_measurable_volume: Quantity("mm^3", example="524 mm^3", positive=True) = MIN_MEASURABLE_VOLUME_MM3
 
 
 class RegimenSpec(StrictModel):
@@ -118,6 +93,8 @@ class RegimenFile(StrictModel):
     regimens: Annotated[list[RegimenSpec], Field(min_length=1)]
     objective: Objective = Objective()
     response: ResponseThresholds = ResponseThresholds()
+    outcomes: OutcomeOptions = OutcomeOptions()
+    follow_up: FollowUp = DEFAULT_FOLLOW_UP_DAYS * DAY
 
     @model_validator(mode="after")
     def _unique(self) -> RegimenFile:
@@ -180,13 +157,77 @@ def read_regimens(case_path: str | Path, regimens_path: str | Path) -> tuple[Cas
             error = _to_case_error(exc, str(case_path), regimen_data, case_lines)
             raise _in_regimen(error, shown, prefix, spec_item.name, lines) from None
         regimens.append(Regimen(name=spec_item.name, description=spec_item.description, case=regimen_case))
-    drugs = {d for r in regimens for d in r.case.treatment.drug_names()}
-    for i, constraint in enumerate(spec.objective.constraints):
-        if constraint.drug not in drugs:
-            raise CaseError(shown, f"objective.constraints.{i}.drug", constraint.drug,
-                            f"no regimen gives this drug; drugs: {', '.join(sorted(drugs)) or 'none'}",
-                            line=lines.get(("objective", "constraints", i, "drug")))
+    check_ranking(spec, regimens, shown, lines, str(case_path), case_lines)
     return regimens[0].case, case_sha, spec, regimens, file_sha256(path)
+
+
+def check_ranking(spec: RegimenFile, regimens: list[Regimen], shown: str, lines: dict, case_file: str,
+                  case_lines: dict) -> None:
+    """Checks that need every regimen: constraints that can be evaluated, and a horizon that covers them.
+
+    Raises:
+        CaseError: one line naming the file, the key, the value and what is allowed.
+    """
+    for i, constraint in enumerate(spec.objective.constraints):
+        problem = constraint_problem(constraint, regimens)
+        if problem is not None:
+            key, value, allowed = problem
+            raise CaseError(shown, f"objective.constraints.{i}.{key}", value, allowed,
+                            line=lines.get(("objective", "constraints", i, key)))
+    if spec.objective.maximise == "median_os" and not isinstance(_survival(spec), WeibullTgiModel):
+        with_model = ", ".join(k for k, v in INDICATIONS.items() if not isinstance(v, SurvivalNote))
+        raise CaseError(shown, "objective.maximise", "median_os", "needs 'outcomes.indication' naming an indication "
+                        f"with a survival model ({with_model})", line=lines.get(("objective", "maximise")))
+    end = regimens[0].case.time.end if regimens[0].case.time is not None else 0.0
+    for regimen in regimens:
+        last = last_treatment(regimen.case.treatment)
+        if last is not None and end < last + spec.follow_up:
+            raise CaseError(case_file, "time.end", f"{end / DAY:g} day",
+                            f"regimen '{regimen.name}' of {shown} is treated until day {last / DAY:g} and needs "
+                            f"{spec.follow_up / DAY:g} day of follow-up: set time.end >= "
+                            f"{math.ceil((last + spec.follow_up) / DAY):g} day (or lower 'follow_up' in {shown})",
+                            line=case_lines.get(("time", "end")))
+
+
+def _survival(spec: RegimenFile):
+    return survival_model(spec.outcomes.indication) if spec.outcomes.indication else None
+
+
+def constraint_problem(constraint: Constraint, regimens: list[Regimen]) -> tuple[str, object, str] | None:
+    """(key, value, what is allowed) when the constraint cannot be evaluated on these regimens."""
+    drugs = {d for r in regimens for d in r.case.treatment.drug_names()}
+    if constraint.drug is not None and constraint.drug not in drugs:
+        return "drug", constraint.drug, f"no regimen gives this drug; drugs: {', '.join(sorted(drugs)) or 'none'}"
+    if constraint.metric.endswith("_neutropenia") and constraint.drug.lower() not in FRIBERG:
+        return "drug", constraint.drug, (f"has no published myelosuppression (Friberg) parameters; drugs with them: "
+                                         f"{', '.join(sorted(FRIBERG))}")
+    if constraint.metric == "cumulative_dose" and constraint.max is None and cumulative_limit(constraint.drug) is None:
+        return "max", None, f"{constraint.drug} has no lifetime limit in the drug library; give 'max' in mg/m^2"
+    if constraint.metric == "ntcp":
+        dosed = {region for r in regimens for region in dosed_regions(r.case)}
+        if constraint.region not in dosed:
+            return "region", constraint.region, (f"receives no radiotherapy dose in any regimen; regions with dose: "
+                                                 f"{', '.join(sorted(dosed)) or 'none'}")
+    return None
+
+
+def dosed_regions(case: Case) -> list[str]:
+    """Regions that receive the prescribed radiotherapy dose: the target regions, else every region (the
+    tumour model irradiates the whole domain without target regions)."""
+    rt = case.treatment.radiotherapy
+    if rt is None:
+        return []
+    return list(rt.target_regions) if rt.target_regions else list(case.geometry.region_names())
+
+
+def last_treatment(treatment) -> float | None:
+    """End of the last administration, fraction or anti-angiogenic dose [s]; ``None`` without treatment."""
+    times = [e.end for e in treatment.events()]
+    if treatment.radiotherapy is not None:
+        times += treatment.radiotherapy.fraction_times()
+    if treatment.antiangiogenic is not None:
+        times += [start for start, _ in treatment.antiangiogenic.windows()]
+    return max(times) if times else None
 
 
 def _regimen_case_data(case_data: dict, regimen: RegimenSpec) -> dict:

@@ -67,11 +67,12 @@ def adjusted_clearance(
     fraction_renal: float,
     crcl_ml_per_min: float | None = None,
     hepatic_factor: float = 1.0,
+    crcl_reference_ml_per_min: float = CRCL_REFERENCE_ML_PER_MIN,
 ) -> float:
     """Individual clearance from the population value, split into renal and non-renal parts.
 
-    CL = CL_pop * (f_renal * CrCl / CrCl_ref + (1 - f_renal) * hepatic_factor), with
-    CrCl_ref = :data:`CRCL_REFERENCE_ML_PER_MIN`. The non-renal part is taken as hepatic, so
+    CL = CL_pop * (f_renal * CrCl / CrCl_ref + (1 - f_renal) * hepatic_factor), with CrCl_ref the typical
+    patient of the source of CL_pop (default :data:`CRCL_REFERENCE_ML_PER_MIN`). The non-renal part is taken as hepatic, so
     ``hepatic_factor`` (0-1) scales it for hepatic impairment.
 
     Args:
@@ -79,15 +80,18 @@ def adjusted_clearance(
         fraction_renal: fraction of the population clearance that is renal, in [0, 1].
         crcl_ml_per_min: creatinine clearance; ``None`` means normal renal function (CrCl_ref).
         hepatic_factor: multiplier on hepatic clearance, 1 = normal.
+        crcl_reference_ml_per_min: creatinine clearance of the source's typical patient.
     """
     if not 0 <= fraction_renal <= 1:
         raise ValueError(f"fraction_renal must be in [0, 1], got {fraction_renal:g}")
     if not 0 <= hepatic_factor <= 1:
         raise ValueError(f"hepatic_factor must be in [0, 1], got {hepatic_factor:g}")
-    crcl = CRCL_REFERENCE_ML_PER_MIN if crcl_ml_per_min is None else crcl_ml_per_min
+    if not crcl_reference_ml_per_min > 0:
+        raise ValueError(f"the reference creatinine clearance must be > 0, got {crcl_reference_ml_per_min:g}")
+    crcl = crcl_reference_ml_per_min if crcl_ml_per_min is None else crcl_ml_per_min
     if crcl < 0:
         raise ValueError(f"creatinine clearance must be >= 0, got {crcl:g} mL/min")
-    renal = fraction_renal * crcl / CRCL_REFERENCE_ML_PER_MIN
+    renal = fraction_renal * crcl / crcl_reference_ml_per_min
     return clearance * (renal + (1.0 - fraction_renal) * hepatic_factor)
 
 
@@ -95,3 +99,15 @@ def _require_positive(**values: float) -> None:
     for name, value in values.items():
         if not (value > 0 and math.isfinite(value)):
             raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
+def body_size_factor(bsa_m2: float | None, reference_bsa_m2: float | None, exponent: float) -> float:
+    """(BSA / BSA_ref)^exponent, the body-size scaling of clearance of a source model; 1 without it.
+
+    ``exponent`` 0 means the source found no body-size effect (or none is transcribed); 1 means clearance
+    proportional to BSA, as in models written per m^2.
+    """
+    if exponent == 0 or bsa_m2 is None or reference_bsa_m2 is None:
+        return 1.0
+    _require_positive(bsa_m2=bsa_m2, reference_bsa_m2=reference_bsa_m2)
+    return (bsa_m2 / reference_bsa_m2) ** exponent

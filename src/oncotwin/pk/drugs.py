@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 
 from oncotwin.core.units import UnitError, registry, to_internal
 from oncotwin.pk.compartments import CompartmentModel
+from oncotwin.pk.covariates import CRCL_REFERENCE_ML_PER_MIN
 
 # name -> internal unit ("dimensionless" for pure numbers); the case file may override any of these
 PARAMETER_UNITS: Mapping[str, str] = MappingProxyType({
@@ -97,6 +98,10 @@ class DrugEntry:
     ic50: str = "1 umol/L"
     hill: float = 1.0
     source: str = ""
+    reference_crcl_ml_per_min: float = CRCL_REFERENCE_ML_PER_MIN
+    reference_bsa_m2: float | None = None
+    clearance_bsa_exponent: float = 0.0
+    penetration: Mapping[str, tuple[float, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,10 @@ class DrugParameters:
     ic50: float
     hill: float
     source: str
+    reference_crcl_ml_per_min: float = CRCL_REFERENCE_ML_PER_MIN
+    reference_bsa_m2: float | None = None
+    clearance_bsa_exponent: float = 0.0
+    penetration: Mapping[str, tuple[float, str]] = field(default_factory=dict)
 
     @property
     def n_compartments(self) -> int:
@@ -181,6 +190,7 @@ LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
         diffusivity="5e-6 cm^2/s", permeability="3e-4 cm/s", reflection_coefficient=0.1,
         unbound_fraction=1.0, tissue_decay_rate="1e-4 1/s", emax=1.0, ic50="5 umol/L",
         source="Urien & Lokiec, Br J Clin Pharmacol 2004 (unbound platinum)",
+        reference_crcl_ml_per_min=81.0, reference_bsa_m2=1.62,
     ),
     # Plasma PK: Ostermann S et al., Clin Cancer Res 2004;10:3728 (glioma patients, oral: CL/F 10 L/h,
     #   V/F 30.3 L, ka 5.8 1/h; the CSF compartment of that model is omitted). Oral bioavailability ~1
@@ -197,6 +207,9 @@ LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
         diffusivity="6e-6 cm^2/s", permeability="3e-4 cm/s", reflection_coefficient=0.1,
         unbound_fraction=0.85, tissue_decay_rate="1.07e-4 1/s", emax=1.0, ic50="100 umol/L",
         source="Ostermann et al., Clin Cancer Res 2004",
+        # brain interstitium / plasma AUC ratio by microdialysis in peritumoral brain (Portnow J et al.,
+        # Clin Cancer Res 2009;15:7092): the blood-brain barrier lets ~18 % of the plasma exposure through.
+        penetration=MappingProxyType({"brain": (0.18, "Portnow et al., Clin Cancer Res 2009;15:7092")}),
     ),
     # Plasma PK: Yamada A et al., Cancer Chemother Pharmacol 2025;95:89 (mFOLFOX6, 1-compartment linear:
     #   CL 179 L/h, V 65.6 L, t1/2 0.25 h). 5-FU elimination is saturable (Michaelis-Menten, e.g. Bressolle F
@@ -227,6 +240,20 @@ LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
         unbound_fraction=0.05, tissue_decay_rate="5e-5 1/s", emax=1.0, ic50="0.005 umol/L",
         source="Sun et al., Clin Transl Sci 2025",
     ),
+    # Plasma PK: Onoue H et al., Eur J Clin Pharmacol 2016;72:703, Table 2 (docetaxel 1-h infusions,
+    #   2-compartment linear: CL 32.6 L/h, Q 5.34 L/h, V1 5.77 L, V2 11.0 L; the values used with the Friberg
+    #   2002 myelosuppression model by Norris DC, DTAT R package / F1000Research 2017;6:112).
+    # Renal fraction ~0.06: ~6% of a dose in urine (label), approximate. Protein binding ~94% (label) -> fu 0.06.
+    # Transport (approximate): 808 Da, lipophilic taxane like paclitaxel: D ~1.5e-6 cm^2/s, P ~1e-4 cm/s,
+    #   sigma 0.2; uptake/binding 5e-5 1/s; IC50 ~5 nM, approximate.
+    "docetaxel": DrugEntry(
+        name="docetaxel", molecular_weight=807.88,
+        clearance="32.6 L/h", central_volume="5.77 L", q2="5.34 L/h", v2="11.0 L",
+        fraction_renal=0.06,
+        diffusivity="1.5e-6 cm^2/s", permeability="1e-4 cm/s", reflection_coefficient=0.2,
+        unbound_fraction=0.06, tissue_decay_rate="5e-5 1/s", emax=1.0, ic50="0.005 umol/L",
+        source="Onoue et al., Eur J Clin Pharmacol 2016 (Table 2)",
+    ),
     # Plasma PK: Bruno R et al., Cancer Chemother Pharmacol 2005;56:361 (HER2+ metastatic breast cancer,
     #   2-compartment linear, typical 70 kg patient: CL 0.225 L/day, V1 2.95 L, K12 0.164 1/day,
     #   K21 0.101 1/day -> Q 0.484 L/day, V2 4.79 L).
@@ -244,6 +271,11 @@ LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
         source="Bruno et al., Cancer Chemother Pharmacol 2005",
     ),
 })
+
+
+def penetration(drug: DrugParameters, tissue: str) -> tuple[float, str] | None:
+    """(tissue/plasma exposure ratio, source) of ``drug`` in ``tissue`` (e.g. ``"brain"``), ``None`` if unknown."""
+    return drug.penetration.get(str(tissue).strip().lower())
 
 
 def known_drugs() -> list[str]:
@@ -284,7 +316,10 @@ def get_drug(name: str, overrides: Mapping[str, object] | None = None) -> DrugPa
         raw[key] = value
     values = {key: parameter_value(key, value, entry.molecular_weight) for key, value in raw.items()}
     _check_compartments(values)
-    return DrugParameters(name=entry.name, molecular_weight=entry.molecular_weight, source=entry.source, **values)
+    return DrugParameters(name=entry.name, molecular_weight=entry.molecular_weight, source=entry.source,
+                          reference_crcl_ml_per_min=entry.reference_crcl_ml_per_min,
+                          reference_bsa_m2=entry.reference_bsa_m2, clearance_bsa_exponent=entry.clearance_bsa_exponent,
+                          penetration=entry.penetration, **values)
 
 
 def with_overrides(drug: DrugParameters, overrides: Mapping[str, float | None]) -> DrugParameters:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from oncotwin.pk.compartments import CompartmentModel
-from oncotwin.pk.covariates import adjusted_clearance
+from oncotwin.pk.covariates import adjusted_clearance, body_size_factor
 from oncotwin.pk.drugs import DrugParameters
 from oncotwin.pk.schedule import DoseEvent, kink_times
 
@@ -62,20 +62,25 @@ class PlasmaCurve:
         return kink_times(self.events, t_end=t_end)
 
 
-def adjusted_drug(drug: DrugParameters, crcl_ml_per_min: float | None, hepatic_factor: float = 1.0) -> DrugParameters:
+def adjusted_drug(drug: DrugParameters, crcl_ml_per_min: float | None, hepatic_factor: float = 1.0,
+                  bsa_m2: float | None = None) -> DrugParameters:
     """``drug`` with the covariate clearance adjustment of :func:`oncotwin.pk.covariates.adjusted_clearance`.
 
     Args:
         drug: library parameters (with any overrides).
         crcl_ml_per_min: the patient's creatinine clearance; ``None`` means normal renal function.
         hepatic_factor: multiplier on hepatic (non-renal) clearance, 1 = normal.
+        bsa_m2: the patient's body surface area, for drugs whose source scales clearance with it.
     """
-    clearance = adjusted_clearance(drug.clearance, drug.fraction_renal, crcl_ml_per_min, hepatic_factor)
-    return drug.with_clearance(clearance)
+    clearance = adjusted_clearance(drug.clearance, drug.fraction_renal, crcl_ml_per_min, hepatic_factor,
+                                   drug.reference_crcl_ml_per_min)
+    size = body_size_factor(bsa_m2, drug.reference_bsa_m2, drug.clearance_bsa_exponent)
+    return drug.with_clearance(clearance * size)
 
 
 def plasma_curves(drugs: Mapping[str, DrugParameters], events: Iterable[DoseEvent], *,
-                  crcl_ml_per_min: float | None, hepatic_factor: float = 1.0) -> dict[str, PlasmaCurve]:
+                  crcl_ml_per_min: float | None, hepatic_factor: float = 1.0,
+                  bsa_m2: float | None = None) -> dict[str, PlasmaCurve]:
     """Plasma concentration curve of each drug of a treatment.
 
     Args:
@@ -88,6 +93,6 @@ def plasma_curves(drugs: Mapping[str, DrugParameters], events: Iterable[DoseEven
         Drug name -> curve with the covariate-adjusted parameters.
     """
     events = list(events)
-    return {name: PlasmaCurve(adjusted_drug(drug, crcl_ml_per_min, hepatic_factor),
+    return {name: PlasmaCurve(adjusted_drug(drug, crcl_ml_per_min, hepatic_factor, bsa_m2),
                               tuple(e for e in events if e.drug == name))
             for name, drug in drugs.items()}

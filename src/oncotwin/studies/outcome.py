@@ -18,21 +18,38 @@ def read_metrics(path: Path) -> list[dict[str, float]]:
         return [{k: float(v) if v not in ("", None) else math.nan for k, v in r.items()} for r in csv.DictReader(fh)]
 
 
+def time_to_progression(days: list[float], volumes: list[float], progression: float,
+                        min_measurable: float) -> float | None:
+    """First day the volume exceeds (1 + progression) x max(running nadir, min_measurable), or ``None``.
+
+    The nadir is the smallest volume up to the previous output; the crossing day is interpolated linearly
+    between the two outputs around it, so it is not quantised to the output interval.
+    """
+    nadir = math.inf
+    for i, (day, volume) in enumerate(zip(days, volumes, strict=True)):
+        if i > 0:
+            threshold = (1 + progression) * max(nadir, min_measurable)
+            if volume > threshold:
+                before, when = volumes[i - 1], days[i - 1]
+                if before >= threshold:  # already above at the previous output (cannot be, kept for safety)
+                    return when
+                return when + (threshold - before) / (volume - before) * (day - when)
+        nadir = min(nadir, volume)
+    return None
+
+
 def regimen_metrics(rows: list[dict[str, float]], drugs: list[str], response: ResponseThresholds) -> dict:
     """Outcome and exposure of one regimen from its metrics rows."""
     key = response.volume
     days = [r["time_day"] for r in rows]
     volumes = [r.get(key, math.nan) for r in rows]
     baseline, final = volumes[0], volumes[-1]
-    nadir, progression_day = math.inf, None
-    for day, volume in zip(days, volumes, strict=True):
-        if progression_day is None and volume > (1 + response.progression) * nadir:
-            progression_day = day
-        nadir = min(nadir, volume)
+    progression_day = time_to_progression(days, volumes, response.progression, response.min_measurable_volume)
     change = final / baseline - 1 if baseline > 0 else math.nan
+    reference = max(min(volumes), response.min_measurable_volume)
     if final <= response.complete * baseline:
         category = "CR"
-    elif final > (1 + response.progression) * min(volumes):
+    elif final > (1 + response.progression) * reference:
         category = "PD"
     elif change <= response.partial:
         category = "PR"

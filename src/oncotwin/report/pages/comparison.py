@@ -11,6 +11,7 @@ from oncotwin.report.figures import data_uri, file_uri, is_control, volume_curve
 from oncotwin.report.load import ComparisonData, RunData
 from oncotwin.report.markup import RESPONSE_WORDS, badge, esc, figure
 from oncotwin.report.numbers import percent_change, signed_percent
+from oncotwin.report.outcomes import outcomes_section
 from oncotwin.report.sections import case_section, mesh_section
 from oncotwin.report.shell import page, provenance_footer, title_block
 from oncotwin.report.slices import figure_caption
@@ -25,8 +26,10 @@ def comparison_bottom_line(data: ComparisonData) -> str:
     infeasible = [n for n, r in by_name.items() if (r.get("metrics") or {}).get("feasible") is False]
     tail = ""
     if infeasible:
-        tail = (f" {len(infeasible)} of {len(by_name)} regimens exceed the normal-tissue exposure limit "
-                f"and are not ranked: {esc(', '.join(infeasible))}.")
+        why = "; ".join(f"{n}: {', '.join((by_name[n].get('metrics') or {}).get('violations') or [])}"
+                        for n in infeasible)
+        tail = (f" {len(infeasible)} of {len(by_name)} regimens exceed a limit "
+                f"and are not ranked ({esc(why)}).")
     if not ranking:
         return f"No regimen meets the objective ({esc(objective)}).{tail}"
     best = by_name[ranking[0]]
@@ -37,9 +40,11 @@ def comparison_bottom_line(data: ComparisonData) -> str:
     exposure = "; ".join(f"normal-tissue {esc(d)} AUC {esc(fmt(v))} mg·h/L"
                          for d, v in (m.get("normal_auc_mg_h_per_L") or {}).items())
     words = (f"<b>{esc(ranking[0])}</b> ({esc(best.get('description') or treatment_summary(best.get('treatment')))}) "
-             f"ranks first: it leaves the smallest final tumour volume, <b>{esc(fmt(m.get('final_tumour_volume_mm3')))} mm³"
+             f"ranks first{_by_objective(data)}: final tumour volume <b>{esc(fmt(m.get('final_tumour_volume_mm3')))} mm³"
              f"</b> ({esc(signed_percent(change))} from baseline{', ' + esc(response) if response else ''})")
     words += f", while keeping {exposure} within the limit." if exposure else "."
+    if m.get("closest_constraint"):
+        words += f" The binding constraint (closest to its limit) is {esc(m['closest_constraint'])}."
     if objective:
         words += f" Objective: {esc(objective)}."
     control = next((r for n, r in by_name.items() if is_control(n, r.get("treatment"))), None)
@@ -50,6 +55,13 @@ def comparison_bottom_line(data: ComparisonData) -> str:
         words += (f" Without treatment (control) the final volume is {esc(fmt(cm.get('final_tumour_volume_mm3')))}"
                   f" mm³ ({esc(signed_percent(cchange))}).")
     return words + tail
+
+
+def _by_objective(data: ComparisonData) -> str:
+    objective = data.info.get("objective") or {}
+    if objective.get("maximise"):
+        return f" by the largest {esc(str(objective['maximise']).replace('_', ' '))}"
+    return f" by the smallest {esc(str(objective.get('minimise') or 'final_tumour_volume').replace('_', ' '))}"
 
 
 def regimen_table(data: ComparisonData) -> str:
@@ -139,6 +151,7 @@ def comparison_page(data: ComparisonData) -> str:
                        "<b>Modelled tumour volume under each regimen</b> (control dashed). Dotted lines: volume "
                        "thresholds of partial response and progression relative to the baseline volume.",
                        "tumour volume of all regimens"))
+    body.append(outcomes_section(data.regimens))
     body.append("</section><section><h2>4. Exposure and response maps</h2>")
     body.append('<p class="note">Each figure shows the end of the simulated period. Colour scales differ '
                 "between figures; compare values through the colour bars.</p>")

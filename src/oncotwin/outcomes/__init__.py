@@ -1,0 +1,1 @@
+"""Clinical outcome models: pure NumPy/SciPy, above pk (toxicity, survival, radiotherapy, resistance)."""
