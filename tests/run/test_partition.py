@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,26 @@ def test_a_checkpoint_of_another_mesh_is_refused(tmp_path):
     other = dolfinx.mesh.create_unit_cube(comm, 2, 2, 2, ghost_mode=dolfinx.mesh.GhostMode.shared_facet)
     with pytest.raises(RunDirectoryError, match="do not match this run's mesh"):
         checkpoint.load(comm, tmp_path).arrays(comm, layouts(other, []))
+
+
+@pytest.mark.mpi
+def test_partition_bound_arrays_and_earlier_checkpoints_keep_their_rank_count(tmp_path):
+    comm = MPI.COMM_WORLD
+    _, arrays, found = _state(comm)
+    folder = comm.bcast(tmp_path if comm.rank == 0 else None)
+    checkpoint.save(comm, folder, {"time": 1.0}, {**arrays, "order": np.arange(2 + comm.rank)}, found)
+    meta = checkpoint.load(comm, folder).meta
+    assert checkpoint.partition_bound(meta) == (["order"] if comm.size > 1 else [])
+    # the earlier format: every rank's local arrays as they were, no "stored" table; read back unchanged
+    old = folder / "old" / checkpoint.FOLDER
+    if comm.rank == 0:
+        old.mkdir(parents=True)
+    comm.barrier()
+    np.savez(old / f"state_g0_r{comm.rank}.npz", **arrays)
+    if comm.rank == 0:
+        (old / checkpoint.META).write_text(json.dumps({"time": 2.0, "generation": 0, "ranks": comm.size}))
+    comm.barrier()
+    stored = checkpoint.load(comm, folder / "old")
+    assert checkpoint.partition_bound(stored.meta) == ["every array (checkpoint of an earlier version)"]
+    got = stored.arrays(comm, found)
+    assert all(np.array_equal(got[k], v) for k, v in arrays.items())
