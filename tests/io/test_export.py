@@ -94,3 +94,4 @@ def test_nifti_keeps_the_affine_and_marks_vectors(tmp_path):
     assert np.allclose(a.affine, affine) and np.allclose(a.header.get_qform(), affine)
     assert np.array_equal(np.asarray(a.dataobj), scalar)
     assert b.shape == (3, 4, 5, 1, 3) and b.header.get_intent()[0] == "vector"
+    assert a.header["descrip"].item() == b"" and a.header["db_name"].item() == b""  # no header text from anywhere
