@@ -96,6 +96,10 @@ def test_a_run_on_two_ranks_exports_the_same_volume(run):
         result = run_cli("export", name, "--field", "tumour_cells", "--like", "labels.nrrd", "--out",
                          f"{name}.nii.gz", cwd=folder)
         assert result.returncode == 0, result.stderr
+    under_mpi = run_cli("export", "run", "--field", "tumour_cells", "--like", "labels.nrrd", "--out", "mpi.nii.gz",
+                        ranks=2, cwd=folder)  # rank 0 exports, the other ranks wait
+    assert under_mpi.returncode == 0, under_mpi.stderr
+    assert np.array_equal(nib.load(folder / "mpi.nii.gz").get_fdata(), nib.load(folder / "run.nii.gz").get_fdata())
     one, two = (np.asarray(nib.load(folder / f"{n}.nii.gz").dataobj) for n in ("run", "run2"))
     assert one.max() > 0.1
     # the runs agree to the growth solver's Krylov tolerance (nodal values ~1e-5 apart, metrics ~1e-14)
