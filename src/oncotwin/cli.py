@@ -131,6 +131,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="CSV file (default: standard output)")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
 
+    _export_parser(sub)
+
     p = sub.add_parser("compare", help="run several treatment regimens on one case and rank them")
     p.add_argument("case", type=Path)
     p.add_argument("--regimens", required=True, type=Path, help="regimen file (YAML)")
@@ -173,8 +175,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("validate", "mesh", "run", "render", "probe", "compare", "calibrate", "forecast", "report", "series",
-            "version")
+COMMANDS = ("validate", "mesh", "run", "render", "probe", "export", "compare", "calibrate", "forecast", "report",
+            "series", "version")
 
 
 def _command(name: str) -> Callable[[MPI.Comm, argparse.Namespace], int]:
@@ -184,6 +186,17 @@ def _command(name: str) -> Callable[[MPI.Comm, argparse.Namespace], int]:
     0.4 s CPU, ``oncotwin report`` 0.2 s, against 1.2-1.3 s with every command's imports), on every rank.
     """
     return importlib.import_module(f"oncotwin.commands.{name}").main
+
+
+def _export_parser(sub) -> None:
+    """``oncotwin export RUN --field F [--time T] --like IMAGE --out FILE``."""
+    p = sub.add_parser("export", help="a field of a run as NIfTI on an input image's grid (3D Slicer)")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--field", required=True, help="field name, e.g. tumour_cells, regions")
+    p.add_argument("--time", type=float, help="output time in s (default: the last)")
+    p.add_argument("--like", required=True, type=Path, help="image (NIfTI/NRRD) whose grid and affine to use")
+    p.add_argument("--out", required=True, type=Path, help="NIfTI file (.nii.gz or .nii)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
 
 
 def os_error_line(exc: OSError) -> str:

@@ -19,6 +19,9 @@ from oncotwin.core.safe_yaml import decode_utf8, read_limited
 
 log = get_logger("probe")
 MAX_POINTS_BYTES = 50_000_000  # a million points with names; a larger file is a mistake (or /dev/zero)
+#: A point counts as in a cell within this distance (mm). VTK's default (relative to the piece's size) can
+#: take a neighbouring cell the point is just outside of and extrapolate its linear field (~1e-3 off).
+LOCATE_TOLERANCE_MM = 1e-6
 
 
 def read_points(path: Path) -> tuple[list[str], np.ndarray]:
@@ -76,7 +79,7 @@ def probe(run_dir: Path, field: str, points: np.ndarray, times: list[float] | No
             raise InputDataError(f"{run_dir}: no field {field!r}; fields: {', '.join(known)}")
         values = None
         for block in blocks:  # each rank's piece on its own: no merging needed
-            sampled = cloud.sample(block)
+            sampled = cloud.sample(block, tolerance=LOCATE_TOLERANCE_MM)
             valid = np.asarray(sampled["vtkValidPointMask"], dtype=bool)
             piece = np.asarray(sampled[field], dtype=float)
             if values is None:

@@ -27,7 +27,7 @@ from oncotwin.mesh.distribute import TaggedMesh, read_tagged_mesh
 from oncotwin.model.delivery import create_drug_problems, write_plasma_csv
 from oncotwin.model.fluid import solve_steady_flow
 from oncotwin.model.tumour import TumourModel
-from oncotwin.run import checkpoint, interrupt
+from oncotwin.run import checkpoint, interrupt, partition
 from oncotwin.run.manifest import StageTimer, now, package_versions
 from oncotwin.run.progress import Progress
 from oncotwin.run.timestepping import step_sequence
@@ -70,6 +70,7 @@ class Simulation:
     steps: list[dict[str, float]] = field(default_factory=list)
     resumed_from: float | None = None
     physics_seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    layouts: dict = field(default_factory=dict)  # partition-independent keys of the state arrays (checkpoints)
 
     def run(self) -> Path:
         """Execute the pipeline; returns the final run folder."""
@@ -93,7 +94,8 @@ class Simulation:
                 with self.timer.stage("tumour setup"):
                     tumour = self.create_tumour(tmesh, fluid, drugs)
                     fields += tumour.output_fields()
-            writer = self.open_writer(rundir.work, tmesh, fields, restart[0]["fields"] if restart else ())
+            self.layouts = partition.layouts(tmesh.mesh, fields)
+            writer = self.open_writer(rundir.work, tmesh, fields, restart.meta["fields"] if restart else ())
             start = 0.0
             if restart is None:
                 self.record(0.0, drugs, writer, tumour)
@@ -124,19 +126,20 @@ class Simulation:
         return final
 
     # ------------------------------------------------------------------ stages
-    def open_run_directory(self) -> tuple[RunDirectory, tuple | None]:
+    def open_run_directory(self) -> tuple[RunDirectory, checkpoint.Stored | None]:
         """A new working folder, or with ``resume`` the one of an interrupted run and its checkpoint."""
         if self.resume:
             work = checkpoint.find_resumable(self.comm, self.out, self.case_sha256)
             if work is not None:
                 rundir = RunDirectory.reuse(self.comm, self.out, work, self.force, inputs=(self.case_file,))
                 try:
-                    meta, arrays = checkpoint.load(self.comm, work)
+                    stored = checkpoint.load(self.comm, work)
                 except BaseException:
                     rundir.release(self.comm)
                     raise
-                log.info("resuming from the checkpoint at day %.4g in %s", meta["time"] / 86400.0, work)
-                return rundir, (meta, arrays)
+                log.info("resuming from the checkpoint at day %.4g in %s (written by %d rank(s))",
+                         stored.meta["time"] / 86400.0, work, stored.meta["ranks"])
+                return rundir, stored
             rundir = RunDirectory.open(self.comm, self.out, self.force, inputs=(self.case_file,))
             for stale in checkpoint.discard_stale(self.comm, self.out, self.case_sha256):
                 log.warning("the case file changed since the interrupted run: discarded its checkpoint %s", stale)
@@ -152,9 +155,9 @@ class Simulation:
         finally:
             self.physics_seconds[name] += perf_counter() - start
 
-    def restore(self, restart: tuple, drugs: dict, tumour) -> float:
-        """Set every evolving state from the checkpoint; returns its time [s]."""
-        meta, arrays = restart
+    def restore(self, restart: checkpoint.Stored, drugs: dict, tumour) -> float:
+        """Set every evolving state from the checkpoint (on this run's partition); returns its time [s]."""
+        meta, arrays = restart.meta, restart.arrays(self.comm, self.layouts)
         self.rows, self.steps = list(meta["rows"]), list(meta["steps"])
         for name, delivery in drugs.items():
             prefix = f"drug.{name}."
@@ -172,7 +175,7 @@ class Simulation:
             arrays.update({f"tumour.{k}": v for k, v in tumour.state().items()})
         meta = {"time": t, "case_sha256": self.case_sha256, "rows": self.rows, "steps": self.steps,
                 "fields": writer.entries if writer is not None else []}
-        checkpoint.save(self.comm, work, meta, arrays)
+        checkpoint.save(self.comm, work, meta, arrays, self.layouts)
 
     def initialise(self) -> tuple[TaggedMesh, dict]:
         """Mesh (or reuse the cached mesh) and distribute it."""
