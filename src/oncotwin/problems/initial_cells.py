@@ -32,9 +32,12 @@ between inside and outside, as the cells the surface cuts do."""
 
 
 def dither_signs(points: np.ndarray) -> np.ndarray:
-    """+1 or -1 per node from its coordinates: deterministic and the same on any partition."""
+    """A sign with a magnitude in [0.5, 1.5) per node from its coordinates: deterministic and the same on any
+    partition. Unequal magnitudes, so that no quadrature point of a cell sits exactly on the threshold (equal
+    and opposite tilts would cancel there, and the last bit of the clone split would decide)."""
     phase = np.sin(12.9898 * points[:, 0] + 78.233 * points[:, 1] + 37.719 * points[:, 2]) * 43758.5453
-    return np.where(phase - np.floor(phase) < 0.5, -1.0, 1.0)
+    u = phase - np.floor(phase)
+    return np.where(u < 0.5, -1.0, 1.0) * (0.5 + 2.0 * np.abs(u - 0.5))
 
 
 @dataclass(frozen=True)
