@@ -208,10 +208,16 @@ class TumourModel:
         """Quasi-steady oxygen for the current cells; returns nodal pO2 (None without oxygen)."""
         if self.oxygen is None:
             return None
+        self._vessels_follow_cells()
         with self._timed("oxygen"):
             self.oxygen.solve()
         self.last_oxygen = self.oxygen.po2.x.array
         return self.last_oxygen
+
+    def _vessels_follow_cells(self) -> None:
+        """Vessel regression sees everything the tumour occupies (viable, doomed, necrotic cells)."""
+        if self.oxygen.occupancy is not None and self.growth is not None:
+            self.oxygen.set_occupancy(self.growth.occupied())
 
     def solve_mechanics(self) -> None:
         """Displacement and stress for the current density; the stress slows the next invasion step."""
