@@ -7,10 +7,10 @@ from oncotwin.core.fenics import dolfinx
 from oncotwin.kinetics.response import CloneKinetics
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.model.tissues import growth_tissues, host_regions, mechanics_tissues, oxygen_tissues
+from oncotwin.physics.oxygen import VesselRegression
 from oncotwin.problems.growth import GrowthProblem
 from oncotwin.problems.initial_cells import ImagingEdges
 from oncotwin.problems.mechanics import MechanicsProblem
-from oncotwin.physics.oxygen import VesselRegression
 from oncotwin.problems.oxygen import OxygenProblem
 from oncotwin.problems.regions import dg0_space, region_field
 
