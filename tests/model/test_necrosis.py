@@ -3,6 +3,8 @@ without vessel regression (the intact supply keeps full density at about 7.5 mmH
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -11,21 +13,25 @@ from oncotwin.core.fenics import MPI
 from oncotwin.mesh.distribute import mesh_in_memory
 from oncotwin.model.tumour import TumourModel
 
-CORE = 1.5  # mm: the inner half of the 3 mm tumour
+CORE = 1.0  # mm: the inner third of the 3 mm tumour
 
 
-def dense_sphere(regression: bool) -> Case:
-    """A 3 mm tumour at full density (no necrotic region at t = 0) in perfused normal tissue."""
+def dense_sphere(regression: bool, density: float = 1.0, proliferation: str = "0.05 1/day",
+                 local: bool = False) -> Case:
+    """A 3 mm tumour at ``density`` (no necrotic region at t = 0) in perfused normal tissue; ``local``:
+    no invasion and no tissue motion (every point fills up logistically)."""
+    still = {"diffusivity": "0 mm^2/s"} if local else {}
     return Case.model_validate({
         "name": "necrosis",
         "geometry": {"kind": "sphere", "tumour_radius": "3 mm", "host_radius": "9 mm"},
         "mesh": {"size_tumour": "0.6 mm", "size_far": "2 mm", "grading_distance": "3 mm"},
         "output": {"figures": False},
-        "regions": {"tumour": {"kind": "tumour", "growth": {"initial_density": 1.0}},
-                    "host": {"kind": "normal"}},
+        "regions": {"tumour": {"kind": "tumour", "growth": {"initial_density": density, **still}},
+                    "host": {"kind": "normal", "growth": still}},
         "physics": {"oxygen": {"enabled": True, "vessel_regression": {"enabled": regression}},
-                    "growth": {"step": "1 day"}},
-        "time": {"end": "3 day", "output_every": "1 day"}})
+                    "growth": {"step": "1 day", "proliferation_rate": proliferation,
+                               "tissue_motion": not local}},
+        "time": {"end": "10 day", "output_every": "1 day"}})
 
 
 def core_range(comm, values: np.ndarray, coordinates: np.ndarray) -> tuple[float, float]:
@@ -35,9 +41,9 @@ def core_range(comm, values: np.ndarray, coordinates: np.ndarray) -> tuple[float
     return comm.allreduce(low, op=MPI.MIN), comm.allreduce(high, op=MPI.MAX)
 
 
-def run_days(comm, regression: bool, days: int = 3) -> list[dict[str, float]]:
+def run_days(comm, regression: bool, days: int = 3, **tumour) -> list[dict[str, float]]:
     """pO2 and necrotic density in the core at t = 0 and after each day."""
-    case = dense_sphere(regression)
+    case = dense_sphere(regression, **tumour)
     model = TumourModel(case, mesh_in_memory(comm, case))
     model.start()
     x = model.growth.V.tabulate_dof_coordinates()
@@ -78,3 +84,21 @@ def test_without_vessel_regression_full_density_stays_hypoxic_but_not_anoxic(com
     history = run_days(comm, regression=False, days=2)
     assert all(h["po2_min"] > 5.0 for h in history), history  # measured 7.5 mmHg (issue 17)
     assert all(h["necrotic_max"] == 0.0 for h in history)
+
+
+@pytest.mark.mpi
+def test_a_growing_tumour_fills_up_and_becomes_newly_hypoxic_down_to_the_necrotic_threshold(comm):
+    """From the perfused enhancing baseline (0.9, the regression onset) a fast tumour (0.3 /day) fills up
+    where it stands (no invasion, no tissue motion): its vessels regress and its core, hypoxic at about
+    8-9.5 mmHg with intact vessels, falls towards 1 mmHg. Proliferation stops at the necrotic threshold
+    (kinetics g(p)), so growth alone approaches it from above (measured 2.0 mmHg at day 8); necrosis forms
+    where the occupancy is past about 0.97 (the full-density test above)."""
+    growing = {"density": 0.9, "proliferation": "0.3 1/day", "local": True, "days": 8}
+    history = run_days(comm, regression=True, **growing)
+    intact = run_days(comm, regression=False, **growing)
+    assert history[0]["po2_min"] == pytest.approx(intact[0]["po2_min"])  # intact vessels at the onset
+    assert history[0]["po2_min"] > 9.0
+    assert history[-1]["po2_max"] < 2.5, history  # new, severe hypoxia (measured 2.0 mmHg)
+    assert all(b["po2_max"] < a["po2_max"] for a, b in pairwise(history))
+    assert all(h["po2_min"] > 7.5 for h in intact), intact  # measured 7.9 mmHg at day 8
+    assert all(h["necrotic_max"] == 0.0 for h in history + intact)

@@ -37,7 +37,7 @@ def relative_l2(comm, u, exact_fn) -> float:
 
 
 @pytest.mark.mpi
-@pytest.mark.parametrize("density", [0.3, 0.7, 0.9, 1.0])
+@pytest.mark.parametrize("density", [0.5, 0.9, 0.95, 0.98, 1.0])
 def test_uniform_density_gives_the_balance_with_the_regressed_supply(comm, density):
     """No flux, uniform N: c solves S_v r(N) (c_v - c) = V N c / (K_m + c), with r the closed form."""
     t = OxygenTissue(**OXYGEN_DEFAULTS["tumour"])
@@ -60,7 +60,7 @@ def test_partly_regressed_sphere_matches_the_reduced_supply_closed_form(comm, mo
 
     Galerkin P1 (measured 0.60 % at h = 0.2 mm) and with the monotone correction weighted by the regressed
     supply (measured 1.9 %; 7.7 % when it was weighted by the intact supply)."""
-    R, D, S, cv, c0, N = 2.0, 0.1, 1.0, 10.0, 40.0, 0.9
+    R, D, S, cv, c0, N = 2.0, 0.1, 1.0, 10.0, 40.0, 0.98
     tm = sphere(comm, R, 0.2)
     problem = OxygenProblem(tm, {"tumour": OxygenTissue(D, S, cv, 0.0, 2.5)}, N, 0.0,
                             boundary_conditions={"tumour_boundary": c0}, vessel_regression=DEFAULT_LAW,

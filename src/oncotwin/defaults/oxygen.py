@@ -43,6 +43,10 @@ CALIBRATION_NOTES = (
      "radiobiologically hypoxic as measured in human tumours [VKO89, KBD03], while a half-dense infiltrative "
      "margin (N = 0.5) stays oxygenated (about 20 mmHg): the hypoxic volume of a tumour is then the part with a "
      "high cell density."),
+    ("Vessel regression (modelling choice, on by default): S_v is the supply of the intact, co-opted vessels; "
+     "the vessels regress as the tumour fills the tissue [HOL99, GT06, PAD04], intact up to the enhancing "
+     "baseline occupancy 0.9 (about 9.5 mmHg) and gone at full occupancy, so a tumour that grows dense becomes "
+     "anoxic (below 1 mmHg [HV01] for a uniform occupancy above about 0.97) and new necrosis forms."),
 )
 
 MODEL_TABLE: dict[str, Default] = {
@@ -56,12 +60,14 @@ MODEL_TABLE: dict[str, Default] = {
     "tumour_consumption": Default(15.0, "of the order of normal brain [GFP14] (modelling choice: equal)", "mmHg/s"),
     "hypoxic_threshold": Default(10.0, "[HV01]", "mmHg"),
     "necrotic_threshold": Default(1.0, "[HV01] (anoxia)", "mmHg"),
-    # Vessel co-option then regression [HOL99, GT06]: the supply is intact up to the onset density (the
-    # co-opted vessels of the infiltrative margin; the calibrated margin at N = 0.5 stays at about 20 mmHg) and
-    # falls linearly to the residual fraction at full occupancy (complete regression: a secondarily avascular
-    # core [HOL99], vessels collapsed by the cells [PAD04]). The two numbers are modelling choices.
-    "regression_onset": Default(0.5, "[HOL99, GT06] (modelling choice: the calibrated oxygenated margin)",
-                                "fraction of carrying capacity"),
+    # Vessel co-option then regression [HOL99, GT06]: the supply is intact up to the onset density and falls
+    # linearly to the residual fraction at full occupancy (complete regression: a secondarily avascular core
+    # [HOL99], vessels collapsed by the cells [PAD04]). Onset: the baseline density of an enhancing tumour
+    # (oncotwin.defaults.tissue, above the 80 % T1Gd edge [RO10]); contrast enhancement shows perfused
+    # vessels, so the imaged tumour keeps its co-opted vessels and they regress only as it fills up. Both
+    # numbers are modelling choices.
+    "regression_onset": Default(0.9, "[HOL99, GT06, RO10] (modelling choice: the perfused, enhancing baseline "
+                                     "density)", "fraction of carrying capacity"),
     "regression_residual": Default(0.0, "[HOL99, PAD04] (modelling choice: complete regression)",
                                    "fraction of the vascular supply"),
 }
