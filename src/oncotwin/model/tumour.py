@@ -208,8 +208,8 @@ class TumourModel:
         """Quasi-steady oxygen for the current cells; returns nodal pO2 (None without oxygen)."""
         if self.oxygen is None:
             return None
-        self._vessels_follow_cells()
         with self._timed("oxygen"):
+            self._vessels_follow_cells()
             self.oxygen.solve()
         self.last_oxygen = self.oxygen.po2.x.array
         return self.last_oxygen
