@@ -20,8 +20,14 @@ def dense_sphere(regression: bool, density: float = 1.0, proliferation: str = "0
                  local: bool = False) -> Case:
     """A 3 mm tumour at ``density`` (no necrotic region at t = 0) in perfused normal tissue; ``local``:
     no invasion and no tissue motion (every point fills up logistically)."""
+    return Case.model_validate(sphere_input(regression, density, proliferation, local))
+
+
+def sphere_input(regression: bool, density: float = 1.0, proliferation: str = "0.05 1/day",
+                 local: bool = False) -> dict:
+    """The case file of :func:`dense_sphere` as read from YAML."""
     still = {"diffusivity": "0 mm^2/s"} if local else {}
-    return Case.model_validate({
+    return {
         "name": "necrosis",
         "geometry": {"kind": "sphere", "tumour_radius": "3 mm", "host_radius": "9 mm"},
         "mesh": {"size_tumour": "0.6 mm", "size_far": "2 mm", "grading_distance": "3 mm"},
@@ -31,7 +37,7 @@ def dense_sphere(regression: bool, density: float = 1.0, proliferation: str = "0
         "physics": {"oxygen": {"enabled": True, "vessel_regression": {"enabled": regression}},
                     "growth": {"step": "1 day", "proliferation_rate": proliferation,
                                "tissue_motion": not local}},
-        "time": {"end": "10 day", "output_every": "1 day"}})
+        "time": {"end": "10 day", "output_every": "1 day"}}
 
 
 def core_range(comm, values: np.ndarray, coordinates: np.ndarray) -> tuple[float, float]:
@@ -102,3 +108,20 @@ def test_a_growing_tumour_fills_up_and_becomes_newly_hypoxic_down_to_the_necroti
     assert all(b["po2_max"] < a["po2_max"] for a, b in pairwise(history))
     assert all(h["po2_min"] > 7.5 for h in intact), intact  # measured 7.9 mmHg at day 8
     assert all(h["necrotic_max"] == 0.0 for h in history + intact)
+
+
+def test_vessel_regression_is_on_by_default_with_the_literature_defaults_and_checked():
+    from pydantic import ValidationError
+
+    from oncotwin.defaults.oxygen import REGRESSION_ONSET, REGRESSION_RESIDUAL
+
+    option = dense_sphere(True).physics.oxygen.vessel_regression
+    assert (option.enabled, option.onset_density, option.residual_fraction) == (True, REGRESSION_ONSET,
+                                                                                 REGRESSION_RESIDUAL)
+    assert (REGRESSION_ONSET, REGRESSION_RESIDUAL) == (0.9, 0.0)
+    case = sphere_input(True)
+    for key, bad in (("onset_density", 1.0), ("residual_fraction", -0.1), ("speed", 1.0)):
+        case["physics"]["oxygen"]["vessel_regression"] = {key: bad}
+        with pytest.raises(ValidationError, match=key) as error:
+            Case.model_validate(case)
+        assert error.value.error_count() == 1, error.value
