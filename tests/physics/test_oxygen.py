@@ -1,4 +1,4 @@
-"""UFL checks of the oxygen physics: consumption, supply, tangent continuation, residual."""
+"""UFL checks of the oxygen physics: consumption, supply, tangent continuation, residual, vessel regression."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from oncotwin.core.fenics import MPI, dolfinx, ufl
-from oncotwin.physics.oxygen import OxygenTransport, michaelis_menten
+from oncotwin.physics.oxygen import OxygenTransport, VesselRegression, michaelis_menten
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +69,35 @@ def test_residual_vanishes_for_the_uniform_balance_and_jacobian_is_symmetric(mes
         ufl.inner(phys.diffusivity * ufl.grad(ufl.TrialFunction(V)), ufl.grad(q)) * ufl.dx)).to_dense()
     off = ~np.eye(J.shape[0], dtype=bool)
     assert abs(J[off] - K[off]).max() < 1e-14
+
+
+def regression_closed_form(n, onset, residual):
+    """r(n) = 1 (n <= n_c), 1 - (1 - r_min)(n - n_c)/(1 - n_c) (n_c < n < 1), r_min (n >= 1)."""
+    if n <= onset:
+        return 1.0
+    if n >= 1.0:
+        return residual
+    return 1.0 - (1.0 - residual) * (n - onset) / (1.0 - onset)
+
+
+@pytest.mark.parametrize(("onset", "residual"), [(0.5, 0.0), (0.2, 0.3), (0.0, 0.6)])
+def test_vessel_regression_matches_its_closed_form_pointwise(mesh, onset, residual):
+    law = VesselRegression(onset, residual)
+    for n in (0.0, 0.1, onset, 0.55, 0.75, 0.9, 0.999, 1.0, 1.2):
+        assert value(mesh, law.factor(dolfinx.fem.Constant(mesh, n))) == pytest.approx(
+            regression_closed_form(n, onset, residual), abs=1e-14), n
+    # on a P1 field: the factor at each vertex (vertex quadrature samples the nodal values)
+    V = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
+    occupancy = dolfinx.fem.Function(V)
+    occupancy.interpolate(lambda x: 1.1 * x[0])
+    f = dolfinx.fem.Function(V)
+    f.interpolate(dolfinx.fem.Expression(law.factor(occupancy), V.element.interpolation_points))
+    expected = [regression_closed_form(n, onset, residual) for n in occupancy.x.array]
+    assert f.x.array == pytest.approx(expected, abs=1e-14)
+
+
+def test_vessel_regression_rejects_bad_parameters():
+    with pytest.raises(ValueError, match="onset_density"):
+        VesselRegression(1.0, 0.0)
+    with pytest.raises(ValueError, match="residual_fraction"):
+        VesselRegression(0.5, 1.5)

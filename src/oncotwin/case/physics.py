@@ -19,7 +19,13 @@ from oncotwin.case.quantity import (
     RobinConductance,
 )
 from oncotwin.core.units import to_internal
-from oncotwin.defaults.oxygen import HYPOXIC_THRESHOLD, NECROTIC_THRESHOLD, TUMOUR_CONSUMPTION_DEFAULT
+from oncotwin.defaults.oxygen import (
+    HYPOXIC_THRESHOLD,
+    NECROTIC_THRESHOLD,
+    REGRESSION_ONSET,
+    REGRESSION_RESIDUAL,
+    TUMOUR_CONSUMPTION_DEFAULT,
+)
 from oncotwin.defaults.tissue import (
     CARRYING_CAPACITY,
     CLEARANCE_HALF_TIME,
@@ -186,14 +192,25 @@ class OxygenBC(StrictModel):
     po2: Pressure
 
 
+class VesselRegressionOption(StrictModel):
+    """Vessel co-option then regression as the tumour fills the tissue (Holash et al. 1999): the supply is
+    intact up to ``onset_density`` and falls linearly to ``residual_fraction`` of it at full occupancy."""
+
+    enabled: bool = True
+    onset_density: Annotated[float, Field(ge=0, lt=1)] = REGRESSION_ONSET
+    residual_fraction: Fraction = REGRESSION_RESIDUAL
+
+
 class OxygenPhysics(StrictModel):
-    """Quasi-steady oxygen: diffusion, vascular supply and Michaelis-Menten consumption."""
+    """Quasi-steady oxygen: diffusion, vascular supply (regressing in dense tumour) and Michaelis-Menten
+    consumption."""
 
     enabled: bool = True
     tumour_consumption: Quantity("mmHg/s", example="15 mmHg/s", nonnegative=True) = TUMOUR_CONSUMPTION_DEFAULT
     hypoxic_threshold: Pressure = HYPOXIC_THRESHOLD
     necrotic_threshold: Pressure = NECROTIC_THRESHOLD
     boundary_conditions: list[OxygenBC] = []
+    vessel_regression: VesselRegressionOption = VesselRegressionOption()
 
 
 class Physics(StrictModel):

@@ -23,6 +23,11 @@ Sources (keys of :data:`oncotwin.defaults.sources.SOURCES`):
     [HV01] Hockel & Vaupel, J. Natl. Cancer Inst. 93:266, 2001 (radiobiological hypoxia below about
         10 mmHg; half of the maximal radiosensitivity near 3 mmHg; anoxia / necrosis at about 1 mmHg and
         below).
+    [HOL99] Holash et al., Science 284:1994, 1999 (host vessels co-opted by the tumour regress inside it,
+        leaving a secondarily avascular, necrotic core; the margin keeps its vessels).
+    [GT06] Gevertz & Torquato, J. Theor. Biol. 243:517, 2006 (co-option and regression of the vessels in a
+        brain-tumour growth model; necrosis where the supply fails).
+    [PAD04] Padera et al., Nature 427:695, 2004 (cancer cells compress and collapse intratumour vessels).
 
 The calibration of the vascular transfer rate S_v (a modelling choice) is :data:`CALIBRATION_NOTES`.
 """
@@ -38,6 +43,10 @@ CALIBRATION_NOTES = (
      "radiobiologically hypoxic as measured in human tumours [VKO89, KBD03], while a half-dense infiltrative "
      "margin (N = 0.5) stays oxygenated (about 20 mmHg): the hypoxic volume of a tumour is then the part with a "
      "high cell density."),
+    ("Vessel regression (modelling choice, on by default): S_v is the supply of the intact, co-opted vessels; "
+     "the vessels regress as the tumour fills the tissue [HOL99, GT06, PAD04], intact up to the enhancing "
+     "baseline occupancy 0.9 (about 9.5 mmHg) and gone at full occupancy, so a tumour that grows dense becomes "
+     "anoxic (below 1 mmHg [HV01] for a uniform occupancy above about 0.97) and new necrosis forms."),
 )
 
 MODEL_TABLE: dict[str, Default] = {
@@ -51,6 +60,16 @@ MODEL_TABLE: dict[str, Default] = {
     "tumour_consumption": Default(15.0, "of the order of normal brain [GFP14] (modelling choice: equal)", "mmHg/s"),
     "hypoxic_threshold": Default(10.0, "[HV01]", "mmHg"),
     "necrotic_threshold": Default(1.0, "[HV01] (anoxia)", "mmHg"),
+    # Vessel co-option then regression [HOL99, GT06]: the supply is intact up to the onset density and falls
+    # linearly to the residual fraction at full occupancy (complete regression: a secondarily avascular core
+    # [HOL99], vessels collapsed by the cells [PAD04]). Onset: the baseline density of an enhancing tumour
+    # (oncotwin.defaults.tissue, above the 80 % T1Gd edge [RO10]); contrast enhancement shows perfused
+    # vessels, so the imaged tumour keeps its co-opted vessels and they regress only as it fills up. Both
+    # numbers are modelling choices.
+    "regression_onset": Default(0.9, "[HOL99, GT06, RO10] (modelling choice: the perfused, enhancing baseline "
+                                     "density)", "fraction of carrying capacity"),
+    "regression_residual": Default(0.0, "[HOL99, PAD04] (modelling choice: complete regression)",
+                                   "fraction of the vascular supply"),
 }
 
 OXYGEN_DIFFUSIVITY = MODEL_TABLE["diffusivity"].value
@@ -60,6 +79,8 @@ NORMAL_CONSUMPTION = MODEL_TABLE["normal_consumption"].value
 TUMOUR_CONSUMPTION_DEFAULT = MODEL_TABLE["tumour_consumption"].value
 HYPOXIC_THRESHOLD = MODEL_TABLE["hypoxic_threshold"].value
 NECROTIC_THRESHOLD = MODEL_TABLE["necrotic_threshold"].value
+REGRESSION_ONSET = MODEL_TABLE["regression_onset"].value
+REGRESSION_RESIDUAL = MODEL_TABLE["regression_residual"].value
 
 _DIFFUSIVITY = MODEL_TABLE["diffusivity"]
 _HALF_SATURATION = MODEL_TABLE["half_saturation"]

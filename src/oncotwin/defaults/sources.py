@@ -52,6 +52,15 @@ SOURCES: dict[str, str] = {
     "HV01": ("M. Hockel, P. Vaupel. Tumor hypoxia: definitions and current clinical, biologic, and molecular "
              "aspects. J. Natl. Cancer Inst. 93:266, 2001 (radiobiological hypoxia below about 10 mmHg; half of "
              "the maximal radiosensitivity near 3 mmHg; anoxia / necrosis at about 1 mmHg and below)."),
+    "HOL99": ("J. Holash et al. Vessel cooption, regression, and growth in tumors mediated by angiopoietins and "
+              "VEGF. Science 284:1994-1998, 1999 (tumours first co-opt host vessels; the co-opted vessels in the "
+              "tumour then regress, leaving a secondarily avascular, necrotic core while the margin stays "
+              "vascularised)."),
+    "GT06": ("J.L. Gevertz, S. Torquato. Modeling the effects of vasculature evolution on early brain tumor "
+             "growth. J. Theor. Biol. 243:517-531, 2006 (co-option, regression of vessels inside the dense "
+             "tumour, and necrosis where the supply fails)."),
+    "PAD04": ("T.P. Padera et al. Pathology: cancer cells compress intratumour vessels. Nature 427:695, 2004 "
+              "(proliferating cancer cells collapse the vessels in the dense tumour interior)."),
     # radiobiology (oncotwin.defaults.tissue)
     "LQ": ("C.M. van Leeuwen et al. The alfa and beta of tumours: a review of parameters of the linear-quadratic "
            "model, derived from clinical radiotherapy studies. Radiat. Oncol. 13:96, 2018 (alpha/beta = 10 Gy)."),

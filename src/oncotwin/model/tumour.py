@@ -209,9 +209,15 @@ class TumourModel:
         if self.oxygen is None:
             return None
         with self._timed("oxygen"):
+            self._vessels_follow_cells()
             self.oxygen.solve()
         self.last_oxygen = self.oxygen.po2.x.array
         return self.last_oxygen
+
+    def _vessels_follow_cells(self) -> None:
+        """Vessel regression sees everything the tumour occupies (viable, doomed, necrotic cells)."""
+        if self.oxygen.occupancy is not None and self.growth is not None:
+            self.oxygen.set_occupancy(self.growth.occupied())
 
     def solve_mechanics(self) -> None:
         """Displacement and stress for the current density; the stress slows the next invasion step."""

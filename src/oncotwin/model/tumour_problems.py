@@ -7,6 +7,7 @@ from oncotwin.core.fenics import dolfinx
 from oncotwin.kinetics.response import CloneKinetics
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.model.tissues import growth_tissues, host_regions, mechanics_tissues, oxygen_tissues
+from oncotwin.physics.oxygen import VesselRegression
 from oncotwin.problems.growth import GrowthProblem
 from oncotwin.problems.initial_cells import ImagingEdges
 from oncotwin.problems.mechanics import MechanicsProblem
@@ -63,12 +64,15 @@ def initial_density(case: Case, tmesh: TaggedMesh) -> dolfinx.fem.Function:
 
 
 def create_oxygen_problem(case: Case, tmesh: TaggedMesh, density) -> OxygenProblem:
-    """Quasi-steady oxygen consumed by the tumour cells ``density`` (a P1 or DG0 field)."""
+    """Quasi-steady oxygen consumed by the tumour cells ``density`` (a P1 or DG0 field), with the vessels
+    regressing as the tumour fills the tissue when the case says so (the model sets the occupancy)."""
     o = case.physics.oxygen
+    r = o.vessel_regression
+    regression = VesselRegression(r.onset_density, r.residual_fraction) if r.enabled else None
     return OxygenProblem(tmesh, oxygen_tissues(case), density, o.tumour_consumption,
                          hypoxic_threshold=o.hypoxic_threshold, necrotic_threshold=o.necrotic_threshold,
                          boundary_conditions={bc.boundary: bc.po2 for bc in o.boundary_conditions},
-                         petsc_options=case.solver.get("oxygen"))
+                         petsc_options=case.solver.get("oxygen"), vessel_regression=regression)
 
 
 def create_mechanics_problem(case: Case, tmesh: TaggedMesh, growth: GrowthProblem) -> MechanicsProblem:

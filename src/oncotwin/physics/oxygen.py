@@ -17,6 +17,19 @@ is then concave, C^1, increasing and free of the pole at ``c = -K_m``. With lump
 reaction terms the Jacobian is an M-matrix (on non-obtuse meshes) and Newton's method converges
 monotonically from any initial guess (after the first step the iterates increase towards the solution);
 the discrete solution obeys ``0 <= c <= max(c_v, Dirichlet data)``.
+
+Vessel co-option and regression (optional, :class:`VesselRegression`): the tumour first co-opts the host
+vessels, which then regress where it is dense (Holash et al., Science 284:1994, 1999; Gevertz & Torquato,
+J. Theor. Biol. 243:517, 2006; compression by the cells: Padera et al., Nature 427:695, 2004). The supply
+becomes ``S_v r(n)`` with the surviving vessel fraction
+
+.. math::
+
+    r(n) = 1 - (1 - r_{min})\\,\\min\\Big(1, \\max\\Big(0, \\frac{n - n_c}{1 - n_c}\\Big)\\Big),
+
+intact (``r = 1``) up to the onset density ``n_c`` and falling linearly to the residual fraction
+``r_min`` at full occupancy ``n = 1``; ``n`` is the density of everything the tumour occupies (viable,
+doomed and necrotic cells), so a necrotic core stays avascular.
 """
 
 from __future__ import annotations
@@ -29,6 +42,30 @@ import ufl
 def michaelis_menten(c: ufl.core.expr.Expr, half_saturation: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
     """Saturation factor ``c / (K_m + c)`` for ``c >= 0``, continued by its tangent ``c / K_m`` below 0."""
     return ufl.conditional(ufl.ge(c, 0.0), c / (half_saturation + c), c / half_saturation)
+
+
+@dataclass(frozen=True)
+class VesselRegression:
+    """Surviving fraction of the vessels as the tumour occupancy rises (co-option, then regression).
+
+    Attributes:
+        onset_density: occupancy ``n_c`` [-] up to which the co-opted vessels are intact (0 <= n_c < 1).
+        residual_fraction: surviving fraction ``r_min`` [-] at full occupancy ``n >= 1`` (0 <= r_min <= 1).
+    """
+
+    onset_density: float
+    residual_fraction: float
+
+    def __post_init__(self):
+        if not 0.0 <= self.onset_density < 1.0:
+            raise ValueError(f"vessel regression: onset_density must be in [0, 1), got {self.onset_density}")
+        if not 0.0 <= self.residual_fraction <= 1.0:
+            raise ValueError(f"vessel regression: residual_fraction must be in [0, 1], got {self.residual_fraction}")
+
+    def factor(self, occupancy: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
+        """``r(n)``: 1 below the onset, linear down to ``r_min`` at ``n = 1``, ``r_min`` above."""
+        progress = (occupancy - self.onset_density) / (1.0 - self.onset_density)
+        return 1.0 - (1.0 - self.residual_fraction) * ufl.min_value(ufl.max_value(progress, 0.0), 1.0)
 
 
 @dataclass(frozen=True)

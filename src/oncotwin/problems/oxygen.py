@@ -13,7 +13,7 @@ from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.log import get_logger
 from oncotwin.la.petsc import MULTIGRID, create_ksp, m_matrix_correction, solve
 from oncotwin.mesh.distribute import TaggedMesh
-from oncotwin.physics.oxygen import OxygenTransport
+from oncotwin.physics.oxygen import OxygenTransport, VesselRegression
 from oncotwin.problems.regions import (
     TumourBlend,
     dg0_space,
@@ -90,6 +90,10 @@ class OxygenProblem:
     each step refreshes GAMG's coarse operators and smoothers. Changing the density or the vascular
     scaling needs no rebuild; changing the diffusivity in place needs :meth:`coefficients_changed`.
 
+    With ``vessel_regression`` the supply is ``S_v r(n)`` (:class:`~oncotwin.physics.oxygen.VesselRegression`)
+    for the tumour occupancy ``n`` held in :attr:`occupancy` (a P1 field, initially the consuming
+    ``density``; the caller sets it to all the cells the tumour holds with :meth:`set_occupancy`).
+
     Args:
         tmesh: distributed mesh with region and boundary tags.
         tissue: oxygen parameters for every region name of the mesh (internal units).
@@ -106,6 +110,8 @@ class OxygenProblem:
         newton_max_it: maximum number of Newton steps.
         monotone: add the M-matrix correction of the diffusion term (discrete maximum principle on
             meshes with obtuse cells; see :meth:`_monotone_correction`).
+        vessel_regression: co-option then regression of the vessels with the tumour occupancy (None: the
+            supply does not depend on the tumour).
 
     Raises:
         ValueError: a region of the mesh has no parameters, K_m <= 0, or an unknown boundary name.
@@ -117,7 +123,8 @@ class OxygenProblem:
                  tumour_consumption: float, *, hypoxic_threshold: float, necrotic_threshold: float,
                  boundary_conditions: dict[str, float] | None = None, petsc_options: dict | None = None,
                  extra_source: ufl.core.expr.Expr | None = None, newton_rtol: float = 1e-10,
-                 newton_max_it: int = 50, monotone: bool = True):
+                 newton_max_it: int = 50, monotone: bool = True,
+                 vessel_regression: VesselRegression | None = None):
         self.tmesh = tmesh
         self.comm = tmesh.comm
         mesh = tmesh.mesh
@@ -138,9 +145,14 @@ class OxygenProblem:
         self.tumour_consumption = dolfinx.fem.Constant(mesh, PETSc.ScalarType(tumour_consumption))
         self.base_supply = field(lambda t: t.supply_rate, "S_v")
         self.vascular_scale = field(lambda t: 1.0, "vascular_scale")
+        self.vessel_regression = vessel_regression
+        self.occupancy = self._initial_occupancy(density) if vessel_regression is not None else None
+        supply = self.vascular_scale * self.base_supply
+        if vessel_regression is not None:
+            supply = supply * vessel_regression.factor(self.occupancy)
         self.physics = OxygenTransport(
             diffusivity=field(lambda t: t.diffusivity, "D"),
-            supply_rate=self.vascular_scale * self.base_supply,
+            supply_rate=supply,
             vascular_po2=field(lambda t: t.vascular_po2, "c_v"),
             tissue_consumption=field(lambda t: t.tissue_consumption, "V_tissue"),
             tumour_consumption=self.tumour_consumption,
@@ -155,6 +167,8 @@ class OxygenProblem:
                                  + [1.0])
         self.po2.x.array[:] = self.reference_po2
         self._compile_forms(extra_source)
+        self._correction_supply = self.base_supply if vessel_regression is None \
+            else self.base_supply * vessel_regression.factor(self.occupancy)
         self._correction = self._monotone_correction() if monotone else None
         self._constant_part = self._assemble_constant_part()
         self.A = self._constant_part.copy()  # the Jacobian: same sparsity, values set per Newton step
@@ -178,6 +192,35 @@ class OxygenProblem:
         bad = [name for name, t in tissue.items() if not t.half_saturation > 0]
         if bad:
             raise ValueError(f"oxygen: half_saturation must be > 0 mmHg in region(s) {bad}")
+
+    def _initial_occupancy(self, density) -> dolfinx.fem.Function:
+        """The vessels' tumour occupancy as a P1 field, initially the consuming density."""
+        occupancy = dolfinx.fem.Function(self.V, name="tumour_occupancy")
+        if isinstance(density, dolfinx.fem.Constant):
+            occupancy.x.array[:] = float(density.value)
+        elif isinstance(density, dolfinx.fem.Function):
+            occupancy.interpolate(density)
+        else:
+            occupancy.interpolate(dolfinx.fem.Expression(density, self.V.element.interpolation_points))
+        return occupancy
+
+    def set_occupancy(self, values: np.ndarray) -> None:
+        """Nodal tumour occupancy the vessels see (local and ghost P1 dofs, e.g. viable + doomed + necrotic);
+        rebuilds the monotone correction for the regressed supply (collective).
+
+        Raises:
+            ValueError: the problem has no vessel regression, or ``values`` has the wrong size.
+        """
+        if self.occupancy is None:
+            raise ValueError("oxygen: set_occupancy needs vessel_regression")
+        if np.shape(values) != self.occupancy.x.array.shape:
+            raise ValueError(f"oxygen: occupancy has {np.size(values)} values, expected "
+                             f"{self.occupancy.x.array.size} (local and ghost P1 dofs)")
+        self.occupancy.x.array[:] = values
+        if self._correction is not None:
+            self._correction.destroy()
+            self._correction = self._monotone_correction()
+            self.coefficients_changed()
 
     def _compile_forms(self, extra_source: ufl.core.expr.Expr | None) -> None:
         """Residual, diffusion, diagonal reaction derivative and residual scale (compiled once)."""
@@ -219,7 +262,9 @@ class OxygenProblem:
         avascular regions. The correction (:func:`~oncotwin.la.petsc.m_matrix_correction`) is weighted by
         Da / (1 + Da) per node, with Da the ratio of lumped supply to diffusion: full where the pO2 is set
         by the local supply balance anyway, vanishing where diffusion matters (avascular regions, the
-        verification problems); it also vanishes on meshes without obtuse cells.
+        verification problems); it also vanishes on meshes without obtuse cells. With vessel regression
+        the supply is the regressed one (:meth:`set_occupancy` rebuilds the correction): where the vessels
+        are gone diffusion sets the pO2, and a correction weighted by the intact supply would distort it.
         """
         c, q = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
         K = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(
@@ -234,7 +279,7 @@ class OxygenProblem:
             return vec.array[: self.V.dofmap.index_map.size_local]
 
         volume = lumped(1.0 + 0.0 * self.base_supply)
-        damkoehler = lumped(self.base_supply) * np.cbrt(volume) ** 2 / np.maximum(
+        damkoehler = lumped(self._correction_supply) * np.cbrt(volume) ** 2 / np.maximum(
             lumped(self.physics.diffusivity), 1e-300)
         weights = K.createVecRight()
         weights.array[:] = damkoehler / (1.0 + damkoehler)
