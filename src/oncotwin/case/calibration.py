@@ -32,9 +32,9 @@ from pydantic import Field, ValidationInfo, model_validator
 
 from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.calibratable import PARAMETERS
-from oncotwin.core.errors import CaseError
 from oncotwin.case.paths import resolve_path
 from oncotwin.case.prior_file import convert_entry, merge_prior, read_prior_file
+from oncotwin.core.errors import CaseError
 
 
 class CalibratedParameter(StrictModel):
