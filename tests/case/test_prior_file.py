@@ -130,7 +130,7 @@ def test_prior_file_errors_name_the_file_key_and_value(tmp_path, data, key, mess
 
 
 def test_a_bad_prior_file_named_by_a_case_is_reported_against_the_prior_file(tmp_path):
-    case_file, prior = _files(tmp_path, prior=_bad(("kind",), "x"),
+    case_file, _ = _files(tmp_path, prior=_bad(("kind",), "x"),
                               case=CASE.replace("calibration:\n", "calibration:\n  prior: prior.yaml\n"))
     with pytest.raises(CaseError, match=r"prior.yaml.*key 'kind'"):
         read_case(case_file)
