@@ -145,6 +145,16 @@ def test_new_patient_calibrates_with_the_population_prior(cohort):
     # the case's own alpha is 0.19 /Gy; at the population median the run differs
     assert float(rows[-1]["tumour_cells"]) != pytest.approx(float(rows_plain[-1]["tumour_cells"]), rel=1e-3)
 
+    # no follow-up yet: the forecast samples the case's population prior (calibration.prior)
+    forecast = run_cli("forecast", "new/case.yaml", "--samples", "2", "--out", "new_forecast", "--mesh-dir",
+                       "meshes", cwd=root, timeout=600)
+    assert forecast.returncode == 0, forecast.stderr
+    manifest = json.loads((root / "new_forecast" / "manifest.json").read_text())
+    assert manifest["prior_file"] == str((root / "population" / "prior.yaml").resolve())
+    drawn = [float(r["radiosensitivity"]) for r in csv.DictReader((root / "new_forecast" / "samples.csv").open())]
+    assert len(drawn) == 2 and drawn[0] != drawn[1]
+    assert all(abs(math.log(a / population["prior"])) < 4 * population["prior_log_sd"] for a in drawn)
+
 
 def test_cohort_errors_are_one_line(cohort, tmp_path):
     root, _ = cohort
@@ -153,6 +163,9 @@ def test_cohort_errors_are_one_line(cohort, tmp_path):
         (("calibrate", "p1/case.yaml", "--cohort", "cohort.yaml"), "drop CASE"),
         (("calibrate", "p1/case.yaml"), "--observations"),
         (("run", "p1/case.yaml", "--prior", "cohort.yaml"), "kind"),
+        (("forecast", "p1/case.yaml"), "--prior FILE"),
+        (("forecast", "p1/case.yaml", "--calibration", "population", "--prior", "population/prior.yaml"),
+         "not both"),
     ]
     for args, message in cases:
         result = run_cli(*args, "--out", str(tmp_path / "out"), "--mesh-dir", "meshes", cwd=root, timeout=300)
