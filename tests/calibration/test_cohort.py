@@ -2,8 +2,9 @@
 
 Three small synthetic lesions (spheres of radius 4-5 mm on anisotropic voxels) are patients whose
 radiosensitivity differs (0.15, 0.2, 0.3 /Gy); the model writes their follow-up segmentations. The
-cohort fit writes ``prior.yaml``; a fourth patient then uses it through ``calibration.prior`` (its own
-prior in the case file is replaced) and through ``run --prior`` (it runs at the population median).
+cohort fit (``mpirun -n 2``) writes ``prior.yaml``; a fourth patient then uses it through
+``calibration.prior`` (its own prior in the case file is replaced), through ``run --prior`` (it runs at
+the population median) and ``forecast`` without a calibration (it samples the prior).
 """
 
 from __future__ import annotations
@@ -132,10 +133,10 @@ def test_new_patient_calibrates_with_the_population_prior(cohort):
     assert fit["prior_log_sd"] == pytest.approx(population["prior_log_sd"], rel=1e-6)
     assert fit["map"] == pytest.approx(0.25, rel=0.15) and fit["interval_95"][0] < 0.25 < fit["interval_95"][1]
     manifest = json.loads((root / "new_calibration" / "manifest.json").read_text())
-    assert manifest["prior_file"] == str((root / "population" / "prior.yaml").resolve())
+    assert manifest["prior_sha256"] and manifest["prior_file"] == str((root / "population" / "prior.yaml").resolve())
 
     run = run_cli("run", "new/case.yaml", "--prior", "population/prior.yaml", "--out", "new_run", "--mesh-dir",
-                  "meshes", cwd=root, timeout=600)
+                  "meshes", ranks=2, cwd=root, timeout=600)
     assert run.returncode == 0, run.stderr
     assert f"radiosensitivity {population['prior']:.6g} 1/Gy" in run.stdout
     rows = list(csv.DictReader((root / "new_run" / "metrics.csv").open()))
@@ -147,7 +148,7 @@ def test_new_patient_calibrates_with_the_population_prior(cohort):
 
     # no follow-up yet: the forecast samples the case's population prior (calibration.prior)
     forecast = run_cli("forecast", "new/case.yaml", "--samples", "2", "--out", "new_forecast", "--mesh-dir",
-                       "meshes", cwd=root, timeout=600)
+                       "meshes", ranks=2, cwd=root, timeout=600)
     assert forecast.returncode == 0, forecast.stderr
     manifest = json.loads((root / "new_forecast" / "manifest.json").read_text())
     assert manifest["prior_file"] == str((root / "population" / "prior.yaml").resolve())
