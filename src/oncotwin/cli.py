@@ -118,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--remesh", action="store_true", help="ignore the mesh cache")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run of this case from its last checkpoint (same ranks)")
+    p.add_argument("--prior", type=Path, help="prior file (e.g. prior.yaml of calibrate --cohort): run at its medians")
 
     p = sub.add_parser("render", help="re-render the figures of a run from its files")
     p.add_argument("run_dir", type=Path)
@@ -142,8 +143,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing comparison (after success)")
 
     p = sub.add_parser("calibrate", help="fit growth and treatment parameters to follow-up segmentations")
-    p.add_argument("case", type=Path, help="case file with a 'calibration' section")
-    p.add_argument("--observations", required=True, type=Path, help="observation file (YAML)")
+    p.add_argument("case", type=Path, nargs="?", help="case file with a 'calibration' section")
+    p.add_argument("--observations", type=Path, help="observation file (YAML)")
+    p.add_argument("--cohort", type=Path, help="cohort file (YAML): fit a population prior (prior.yaml) instead")
+    p.add_argument("--prior", type=Path, help="prior file whose entries replace the case's priors and bounds")
     p.add_argument("--update", type=Path, metavar="CALIBRATION_DIR",
                    help="refine an earlier calibration with the observations it has not used")
     p.add_argument("--out", type=Path, help="calibration folder (default: results/<case>_calibration)")
@@ -152,7 +155,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("forecast", help="run regimens on samples of a calibration's posterior: probabilities")
     p.add_argument("case", type=Path, help="the calibrated patient's case file")
-    p.add_argument("--calibration", required=True, type=Path, help="folder of `oncotwin calibrate`")
+    p.add_argument("--calibration", type=Path, help="folder of `oncotwin calibrate` (its posterior is sampled)")
+    p.add_argument("--prior", type=Path, help="prior file: sampled when there is no --calibration (a new patient)")
     p.add_argument("--regimens", type=Path, help="regimen file (default: the case's own treatment)")
     p.add_argument("--samples", type=_samples, default=16, help="posterior samples per regimen (default 16)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the samples (default 0)")

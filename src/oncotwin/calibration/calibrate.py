@@ -38,6 +38,7 @@ from oncotwin.calibration.optimise import Result, levenberg_marquardt
 from oncotwin.calibration.parameters import case_fragment
 from oncotwin.case import load_case
 from oncotwin.case.calibratable import PARAMETERS
+from oncotwin.case.calibration import with_prior
 from oncotwin.case.load import deep_merge
 from oncotwin.case.observations import Observation, Scalar, read_observations
 from oncotwin.core.errors import OncotwinError
@@ -365,10 +366,16 @@ def _plot_fit(path: Path, calibrator: Calibrator, curves: dict) -> None:
 
 
 def calibrate(comm: MPI.Comm, case_file: Path, observations_file: Path, out: Path, mesh_root: Path,
-              update: Path | None = None, force: bool = False) -> tuple[Path, dict]:
-    """The ``oncotwin calibrate`` pipeline for one patient; returns the folder and the summary."""
+              update: Path | None = None, force: bool = False, prior: Path | None = None) -> tuple[Path, dict]:
+    """The ``oncotwin calibrate`` pipeline for one patient; returns the folder and the summary.
+
+    ``prior`` (``--prior``): a prior file whose entries replace the case's priors and bounds (it wins over
+    the case's ``calibration.prior``).
+    """
     started, timer = now(), StageTimer()
     case, digest = load_case(comm, case_file)
+    if prior is not None:
+        case = on_root(comm, with_prior, case, prior)
     if case.calibration is None:
         raise OncotwinError(f"{case_file}: the case has no 'calibration' section (parameters to fit, priors)")
     if not case.physics.growth.enabled:
@@ -399,6 +406,8 @@ def calibrate(comm: MPI.Comm, case_file: Path, observations_file: Path, out: Pat
             manifest = {"oncotwin": __version__, "case_file": str(Path(case_file).resolve()), "case_sha256": digest,
                         "observations_file": str(observations.file), "observations_sha256": observations.sha256,
                         "updated_from": str(Path(update).resolve()) if update else None, "ranks": comm.size,
+                        "prior_file": str(case.calibration.prior) if case.calibration.prior else None,
+                        "prior_sha256": file_sha256(case.calibration.prior) if case.calibration.prior else None,
                         "cells": tmesh.mesh.topology.index_map(3).size_global,
                         "forward_runs": result.runs, "forward_seconds": round(subject.forward.seconds, 3),
                         "packages": package_versions(), "start": started, "end": now(), "stages": timer.stages}

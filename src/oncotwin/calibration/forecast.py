@@ -28,6 +28,7 @@ from oncotwin.calibration.calibrate import read_posterior
 from oncotwin.calibration.parameters import replace, set_parameter
 from oncotwin.case import load_case
 from oncotwin.case.calibratable import PARAMETERS
+from oncotwin.case.calibration import with_prior
 from oncotwin.case.regimens import ResponseThresholds, read_regimens
 from oncotwin.core.errors import OncotwinError
 from oncotwin.core.log import get_logger
@@ -124,6 +125,7 @@ class Forecast:
                 summary = self.summarise(rundir.work, draws, response)
                 manifest = {"oncotwin": __version__, "case_file": str(Path(self.case_file).resolve()),
                             "case_sha256": self.case_sha256, "posterior": self.posterior.get("cases"),
+                            "prior_file": self.posterior.get("prior_file"),
                             "samples": self.samples, "seed": self.seed, "ranks": self.comm.size,
                             "ranks_per_member": self.ranks_per_member, "groups": n_groups,
                             "packages": package_versions(), "start": started, "end": now(), "stages": timer.stages}
@@ -201,11 +203,38 @@ def _plot_bands(path: Path, bands: list[dict], regimens: list[str]) -> None:
     plt.close(fig)
 
 
-def forecast(comm: MPI.Comm, case_file: Path, calibration_dir: Path, out: Path, mesh_root: Path,
+def prior_posterior(case) -> dict:
+    """The case's calibration prior (e.g. a population prior) in the form of a posterior, to be sampled."""
+    spec = case.calibration
+    names = list(spec.parameters)
+    return {"parameters": names, "internal_units": [PARAMETERS[n].internal_unit for n in names],
+            "mean_log": [math.log(p.prior) for p in spec.parameters.values()],
+            "covariance_log": np.diag([p.prior_log_sd ** 2 for p in spec.parameters.values()]).tolist(),
+            "prior_file": str(spec.prior) if spec.prior else None, "observations": [], "cases": None}
+
+
+def _posterior(comm: MPI.Comm, case, case_file: Path, calibration_dir: Path | None, prior: Path | None) -> dict:
+    """What the forecast samples: a calibration's posterior, or (no calibration) the case's prior file."""
+    if calibration_dir is not None and prior is not None:
+        raise OncotwinError(f"forecast: give --calibration (a patient's posterior) or --prior (a population prior "
+                            f"for a new patient), not both: {calibration_dir}, {prior}")
+    if calibration_dir is not None:
+        return on_root(comm, read_posterior, calibration_dir)
+    if case.calibration is None or case.calibration.prior is None:
+        raise OncotwinError(f"{case_file}: a forecast samples a calibration (--calibration DIR) or a prior file "
+                            "(--prior FILE, or the case's calibration.prior)")
+    return prior_posterior(case)
+
+
+def forecast(comm: MPI.Comm, case_file: Path, calibration_dir: Path | None, out: Path, mesh_root: Path,
              regimens_file: Path | None = None, samples: int = 16, seed: int = 0, ranks_per_member: int = 1,
-             progression_by: float | None = None, resistant_above: float = 0.1, force: bool = False) -> Path:
-    """The ``oncotwin forecast`` pipeline; returns the final folder."""
-    posterior = on_root(comm, read_posterior, calibration_dir)
+             progression_by: float | None = None, resistant_above: float = 0.1, force: bool = False,
+             prior: Path | None = None) -> Path:
+    """The ``oncotwin forecast`` pipeline; returns the final folder.
+
+    Without ``calibration_dir`` it samples the prior file (``prior``, ``--prior``, which wins over the
+    case's ``calibration.prior``): a new patient forecast from a population prior.
+    """
     response = None
     if regimens_file is not None:
         case, digest, spec, regimens, _ = on_root(comm, read_regimens, case_file, regimens_file)
@@ -214,6 +243,10 @@ def forecast(comm: MPI.Comm, case_file: Path, calibration_dir: Path, out: Path, 
     else:
         case, digest = load_case(comm, case_file)
         members = [("as_planned", "the case's own treatment", case)]
+    if prior is not None:
+        members = [(n, d, on_root(comm, with_prior, c, prior)) for n, d, c in members]
+        case = members[0][2]
+    posterior = _posterior(comm, case, case_file, calibration_dir, prior)
     names = list(case.calibration.parameters) if case.calibration else []
     if names != posterior["parameters"]:
         raise OncotwinError(f"{case_file}: its calibration names {names}, the posterior in {calibration_dir} "

@@ -51,3 +51,10 @@ def case_fragment(case, name: str) -> dict:
         text = kind.text(float(value)) if kind.unit else float(value)
         out = deep_merge(out, _nest(path, text))
     return out
+
+
+def at_prior_medians(case, names: list[str]):
+    """A copy of ``case`` with each named parameter at its calibration prior's median (``run --prior``)."""
+    for name in names:
+        case = set_parameter(case, name, case.calibration.parameters[name].prior)
+    return case

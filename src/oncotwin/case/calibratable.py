@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oncotwin.core.units import convert
+from oncotwin.defaults.sources import Default
 
 
 def value_at(case: Any, path: tuple) -> Any:
@@ -34,6 +35,8 @@ class ParameterKind:
         description: what it is, in words.
         paths: where the value lives in a case (``get`` reads the first; setting it scales them all).
         requires: a case -> error message (None when the parameter applies to the case).
+        prior: default prior median (with its source) when a calibration entry gives none.
+        prior_log_sd: default prior standard deviation of the log that goes with ``prior``.
     """
 
     name: str
@@ -43,6 +46,8 @@ class ParameterKind:
     description: str
     paths: Callable[[Any], list[tuple]]
     requires: Callable[[Any], str | None]
+    prior: Default | None = None
+    prior_log_sd: float | None = None
 
     def get(self, case) -> float:
         """The value in ``case`` (internal units)."""
@@ -76,6 +81,14 @@ def _mechanics_required(case) -> str | None:
     return _growth_required(case) or (None if case.physics.mechanics.enabled else "needs physics.mechanics")
 
 
+RADIOSENSITIVITY_PRIOR = Default("0.19 1/Gy", "clinical range 0.1-0.35 /Gy of head-and-neck squamous cell "
+                                 "carcinoma (van Leeuwen et al., Radiat. Oncol. 13:96, 2018 [LQ]): the geometric "
+                                 "mean, with log sd 0.3 (95 % 0.1-0.34 /Gy)")
+CLEARANCE_PRIOR = Default("10 day", "median doomed-cell clearance half-time T_c of Lim et al., IJROBP 70:126, 2008 "
+                                    "(cervix cancer under radiotherapy; Chvetsov, IJROBP 75:595, 2009), with log sd "
+                                    "0.7 (95 % 2.5-40 days)")
+
+
 def _one_drug_effect(case) -> str | None:
     effects = case.physics.growth.drug_effect
     if _growth_required(case):
@@ -91,9 +104,13 @@ PARAMETERS: dict[str, ParameterKind] = {p.name: p for p in (
     ParameterKind("invasion_diffusivity", "mm^2/s", "mm^2/day", "0.13 mm^2/day",
                   "invasion diffusivity of the viable tumour region (every region's value keeps its ratio)",
                   _diffusivity_paths, _growth_required),
-    ParameterKind("radiosensitivity", "1/Gy", "1/Gy", "0.03 1/Gy",
+    ParameterKind("radiosensitivity", "1/Gy", "1/Gy", "0.2 1/Gy",
                   "linear-quadratic alpha (alpha/beta fixed)",
-                  lambda case: [("treatment", "radiotherapy", "alpha")], _rt_required),
+                  lambda case: [("treatment", "radiotherapy", "alpha")], _rt_required, RADIOSENSITIVITY_PRIOR, 0.3),
+    ParameterKind("clearance_half_time", "s", "day", "10 day",
+                  "half-time of the clearance of doomed (lethally damaged) cells, T_c",
+                  lambda case: [("physics", "growth", "clearance_half_time")], _growth_required, CLEARANCE_PRIOR,
+                  0.7),
     ParameterKind("stress_coupling", "1/mmHg", "1/kPa", "0.5 1/kPa",
                   "mechanical coupling: invasion slows as exp(-gamma * von Mises stress)",
                   lambda case: [("physics", "mechanics", "stress_coupling")], _mechanics_required),

@@ -7,23 +7,34 @@ Example::
         proliferation_rate: {prior: "0.05 1/day", prior_log_sd: 0.7, bounds: ["0.002 1/day", "0.5 1/day"]}
         invasion_diffusivity: {prior: "0.13 mm^2/day", prior_log_sd: 1.0}
         radiosensitivity: {prior: "0.03 1/Gy", prior_log_sd: 0.7, initial: "0.05 1/Gy"}
+        clearance_half_time: {}            # the sourced default prior (10 days, Lim et al. 2008)
+      prior: cohort/prior.yaml             # optional: a population prior (replaces the entries above)
       misfit: {volume_sd: 0.1, shape_discordance: 0.2}
       optimiser: {max_iterations: 12, tolerance: 1e-3, fd_step: 0.01}
 
 Parameters are fitted in log space: the prior is log-normal with median ``prior`` and standard deviation
 ``prior_log_sd`` of the natural logarithm (the regularisation), the search stays within ``bounds``
-(default: prior / 100 to prior x 100) and starts at ``initial`` (default: the prior median).
+(default: prior / 100 to prior x 100) and starts at ``initial`` (default: the prior median). A
+parameter without ``prior`` takes its sourced default prior when it has one (``radiosensitivity``:
+0.19 /Gy, log sd 0.3, the head-and-neck clinical range; ``clearance_half_time``: 10 days, log sd 0.7).
+
+``prior: FILE`` (relative to the case file) reads a prior file (:mod:`oncotwin.case.prior_file`, e.g. the
+``prior.yaml`` of ``oncotwin calibrate --cohort``): its entries win over the case's own prior, prior_log_sd
+and bounds; the case's ``initial`` is kept. The ``--prior`` option of the commands wins over this key.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.calibratable import PARAMETERS
-from oncotwin.core.units import UnitError, to_internal
+from oncotwin.case.paths import resolve_path
+from oncotwin.case.prior_file import convert_entry, merge_prior, read_prior_file
+from oncotwin.core.errors import CaseError
 
 
 class CalibratedParameter(StrictModel):
@@ -80,56 +91,60 @@ class Calibration(StrictModel):
     parameters: dict[str, CalibratedParameter]
     misfit: Misfit = Misfit()
     optimiser: Optimiser = Optimiser()
+    prior: Path | None = None
 
     @model_validator(mode="before")
     @classmethod
-    def _quantities(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or not isinstance(data.get("parameters"), dict):
+    def _quantities(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict):
             return data
-        if not data["parameters"]:
+        prior_file = None
+        if data.get("prior") is not None:
+            try:
+                prior_file = resolve_path(data["prior"], info)
+            except ValueError as exc:
+                raise FieldProblem("prior", data["prior"], str(exc)) from None
+        own = data.get("parameters", {} if prior_file else None)
+        if not isinstance(own, dict):
+            return data
+        if not own and prior_file is None:
             raise FieldProblem("parameters", {}, f"name at least one parameter: {', '.join(PARAMETERS)}")
         converted = {}
-        for name, spec in data["parameters"].items():
+        for name, spec in own.items():
             if name not in PARAMETERS:
                 raise FieldProblem(f"parameters.{name}", name, f"not a calibratable parameter; allowed: "
                                    f"{', '.join(PARAMETERS)}")
             if not isinstance(spec, dict):
                 raise FieldProblem(f"parameters.{name}", spec, "expected a mapping with 'prior' (and optionally "
                                    "prior_log_sd, bounds, initial)")
-            converted[name] = _convert(name, spec, PARAMETERS[name])
-        return dict(data, parameters=converted)
+            converted[name] = convert_entry(name, spec, PARAMETERS[name])
+        if prior_file is not None:  # a CaseError of the prior file itself names that file
+            converted = merge_prior(converted, read_prior_file(prior_file), str(prior_file))
+        return dict(data, parameters=converted, prior=prior_file)
 
 
-def _convert(name: str, spec: dict, kind) -> dict:
-    """Quantities of one parameter's spec to internal units (errors name the key)."""
+def with_prior(case, path: str | Path):
+    """A copy of ``case`` whose calibration takes the prior file's entries (the ``--prior`` option).
 
-    def value(key: str, raw: Any) -> float:
-        try:
-            number = to_internal(raw, kind.internal_unit, example=kind.example)
-        except UnitError as exc:
-            raise FieldProblem(f"parameters.{name}.{key}", raw, str(exc)) from None
-        if not number > 0:
-            raise FieldProblem(f"parameters.{name}.{key}", raw, f"must be > 0 (e.g. '{kind.example}')")
-        return number
+    Applied on top of the validated case (after its own ``calibration.prior``, if any); a case without a
+    calibration section gets one with the prior file's parameters.
 
-    out = dict(spec)
-    if "prior" not in spec:
-        raise FieldProblem(f"parameters.{name}.prior", "<missing>", f"the prior median is required, e.g. "
-                           f"'{kind.example}'")
-    out["prior"] = value("prior", spec["prior"])
-    if spec.get("initial") is not None:
-        out["initial"] = value("initial", spec["initial"])
-    if spec.get("bounds") is not None:
-        bounds = spec["bounds"]
-        if not isinstance(bounds, (list, tuple)) or len(bounds) != 2:
-            raise FieldProblem(f"parameters.{name}.bounds", bounds, "expected [lower, upper] quantities")
-        lower, upper = value("bounds.0", bounds[0]), value("bounds.1", bounds[1])
-        if not lower < upper:
-            raise FieldProblem(f"parameters.{name}.bounds", bounds, "the lower bound must be below the upper")
-        out["bounds"] = (lower, upper)
-    low = out["bounds"][0] if out.get("bounds") else out["prior"] / 100
-    high = out["bounds"][1] if out.get("bounds") else out["prior"] * 100
-    for key in ("prior", "initial"):
-        if out.get(key) is not None and not low <= out[key] <= high:
-            raise FieldProblem(f"parameters.{name}.{key}", spec[key], "must lie within the bounds")
-    return out
+    Raises:
+        CaseError: a bad prior file, or the case's ``initial`` outside the prior's bounds.
+    """
+    path = Path(path).resolve()
+    entries = read_prior_file(path)
+    spec = case.calibration or Calibration.model_construct(parameters={}, misfit=Misfit(), optimiser=Optimiser())
+    own = {n: p.model_dump() for n, p in spec.parameters.items()}
+    try:
+        merged = merge_prior(own, entries, str(path))
+    except FieldProblem as exc:
+        raise CaseError(str(path), f"calibration.{exc.key}", exc.value, str(exc)) from None
+    for name in entries:
+        problem = PARAMETERS[name].requires(case)
+        if problem:
+            raise CaseError(str(path), f"parameters.{name}", name, f"{PARAMETERS[name].description}: {problem} "
+                            "(in the case this prior is applied to)")
+    parameters = {n: CalibratedParameter(**p) for n, p in merged.items()}
+    calibration = Calibration.model_construct(**{**dict(spec), "parameters": parameters, "prior": path})
+    return case.model_copy(update={"calibration": calibration})

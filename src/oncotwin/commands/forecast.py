@@ -16,7 +16,7 @@ def main(comm: MPI.Comm, args: argparse.Namespace) -> int:
     out = args.out or Path("results") / f"{args.case.stem}_forecast"
     by = None if args.by_day is None else args.by_day * 86400.0
     final = forecast(comm, args.case, args.calibration, out, args.mesh_dir, args.regimens, args.samples, args.seed,
-                     args.ranks_per_member, by, args.resistant_above, args.force)
+                     args.ranks_per_member, by, args.resistant_above, args.force, args.prior)
     if comm.rank == 0:
         summary = json.loads((final / "forecast.json").read_text())
         print(f"forecast: {final} ({summary['samples']} samples per regimen)")

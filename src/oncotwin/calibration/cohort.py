@@ -1,0 +1,171 @@
+"""``oncotwin calibrate --cohort``: a population prior from earlier patients (two-stage empirical Bayes).
+
+Pipeline: read the cohort file and every patient's case and observations -> mesh each case -> fit
+each patient on its own (:class:`~oncotwin.calibration.calibrate.Calibrator`: Levenberg-Marquardt and
+Laplace posterior, with the case's own priors) -> population mean and between-patient spread of the
+log-parameters (:func:`~oncotwin.calibration.population.two_stage`, no further forward run) -> files.
+The first patient's priors double as the weak hyperprior of the population mean.
+
+Written into the output folder (rank 0; the folder appears only on success):
+
+* ``prior.yaml``: the prior of a new patient (:mod:`oncotwin.case.prior_file`): per parameter the
+  population median, the log sd combining the between-patient spread and the uncertainty of the median,
+  and the bounds (those of the cohort's cases, widest); use it with ``calibration.prior`` or ``--prior``;
+* ``cohort.json``: the population estimate (median with its 95 % interval, spread, whether the data
+  inform each parameter), per patient (by cohort label) the individual MAP and sd, the shrunk random
+  effect, convergence and forward runs;
+* ``manifest.json``: versions, content hashes of the cohort, case and observation files, timings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import yaml
+from mpi4py import MPI
+
+from oncotwin import __version__
+from oncotwin.calibration.calibrate import Calibrator, Subject
+from oncotwin.calibration.population import Individual, Population, two_stage
+from oncotwin.case import load_case
+from oncotwin.case.calibratable import PARAMETERS
+from oncotwin.case.cohort import Cohort, read_cohort
+from oncotwin.case.observations import read_observations
+from oncotwin.case.prior_file import KIND
+from oncotwin.core.errors import OncotwinError
+from oncotwin.core.hashing import file_sha256
+from oncotwin.core.log import get_logger
+from oncotwin.core.parallel import on_root
+from oncotwin.core.rundir import RunDirectory
+from oncotwin.io.tables import json_safe
+from oncotwin.mesh.cache import ensure_mesh
+from oncotwin.mesh.distribute import read_tagged_mesh
+from oncotwin.run.manifest import StageTimer, now, package_versions
+
+log = get_logger("calibrate")
+METHOD = ("two-stage empirical Bayes: per-patient Laplace fits, population mean and between-patient spread of "
+          "the log-parameters by EM (Steimer et al. 1984); prior_log_sd = sqrt(spread^2 + var(mean))")
+
+
+def read_patients(comm: MPI.Comm, cohort: Cohort) -> list[tuple[object, str, object]]:
+    """Every patient's case, its hash and its validated observations; the cases must name the same parameters."""
+    patients, names = [], None
+    for k, (case_file, observations_file) in enumerate(zip(cohort.cases, cohort.observations, strict=True)):
+        case, digest = load_case(comm, case_file)
+        where = f"{cohort.file}: patients.{k}.case ({case_file})"
+        if case.calibration is None:
+            raise OncotwinError(f"{where}: the case has no 'calibration' section (parameters to fit, priors)")
+        if not case.physics.growth.enabled:
+            raise OncotwinError(f"{where}: calibration fits the growth model: enable physics.growth")
+        own = list(case.calibration.parameters)
+        if names is not None and own != names:
+            raise OncotwinError(f"{where}: calibration.parameters name {own}; every case of a cohort must name "
+                                f"{names} (as patients.0 does), in that order")
+        names = own
+        observations = on_root(comm, read_observations, observations_file, case)
+        patients.append((case, digest, observations))
+    return patients
+
+
+def fit_patients(comm: MPI.Comm, cohort: Cohort, patients: list, mesh_root: Path, timer: StageTimer) -> list[dict]:
+    """The individual Laplace fit of every patient (meshes are cached under ``mesh_root``)."""
+    fits = []
+    for label, case_file, (case, digest, observations) in zip(cohort.labels, cohort.cases, patients, strict=True):
+        with timer.stage(f"mesh {label}"):
+            folder, _ = ensure_mesh(comm, case, mesh_root, progress=log.info)
+            tmesh = read_tagged_mesh(comm, folder)
+        with timer.stage(f"fit {label}"):
+            calibrator = Calibrator(comm, [Subject(case, Path(case_file), digest, observations, tmesh)])
+            log.info("calibrate --cohort: fitting %s (%d observation(s))", label,
+                     len(observations.segmentations) + len(observations.scalars))
+            result = calibrator.run()
+        fits.append({"label": label, "calibrator": calibrator, "result": result,
+                     "cells": tmesh.mesh.topology.index_map(3).size_global,
+                     "forward_seconds": calibrator.subjects[0].forward.seconds})
+    return fits
+
+
+def prior_document(names: list[str], population: Population, fits: list[dict], n: int) -> dict:
+    """The ``prior.yaml`` content (quantities in the reporting units)."""
+    first = fits[0]["calibrator"].prior
+    mean, sd = population.predictive(first.mean, first.precision)
+    parameters = {}
+    for j, name in enumerate(names):
+        kind = PARAMETERS[name]
+        specs = [f["calibrator"].spec.parameters[name] for f in fits]
+        lower, upper = min(s.lower for s in specs), max(s.upper for s in specs)
+        median = min(max(math.exp(mean[j]), lower), upper)
+        parameters[name] = {"prior": kind.text(median), "prior_log_sd": round(float(sd[j]), 6),
+                            "bounds": [kind.text(lower), kind.text(upper)],
+                            "between_patient_log_sd": round(float(population.spread[j]), 6),
+                            "mean_log_sd": round(float(math.sqrt(population.mean_covariance[j, j])), 6)}
+        if not population.informed[j]:
+            log.warning("calibrate --cohort: the cohort's data do not inform %s: prior.yaml keeps the case's prior",
+                        name)
+    return {"kind": KIND, "oncotwin": __version__, "method": METHOD, "patients": n, "parameters": parameters}
+
+
+def cohort_summary(names: list[str], population: Population, fits: list[dict]) -> dict:
+    """``cohort.json``: the population and per-patient estimates in readable units."""
+    mean_sd = np.sqrt(np.diag(population.mean_covariance))
+    parameters = {}
+    for j, name in enumerate(names):
+        kind = PARAMETERS[name]
+        parameters[name] = {
+            "description": kind.description, "unit": kind.unit, "informed": population.informed[j],
+            "population_median": kind.user_value(math.exp(population.mean[j])),
+            "population_median_interval_95": [kind.user_value(math.exp(population.mean[j] - 1.96 * mean_sd[j])),
+                                              kind.user_value(math.exp(population.mean[j] + 1.96 * mean_sd[j]))],
+            "median_log_sd": float(mean_sd[j]), "between_patient_log_sd": float(population.spread[j]),
+            "new_patient_log_sd": float(population.predictive_log_sd[j])}
+    patients = []
+    for fit, effect, S in zip(fits, population.effects, population.effect_covariances, strict=True):
+        result = fit["result"]
+        sd = np.sqrt(np.diag(result.covariance))
+        patients.append({
+            "label": fit["label"], "converged": result.converged, "flat": result.flat, "forward_runs": result.runs,
+            "objective": result.objective, "cells": fit["cells"],
+            "individual": {n: {"map": PARAMETERS[n].user_value(math.exp(result.x[j])), "log_sd": float(sd[j])}
+                           for j, n in enumerate(names)},
+            "random_effect": {n: {"value": PARAMETERS[n].user_value(math.exp(effect[j])),
+                                  "log_sd": float(math.sqrt(S[j, j]))} for j, n in enumerate(names)}})
+    return {"method": METHOD, "parameters": parameters, "patients": patients,
+            "em": {"iterations": population.iterations, "converged": population.converged}}
+
+
+def calibrate_cohort(comm: MPI.Comm, cohort_file: Path, out: Path, mesh_root: Path,
+                     force: bool = False) -> tuple[Path, dict]:
+    """The ``oncotwin calibrate --cohort`` pipeline; returns the folder and the ``cohort.json`` summary."""
+    started, timer = now(), StageTimer()
+    cohort = on_root(comm, read_cohort, cohort_file)
+    patients = read_patients(comm, cohort)
+    names = list(patients[0][0].calibration.parameters)
+    rundir = RunDirectory.open(comm, out, force, kind="cohort",
+                               inputs=(cohort.file, *cohort.cases, *cohort.observations))
+    try:
+        fits = fit_patients(comm, cohort, patients, mesh_root, timer)
+        individuals = [Individual(f["result"].x, f["result"].covariance, f["calibrator"].prior.mean,
+                                  f["calibrator"].prior.precision) for f in fits]
+        population = on_root(comm, two_stage, individuals)
+        summary = cohort_summary(names, population, fits)
+        if comm.rank == 0:
+            prior = prior_document(names, population, fits, len(fits))
+            (rundir.work / "prior.yaml").write_text(
+                "# Population prior of a new patient: use it with `calibration.prior: prior.yaml` or `--prior`\n"
+                + yaml.safe_dump(prior, sort_keys=False))
+            (rundir.work / "cohort.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
+            manifest = {"oncotwin": __version__, "cohort_sha256": file_sha256(cohort.file),
+                        "patients": [{"label": label, "case_sha256": digest, "observations_sha256": obs.sha256}
+                                     for label, (_, digest, obs) in zip(cohort.labels, patients, strict=True)],
+                        "ranks": comm.size, "forward_runs": sum(f["result"].runs for f in fits),
+                        "forward_seconds": round(sum(f["forward_seconds"] for f in fits), 3),
+                        "packages": package_versions(), "start": started, "end": now(), "stages": timer.stages}
+            (rundir.work / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+        final = rundir.commit(comm)
+    except BaseException:
+        rundir.abandon(comm)
+        raise
+    return final, summary
