@@ -70,8 +70,12 @@ class DicomSeries:
         return out
 
 
-def _fail(path: Path, key: str, message: str) -> InputDataError:
+def dicom_error(path: Path, key: str, message: str) -> InputDataError:
+    """The one-line error of a DICOM input: file, case key, what is wrong."""
     return InputDataError(f"{path}: key '{key}': {message}")
+
+
+_fail = dicom_error
 
 
 def read_header(path: Path, key: str, what: str = "") -> pydicom.Dataset:
@@ -93,6 +97,17 @@ def read_header(path: Path, key: str, what: str = "") -> pydicom.Dataset:
     except Exception:  # not DICOM at all: reported below
         pass
     raise _fail(path, key, f"not a DICOM file{what}")
+
+
+def read_dicom_object(path: Path | str, key: str, modality: str) -> pydicom.Dataset:
+    """The header of a single DICOM object file (RTSTRUCT, RTDOSE, ...), checked to be of ``modality``."""
+    path = Path(path)
+    if not path.is_file():
+        raise dicom_error(path, key, "file not found")
+    ds = read_header(path, key)
+    if ds.get("Modality") != modality:
+        raise dicom_error(path, key, f"a DICOM {ds.get('Modality', 'object')} file, not an {modality}")
+    return ds
 
 
 def _slice_files(folder: Path, key: str) -> list[Path]:

@@ -21,8 +21,7 @@ import numpy as np
 import pydicom
 from scipy import ndimage
 
-from oncotwin.core.errors import InputDataError
-from oncotwin.imaging.dicom_series import LPS_TO_RAS, read_header
+from oncotwin.imaging.dicom_series import LPS_TO_RAS, dicom_error, read_dicom_object
 
 PER_FRACTION_SUMMATIONS = ("FRACTION", "BEAM_SESSION", "FRACTION_SESSION")
 
@@ -55,8 +54,7 @@ class DoseGrid:
         return np.where(self.covers(points), values, np.nan)
 
 
-def _fail(path: Path, key: str, message: str) -> InputDataError:
-    return InputDataError(f"{path}: key '{key}': {message}")
+_fail = dicom_error
 
 
 def _frame_offsets(ds, path: Path, key: str, normal: np.ndarray) -> np.ndarray:
@@ -81,11 +79,7 @@ def read_rtdose(path: str | Path, key: str) -> DoseGrid:
         InputDataError: not an RTDOSE, relative dose units, missing geometry or an uneven frame spacing.
     """
     path = Path(path)
-    if not path.is_file():
-        raise _fail(path, key, "file not found")
-    ds = read_header(path, key)
-    if ds.get("Modality") != "RTDOSE":
-        raise _fail(path, key, f"a DICOM {ds.get('Modality', 'object')} file, not an RTDOSE")
+    ds = read_dicom_object(path, key, "RTDOSE")
     for attribute in ("ImageOrientationPatient", "ImagePositionPatient", "PixelSpacing", "DoseGridScaling"):
         if attribute not in ds:
             raise _fail(path, key, f"RTDOSE has no {attribute}")
@@ -121,11 +115,7 @@ def planned_fractions(path: str | Path, key: str) -> int:
         InputDataError: not an RTPLAN or without a planned fraction count.
     """
     path = Path(path)
-    if not path.is_file():
-        raise _fail(path, key, "file not found")
-    ds = read_header(path, key)
-    if ds.get("Modality") != "RTPLAN":
-        raise _fail(path, key, f"a DICOM {ds.get('Modality', 'object')} file, not an RTPLAN")
+    ds = read_dicom_object(path, key, "RTPLAN")
     groups = ds.get("FractionGroupSequence", [])
     count = groups[0].get("NumberOfFractionsPlanned") if groups else None
     if not count or int(count) < 1:

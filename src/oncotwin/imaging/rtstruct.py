@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.path import Path as Polygon
 
-from oncotwin.core.errors import InputDataError
-from oncotwin.imaging.dicom_series import DicomSeries, read_header
+from oncotwin.imaging.dicom_series import DicomSeries, dicom_error, read_dicom_object
 
 ON_PLANE_TOLERANCE = 0.1  # fraction of the slice gap a contour may lie off a slice plane
 
@@ -38,8 +37,7 @@ class StructureSet:
         return list(self.contours)
 
 
-def _fail(path: Path, key: str, message: str) -> InputDataError:
-    return InputDataError(f"{path}: key '{key}': {message}")
+_fail = dicom_error
 
 
 def referenced_series(ds, path: Path, key: str) -> tuple[set[str], set[str]]:
@@ -64,11 +62,7 @@ def read_structure_set(path: str | Path, series: DicomSeries, key: str) -> Struc
             not closed planar.
     """
     path = Path(path)
-    if not path.is_file():
-        raise _fail(path, key, "file not found")
-    ds = read_header(path, key)
-    if ds.get("Modality") != "RTSTRUCT":
-        raise _fail(path, key, f"a DICOM {ds.get('Modality', 'object')} file, not an RTSTRUCT")
+    ds = read_dicom_object(path, key, "RTSTRUCT")
     uids, frames = referenced_series(ds, path, key)
     if series.series_uid not in uids:
         raise _fail(path, key, f"the RTSTRUCT references the image series {min(uids)}, not the series "
