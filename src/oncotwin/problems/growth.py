@@ -2,11 +2,13 @@
 
 Each step is kinetics(dt/2) -> invasion(dt) -> kinetics(dt/2): the kinetics (proliferation, oxygen
 dependence, necrosis, mutation) are integrated pointwise at the nodes, the invasion is one
-backward-Euler diffusion solve per clone with a lumped mass matrix. The invasion matrix is assembled
-again only when the step size or the mechanical stress changes. At patient mesh sizes it is
-mass-dominated (``dt D / h^2`` small), so CG with Jacobi converges in a handful of iterations; on fine
-meshes (``dt D / h^2 > 2``) CG uses smoothed-aggregation multigrid instead, whose iterations do not
-grow under refinement.
+backward-Euler diffusion solve per clone with a lumped mass matrix. The invasion stiffness is assembled
+again only when the mechanical stress changes. With volume exclusion (the default of the case schema) the
+step matrix follows the space dead cells leave free at every step (:mod:`oncotwin.la.exclusion`; a few
+vector operations on the stiffness) and is not symmetric, so GMRES replaces CG. At patient mesh sizes it is
+mass-dominated (``dt D / h^2`` small), so Jacobi converges in a handful of iterations; on fine meshes
+(``dt D / h^2 > 2``) smoothed-aggregation multigrid takes over, whose iterations do not grow under
+refinement.
 """
 
 from __future__ import annotations
