@@ -278,6 +278,20 @@ def penetration(drug: DrugParameters, tissue: str) -> tuple[float, str] | None:
     return drug.penetration.get(str(tissue).strip().lower())
 
 
+def barrier_kpuu(drug: DrugParameters, tissue: str | None) -> float:
+    """Kp,uu of ``drug`` behind the barrier of ``tissue``: unbound tissue / unbound plasma at steady state.
+
+    The library's penetration ratios are tissue interstitium / total plasma AUC, as microdialysis measures
+    them (Portnow 2009 for temozolomide in brain: 2.7 / 17.1 ug h/mL = 0.178), so
+    ``Kp,uu = ratio / unbound_fraction``, at most 1 (a barrier does not concentrate the drug). 1 for a tissue
+    without a ratio (no barrier: the default, and every non-brain tissue).
+    """
+    known = penetration(drug, tissue) if tissue else None
+    if known is None:
+        return 1.0
+    return min(1.0, known[0] / drug.unbound_fraction) if drug.unbound_fraction > 0 else 1.0
+
+
 def known_drugs() -> list[str]:
     """Names in the library, sorted."""
     return sorted(LIBRARY)
