@@ -6,11 +6,13 @@ import copy
 
 import numpy as np
 import pytest
+import yaml
 
 from oncotwin.case.schema import Case
 from oncotwin.mesh.distribute import mesh_in_memory
 from oncotwin.model.delivery import create_drug_problems
 from oncotwin.pk.drugs import barrier_kpuu, get_drug
+from tests.conftest import run_cli
 
 CASE = {
     "name": "barrier_sphere",
@@ -78,6 +80,14 @@ def test_a_brain_host_around_an_open_tumour_keeps_the_tumour_exposure_higher(com
     assert np.isclose(again[normal], open_[normal], rtol=0, atol=0)
 
 
-def test_an_unknown_organ_is_a_one_line_error():
+def test_an_unknown_organ_is_a_one_line_error_naming_file_key_and_value(tmp_path):
     with pytest.raises(ValueError, match="known organs: brain, brainstem"):
         case_with({"host": "pancreas"})
+    data = copy.deepcopy(CASE)
+    data["regions"]["host"]["organ"] = "pancreas"
+    (tmp_path / "case.yaml").write_text(yaml.safe_dump(data))
+    result = run_cli("run", str(tmp_path / "case.yaml"), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert "case.yaml" in line and "regions.host.organ" in line and "pancreas" in line and "known organs" in line
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
