@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from oncotwin.pk.covariates import SizeScaling, adjusted_clearance, body_size_factor, bsa_mosteller
-from oncotwin.pk.drugs import get_drug, penetration
+from oncotwin.pk.drugs import get_drug, library_table, penetration
 from oncotwin.pk.plasma import PlasmaCurve, adjusted_drug, plasma_curves
 from oncotwin.pk.schedule import DAY, HOUR, DoseEvent, expand, merge, parse_schedule
 
@@ -53,6 +53,8 @@ def test_a_heavier_patient_s_cisplatin_clearance_scales_by_bsa_ratio_to_the_publ
              / adjusted_drug(cisplatin, 81.0, bsa_m2=light).clearance)
     assert ratio == pytest.approx((heavy / light) ** 0.83, rel=1e-14)
     assert ratio == pytest.approx((100 / 60) ** (0.83 / 2), rel=1e-14)  # Mosteller: BSA ~ sqrt(weight)
+    rows = {row["drug"]: row["clearance_body_size"] for row in library_table()}
+    assert rows["cisplatin"].startswith("(bsa / 1.62 m^2)^0.83 (Urien") and rows["docetaxel"] == "none"
     t = np.linspace(0.0, DAY, 200)
     events = (DoseEvent(0.0, HOUR, 75.0 * heavy, "cisplatin", "infusion"),)
     heavy_curve = plasma_curves({"cisplatin": cisplatin}, events, crcl_ml_per_min=81.0, bsa_m2=heavy)["cisplatin"]

@@ -424,7 +424,8 @@ def concentration_to_internal(value: object, molecular_weight: float) -> float:
 
 
 def library_table() -> list[dict[str, object]]:
-    """One row per drug (name, compartments, CL in L/h, V1 in L, fu, source), for reports and docs."""
+    """One row per drug (name, compartments, CL in L/h, V1 in L, fu, body-size scaling of CL, source), for
+    reports and docs."""
     rows = []
     for name in known_drugs():
         drug = get_drug(name)
@@ -436,9 +437,17 @@ def library_table() -> list[dict[str, object]]:
             "t_half_terminal_h": _terminal_half_life_h(drug),
             "unbound_fraction": drug.unbound_fraction,
             "fraction_renal": drug.fraction_renal,
+            "clearance_body_size": _size_text(drug.clearance_size),
             "source": drug.source,
         })
     return rows
+
+
+def _size_text(scaling: SizeScaling | None) -> str:
+    if scaling is None:
+        return "none"
+    unit = "m^2" if scaling.covariate == "bsa" else "kg"
+    return f"({scaling.covariate} / {scaling.reference:g} {unit})^{scaling.exponent:g} ({scaling.source})"
 
 
 def _terminal_half_life_h(drug: DrugParameters) -> float:
