@@ -12,7 +12,10 @@ from oncotwin.case.schema import Case
 from oncotwin.mesh.distribute import mesh_in_memory
 from oncotwin.model.delivery import create_drug_problems
 from oncotwin.pk.drugs import barrier_kpuu, get_drug
+from oncotwin.problems.drug import DrugTissue
 from tests.conftest import run_cli
+from tests.problems.test_drug import make
+from tests.problems.test_fluid import cube
 
 CASE = {
     "name": "barrier_sphere",
@@ -91,3 +94,18 @@ def test_an_unknown_organ_is_a_one_line_error_naming_file_key_and_value(tmp_path
     line = result.stderr.strip().splitlines()[-1]
     assert "case.yaml" in line and "regions.host.organ" in line and "pancreas" in line and "known organs" in line
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.mpi
+def test_the_invading_tumour_takes_its_own_open_vessels_into_the_brain(comm):
+    """Where the tumour fraction is 1 the barrier field takes the tumour region's value (no barrier), as the
+    other transport coefficients do; without a barrier anywhere no field is made (bit-identical forms)."""
+    tm = cube(comm, 4)
+    problem = make(tm, {"tumour": DrugTissue(1e-4, 1e-3, 0.1, 0.0), "host": DrugTissue(1e-4, 1e-3, 0.1, 0.0, 0.2)})
+    host = problem.penetration.function_space.dofmap.list[tm.cell_tags.find(tm.regions["host"]), 0]
+    assert np.allclose(problem.penetration.x.array[host], 0.2)
+    blend = problem.follow_tumour("tumour")
+    ncells = tm.mesh.topology.index_map(3).size_local + tm.mesh.topology.index_map(3).num_ghosts
+    blend.apply(np.ones(ncells))
+    assert np.allclose(problem.penetration.x.array, 1.0)
+    assert make(tm, {r: DrugTissue(1e-4, 1e-3, 0.1, 0.0) for r in ("tumour", "host")}).penetration is None
