@@ -28,6 +28,11 @@ from oncotwin.defaults.tissue import (
     TISSUE_KINDS,
     TUMOUR_KINDS,
 )
+from oncotwin.outcomes.ntcp import ORGANS
+from oncotwin.pk.drugs import LIBRARY
+
+ORGAN_NAMES = tuple(sorted(set(ORGANS) | {t for entry in LIBRARY.values() for t in entry.penetration}))
+"""Organs a region can be: those with NTCP parameters or with a drug's tissue penetration (barrier)."""
 
 
 class FluidTissue(StrictModel):
@@ -100,9 +105,15 @@ OXYGEN_REGION_DEFAULTS = {kind: {k: f"{v!r} {_OXYGEN_UNITS[k]}" for k, v in valu
 
 
 class Region(StrictModel):
-    """A tissue region: its kind (which selects literature defaults) and parameter overrides."""
+    """A tissue region: its kind (which selects literature defaults), its organ and parameter overrides.
+
+    ``organ`` (optional) names the organ the region is part of; drugs with a tissue penetration ratio for it
+    (:func:`oncotwin.pk.drugs.barrier_kpuu`, e.g. temozolomide in brain) cross its vessels behind a barrier.
+    Mark the regions with an intact barrier (normal brain), not the contrast-enhancing tumour.
+    """
 
     kind: Literal["tumour", "necrotic", "edema", "normal"]
+    organ: str | None = None
     fluid: FluidTissue = FluidTissue()
     drug: RegionDrug = RegionDrug()
     growth: RegionGrowth = RegionGrowth()
@@ -126,6 +137,15 @@ class Region(StrictModel):
             if isinstance(given, dict):
                 data = dict(data, **{key: {**defaults[data["kind"]], **given}})
         return data
+
+    @model_validator(mode="after")
+    def _known_organ(self) -> Region:
+        if self.organ is not None:
+            name = self.organ.strip().lower().replace(" ", "_")
+            if name not in ORGAN_NAMES:
+                raise FieldProblem("organ", self.organ, f"known organs: {', '.join(ORGAN_NAMES)}")
+            object.__setattr__(self, "organ", name)
+        return self
 
     @property
     def is_tumour(self) -> bool:

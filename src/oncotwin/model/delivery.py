@@ -180,7 +180,8 @@ def create_drug_problems(case: Case, tmesh: TaggedMesh, fluid=None) -> dict[str,
     treatment = case.treatment
     curves = plasma_curves(treatment.library_parameters(), treatment.events(),
                            crcl_ml_per_min=treatment.patient.crcl_ml_per_min,
-                           hepatic_factor=treatment.patient.hepatic_factor, bsa_m2=treatment.patient.bsa_m2)
+                           hepatic_factor=treatment.patient.hepatic_factor, bsa_m2=treatment.patient.bsa_m2,
+                           weight_kg=treatment.patient.weight_kg)
     vessels = vessel_coupling(case, tmesh, fluid)
     surface = vessels.vascular_scale * vessels.surface_density
     opts = case.physics.drug

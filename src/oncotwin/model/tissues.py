@@ -7,7 +7,7 @@ take one small frozen dataclass per region and know nothing of the case.
 from __future__ import annotations
 
 from oncotwin.case.schema import Case
-from oncotwin.pk.drugs import DrugParameters
+from oncotwin.pk.drugs import DrugParameters, barrier_kpuu
 from oncotwin.problems.drug import DrugTissue
 from oncotwin.problems.fluid import FluidTissue
 from oncotwin.problems.growth import GrowthTissue
@@ -31,10 +31,12 @@ def fluid_tissues(case: Case) -> dict[str, FluidTissue]:
 
 
 def drug_tissues(case: Case, drug: DrugParameters) -> dict[str, DrugTissue]:
-    """Transport parameters of one drug per region: the drug's values times the region's scales."""
+    """Transport parameters of one drug per region: the drug's values times the region's scales, and the
+    barrier of the region's organ (Kp,uu, 1 without one)."""
     return {name: DrugTissue(diffusivity=drug.diffusivity * region.drug.diffusivity_scale,
                              permeability=drug.permeability * region.drug.permeability_scale,
-                             reflection=drug.reflection_coefficient, decay=drug.tissue_decay_rate)
+                             reflection=drug.reflection_coefficient, decay=drug.tissue_decay_rate,
+                             penetration=barrier_kpuu(drug, region.organ))
             for name, region in case.regions.items()}
 
 

@@ -118,6 +118,8 @@ INDICATIONS: Mapping[str, WeibullTgiModel | SurvivalNote] = MappingProxyType({
     "glioblastoma": SurvivalNote("glioblastoma", "no published tumour-size -> overall-survival model with "
                                  "parameters is in the library for glioblastoma (Neal et al. 2013 'days gained' is "
                                  "a response metric without an OS model); no survival number is given"),
+    # Wang 2009 and Claret 2009 are log-normal OS models on baseline size and the week-8 / week-7 change; their
+    # parameter tables were not found in any source available to us, so they stay notes, not numbers.
     "nsclc": SurvivalNote("nsclc", "the NSCLC model of Wang et al. (Clin Pharmacol Ther 2009;86:167) is not yet "
                           "in the library (its parameter table is not transcribed); no survival number is given"),
     "colorectal": SurvivalNote("colorectal", "the colorectal model of Claret et al. (J Clin Oncol 2009;27:4103) is "

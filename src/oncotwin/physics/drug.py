@@ -38,15 +38,22 @@ def patlak_factor(peclet: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
 class VascularExchange:
     """Kedem-Katchalsky-Patlak exchange written as ``J_s = gain * c_p - uptake * c``.
 
+    A blood-brain barrier with efflux transporters lets less drug in than out: the influx is multiplied by
+    ``penetration`` = Kp,uu, the steady-state unbound tissue / unbound plasma ratio (Hammarlund-Udenaes M
+    et al., Pharm Res 2008;25:1737), and the back-diffusion is not. Without a barrier (``None``) the
+    exchange is symmetric.
+
     Attributes:
         filtration: fluid filtration J_f [1/s] (from the pressure; may be negative: reabsorption).
         permeability_surface: P S/V [1/s].
         reflection: solute reflection coefficient sigma_f [-].
+        penetration: Kp,uu in [0, 1] per point, or ``None`` (no barrier).
     """
 
     filtration: ufl.core.expr.Expr
     permeability_surface: ufl.core.expr.Expr
     reflection: ufl.core.expr.Expr
+    penetration: ufl.core.expr.Expr | None = None
 
     def _diffusive(self) -> ufl.core.expr.Expr:
         convective = self.filtration * (1 - self.reflection)
@@ -58,7 +65,8 @@ class VascularExchange:
     @property
     def gain(self) -> ufl.core.expr.Expr:
         """Coefficient of the plasma concentration [1/s]."""
-        return self.filtration * (1 - self.reflection) + self._diffusive()
+        gain = self.filtration * (1 - self.reflection) + self._diffusive()
+        return gain if self.penetration is None else self.penetration * gain
 
     @property
     def uptake(self) -> ufl.core.expr.Expr:

@@ -8,6 +8,8 @@ names say so. Conversion from the internal units of a case file happens in
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Literal
 
 CRCL_REFERENCE_ML_PER_MIN = 100.0
 """Creatinine clearance of a typical adult with normal renal function (mL/min), the reference of
@@ -72,8 +74,8 @@ def adjusted_clearance(
     """Individual clearance from the population value, split into renal and non-renal parts.
 
     CL = CL_pop * (f_renal * CrCl / CrCl_ref + (1 - f_renal) * hepatic_factor), with CrCl_ref the typical
-    patient of the source of CL_pop (default :data:`CRCL_REFERENCE_ML_PER_MIN`). The non-renal part is taken as hepatic, so
-    ``hepatic_factor`` (0-1) scales it for hepatic impairment.
+    patient of the source of CL_pop (default :data:`CRCL_REFERENCE_ML_PER_MIN`). The non-renal part is taken
+    as hepatic, so ``hepatic_factor`` (0-1) scales it for hepatic impairment.
 
     Args:
         clearance: population clearance (any unit; the result has the same unit).
@@ -101,13 +103,33 @@ def _require_positive(**values: float) -> None:
             raise ValueError(f"{name} must be a positive number, got {value!r}")
 
 
-def body_size_factor(bsa_m2: float | None, reference_bsa_m2: float | None, exponent: float) -> float:
-    """(BSA / BSA_ref)^exponent, the body-size scaling of clearance of a source model; 1 without it.
+@dataclass(frozen=True)
+class SizeScaling:
+    """Body-size scaling of clearance in a source PK model: ``CL = CL_pop (X / X_ref)^exponent``.
 
-    ``exponent`` 0 means the source found no body-size effect (or none is transcribed); 1 means clearance
-    proportional to BSA, as in models written per m^2.
+    Attributes:
+        covariate: ``"bsa"`` (m^2) or ``"weight"`` (kg), as the source model uses it.
+        reference: the source's typical (centring) value of the covariate.
+        exponent: the published exponent (0.75 for fixed allometry, 1 for a model written per m^2).
+        source: citation with the table of the exponent.
     """
-    if exponent == 0 or bsa_m2 is None or reference_bsa_m2 is None:
-        return 1.0
-    _require_positive(bsa_m2=bsa_m2, reference_bsa_m2=reference_bsa_m2)
-    return (bsa_m2 / reference_bsa_m2) ** exponent
+
+    covariate: Literal["bsa", "weight"]
+    reference: float
+    exponent: float
+    source: str
+
+    def factor(self, bsa_m2: float | None = None, weight_kg: float | None = None) -> float:
+        """``(X / X_ref)^exponent`` for the patient's covariate; 1 when the patient does not give it."""
+        value = bsa_m2 if self.covariate == "bsa" else weight_kg
+        if value is None:
+            return 1.0
+        _require_positive(**{self.covariate: value})
+        return (value / self.reference) ** self.exponent
+
+
+def body_size_factor(scaling: SizeScaling | None, bsa_m2: float | None = None,
+                     weight_kg: float | None = None) -> float:
+    """The clearance multiplier of a drug's body-size model (1 without one: the source found no effect on
+    clearance, or none is transcribed)."""
+    return 1.0 if scaling is None else scaling.factor(bsa_m2, weight_kg)

@@ -34,7 +34,7 @@ from types import MappingProxyType
 
 from oncotwin.core.units import UnitError, registry, to_internal
 from oncotwin.pk.compartments import CompartmentModel
-from oncotwin.pk.covariates import CRCL_REFERENCE_ML_PER_MIN
+from oncotwin.pk.covariates import CRCL_REFERENCE_ML_PER_MIN, SizeScaling
 
 # name -> internal unit ("dimensionless" for pure numbers); the case file may override any of these
 PARAMETER_UNITS: Mapping[str, str] = MappingProxyType({
@@ -76,6 +76,10 @@ class DrugEntry:
         name: library key (lower case).
         molecular_weight: g/mol, used to convert molar concentrations (IC50) to mass concentrations.
         source: short citation of the plasma PK parameter set.
+        reference_crcl_ml_per_min: creatinine clearance of the source's typical patient.
+        clearance_size: body-size scaling of clearance in the source model (``None``: the source retained
+            no body-size effect on clearance, or none is transcribed; the entry's comment says which).
+        penetration: tissue -> (tissue interstitium / plasma AUC ratio, source).
     """
 
     name: str
@@ -99,8 +103,7 @@ class DrugEntry:
     hill: float = 1.0
     source: str = ""
     reference_crcl_ml_per_min: float = CRCL_REFERENCE_ML_PER_MIN
-    reference_bsa_m2: float | None = None
-    clearance_bsa_exponent: float = 0.0
+    clearance_size: SizeScaling | None = None
     penetration: Mapping[str, tuple[float, str]] = field(default_factory=dict)
 
 
@@ -132,8 +135,7 @@ class DrugParameters:
     hill: float
     source: str
     reference_crcl_ml_per_min: float = CRCL_REFERENCE_ML_PER_MIN
-    reference_bsa_m2: float | None = None
-    clearance_bsa_exponent: float = 0.0
+    clearance_size: SizeScaling | None = None
     penetration: Mapping[str, tuple[float, str]] = field(default_factory=dict)
 
     @property
@@ -163,6 +165,7 @@ LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
     # Plasma PK: Perez-Blanco JS et al., Br J Clin Pharmacol 2016;82:1517 (adult NHL, R-CHOP, 3-compartment;
     #   V1-V3 fixed to the adult reference values of Kontny NE et al., Cancer Chemother Pharmacol 2013).
     # Renal fraction ~0.1: <10% excreted unchanged in urine (doxorubicin label), approximate.
+    # Body size: weight and BSA were screened and not retained in the final model (Perez-Blanco 2016): none.
     # Transport (approximate): D = 3.4e-6 cm^2/s and P = 3e-4 cm/s as used by Zhan W & Xu XY (PLoS One
     #   2013, after Eikenberry S, Theor Biol Med Model 2009); sigma 0.15 (small molecule, Zhan & Xu);
     #   protein binding ~75% (label) -> fu 0.25; uptake rate and IC50 ~0.1 uM (cell-line range 0.01-1 uM)
@@ -190,12 +193,17 @@ LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
         diffusivity="5e-6 cm^2/s", permeability="3e-4 cm/s", reflection_coefficient=0.1,
         unbound_fraction=1.0, tissue_decay_rate="1e-4 1/s", emax=1.0, ic50="5 umol/L",
         source="Urien & Lokiec, Br J Clin Pharmacol 2004 (unbound platinum)",
-        reference_crcl_ml_per_min=81.0, reference_bsa_m2=1.62,
+        reference_crcl_ml_per_min=81.0,
+        # CL = 35.5 L/h (BSA / 1.62 m^2)^0.83 (CrCl / 81)^0.36 (Urien & Lokiec 2004, Table 4; the renal part
+        # stays the linear fraction_renal model here). V1's BSA^1.60 of the same table is not applied.
+        clearance_size=SizeScaling("bsa", 1.62, 0.83, "Urien & Lokiec, Br J Clin Pharmacol 2004;57:756, Table 4"),
     ),
     # Plasma PK: Ostermann S et al., Clin Cancer Res 2004;10:3728 (glioma patients, oral: CL/F 10 L/h,
     #   V/F 30.3 L, ka 5.8 1/h; the CSF compartment of that model is omitted). Oral bioavailability ~1
     #   (Temodar label: IV and oral AUC equivalent), so the apparent values are used as CL and V.
     # Renal fraction ~0.06: 5-10% excreted unchanged in urine (label), approximate.
+    # Body size: BSA influenced CL and V in Ostermann 2004 (abstract), but the covariate equation is not
+    #   transcribed (table not accessible to us), so clearance is not scaled: a known gap.
     # Tissue decay: spontaneous hydrolysis to MTIC at pH 7.4, t1/2 ~1.8 h (Denny BJ et al., Biochemistry
     #   1994) -> 1.07e-4 1/s. Protein binding ~15% (label) -> fu 0.85. D, P, sigma approximate (194 Da,
     #   lipophilic, crosses the blood-brain barrier). IC50 ~100 uM in MGMT-negative glioma lines
@@ -215,6 +223,7 @@ LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
     #   CL 179 L/h, V 65.6 L, t1/2 0.25 h). 5-FU elimination is saturable (Michaelis-Menten, e.g. Bressolle F
     #   et al.); the linear model is an approximation valid near the clinical infusion rates.
     # Renal fraction ~0.1: <10% excreted unchanged (Diasio RB & Harris BE, Clin Pharmacokinet 1989).
+    # Body size: the covariate model of Yamada 2025 is not transcribed; clearance is not scaled.
     # Transport (approximate): 130 Da: D ~1e-5 cm^2/s in interstitium, P ~3e-4 cm/s, sigma 0.05; protein
     #   binding ~10% -> fu 0.9; tissue decay = DPD catabolism/anabolism, approximate; IC50 ~5 uM, approximate.
     "5-fluorouracil": DrugEntry(
@@ -230,6 +239,7 @@ LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
     #   non-linear at 175 mg/m^2 over 3 h (Henningsson A et al., J Clin Oncol 2001); this is a linear
     #   approximation.
     # Renal fraction ~0.05 (<10% unchanged in urine, label). Protein binding 89-98% (label) -> fu 0.05.
+    # Body size: no covariate was retained in the final model (Sun 2025, Table 2; BSA only sets the dose).
     # Transport (approximate): 854 Da, lipophilic, binds tubulin: D ~1.5e-6 cm^2/s, P ~1e-4 cm/s, sigma 0.2;
     #   uptake/binding 5e-5 1/s; IC50 ~5 nM, approximate.
     "paclitaxel": DrugEntry(
@@ -244,6 +254,7 @@ LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
     #   2-compartment linear: CL 32.6 L/h, Q 5.34 L/h, V1 5.77 L, V2 11.0 L; the values used with the Friberg
     #   2002 myelosuppression model by Norris DC, DTAT R package / F1000Research 2017;6:112).
     # Renal fraction ~0.06: ~6% of a dose in urine (label), approximate. Protein binding ~94% (label) -> fu 0.06.
+    # Body size: Onoue 2016 reports an effect of age on CL (title); no body-size effect is transcribed.
     # Transport (approximate): 808 Da, lipophilic taxane like paclitaxel: D ~1.5e-6 cm^2/s, P ~1e-4 cm/s,
     #   sigma 0.2; uptake/binding 5e-5 1/s; IC50 ~5 nM, approximate.
     "docetaxel": DrugEntry(
@@ -258,6 +269,7 @@ LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
     #   2-compartment linear, typical 70 kg patient: CL 0.225 L/day, V1 2.95 L, K12 0.164 1/day,
     #   K21 0.101 1/day -> Q 0.484 L/day, V2 4.79 L).
     # Renal fraction 0: IgG is cleared by proteolytic catabolism (label: no renal dose adjustment).
+    # Body size: weight scales V1 only ((W / 70 kg)^0.556), not CL, in the final model of Bruno 2005.
     # Transport (approximate): IgG (~148 kDa): D ~1.3e-7 cm^2/s in tumours (Pluen A et al., PNAS 2001),
     #   P ~3e-7 cm/s (Yuan F et al., Cancer Res 1995), sigma ~0.9; no plasma protein binding (fu 1);
     #   tissue decay = HER2-mediated internalisation, ~1e-5 1/s, approximate; IC50 ~1 ug/mL (~7 nM) with a
@@ -276,6 +288,20 @@ LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
 def penetration(drug: DrugParameters, tissue: str) -> tuple[float, str] | None:
     """(tissue/plasma exposure ratio, source) of ``drug`` in ``tissue`` (e.g. ``"brain"``), ``None`` if unknown."""
     return drug.penetration.get(str(tissue).strip().lower())
+
+
+def barrier_kpuu(drug: DrugParameters, tissue: str | None) -> float:
+    """Kp,uu of ``drug`` behind the barrier of ``tissue``: unbound tissue / unbound plasma at steady state.
+
+    The library's penetration ratios are tissue interstitium / total plasma AUC, as microdialysis measures
+    them (Portnow 2009 for temozolomide in brain: 2.7 / 17.1 ug h/mL = 0.178), so
+    ``Kp,uu = ratio / unbound_fraction``, at most 1 (a barrier does not concentrate the drug). 1 for a tissue
+    without a ratio (no barrier: the default, and every non-brain tissue).
+    """
+    known = penetration(drug, tissue) if tissue else None
+    if known is None:
+        return 1.0
+    return min(1.0, known[0] / drug.unbound_fraction) if drug.unbound_fraction > 0 else 1.0
 
 
 def known_drugs() -> list[str]:
@@ -318,8 +344,7 @@ def get_drug(name: str, overrides: Mapping[str, object] | None = None) -> DrugPa
     _check_compartments(values)
     return DrugParameters(name=entry.name, molecular_weight=entry.molecular_weight, source=entry.source,
                           reference_crcl_ml_per_min=entry.reference_crcl_ml_per_min,
-                          reference_bsa_m2=entry.reference_bsa_m2, clearance_bsa_exponent=entry.clearance_bsa_exponent,
-                          penetration=entry.penetration, **values)
+                          clearance_size=entry.clearance_size, penetration=entry.penetration, **values)
 
 
 def with_overrides(drug: DrugParameters, overrides: Mapping[str, float | None]) -> DrugParameters:
@@ -399,7 +424,8 @@ def concentration_to_internal(value: object, molecular_weight: float) -> float:
 
 
 def library_table() -> list[dict[str, object]]:
-    """One row per drug (name, compartments, CL in L/h, V1 in L, fu, source), for reports and docs."""
+    """One row per drug (name, compartments, CL in L/h, V1 in L, fu, body-size scaling of CL, source), for
+    reports and docs."""
     rows = []
     for name in known_drugs():
         drug = get_drug(name)
@@ -411,9 +437,17 @@ def library_table() -> list[dict[str, object]]:
             "t_half_terminal_h": _terminal_half_life_h(drug),
             "unbound_fraction": drug.unbound_fraction,
             "fraction_renal": drug.fraction_renal,
+            "clearance_body_size": _size_text(drug.clearance_size),
             "source": drug.source,
         })
     return rows
+
+
+def _size_text(scaling: SizeScaling | None) -> str:
+    if scaling is None:
+        return "none"
+    unit = "m^2" if scaling.covariate == "bsa" else "kg"
+    return f"({scaling.covariate} / {scaling.reference:g} {unit})^{scaling.exponent:g} ({scaling.source})"
 
 
 def _terminal_half_life_h(drug: DrugParameters) -> float:

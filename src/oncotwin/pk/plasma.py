@@ -63,7 +63,7 @@ class PlasmaCurve:
 
 
 def adjusted_drug(drug: DrugParameters, crcl_ml_per_min: float | None, hepatic_factor: float = 1.0,
-                  bsa_m2: float | None = None) -> DrugParameters:
+                  bsa_m2: float | None = None, weight_kg: float | None = None) -> DrugParameters:
     """``drug`` with the covariate clearance adjustment of :func:`oncotwin.pk.covariates.adjusted_clearance`.
 
     Args:
@@ -71,16 +71,17 @@ def adjusted_drug(drug: DrugParameters, crcl_ml_per_min: float | None, hepatic_f
         crcl_ml_per_min: the patient's creatinine clearance; ``None`` means normal renal function.
         hepatic_factor: multiplier on hepatic (non-renal) clearance, 1 = normal.
         bsa_m2: the patient's body surface area, for drugs whose source scales clearance with it.
+        weight_kg: the patient's weight, for drugs whose source scales clearance allometrically.
     """
     clearance = adjusted_clearance(drug.clearance, drug.fraction_renal, crcl_ml_per_min, hepatic_factor,
                                    drug.reference_crcl_ml_per_min)
-    size = body_size_factor(bsa_m2, drug.reference_bsa_m2, drug.clearance_bsa_exponent)
+    size = body_size_factor(drug.clearance_size, bsa_m2, weight_kg)
     return drug.with_clearance(clearance * size)
 
 
 def plasma_curves(drugs: Mapping[str, DrugParameters], events: Iterable[DoseEvent], *,
                   crcl_ml_per_min: float | None, hepatic_factor: float = 1.0,
-                  bsa_m2: float | None = None) -> dict[str, PlasmaCurve]:
+                  bsa_m2: float | None = None, weight_kg: float | None = None) -> dict[str, PlasmaCurve]:
     """Plasma concentration curve of each drug of a treatment.
 
     Args:
@@ -88,11 +89,12 @@ def plasma_curves(drugs: Mapping[str, DrugParameters], events: Iterable[DoseEven
         events: dose events of all drugs; each curve takes those whose ``drug`` is its name.
         crcl_ml_per_min: the patient's creatinine clearance; ``None`` means normal renal function.
         hepatic_factor: multiplier on hepatic (non-renal) clearance, 1 = normal.
+        bsa_m2, weight_kg: the patient's body size (clearance scaling where the drug's source has it).
 
     Returns:
         Drug name -> curve with the covariate-adjusted parameters.
     """
     events = list(events)
-    return {name: PlasmaCurve(adjusted_drug(drug, crcl_ml_per_min, hepatic_factor, bsa_m2),
+    return {name: PlasmaCurve(adjusted_drug(drug, crcl_ml_per_min, hepatic_factor, bsa_m2, weight_kg),
                               tuple(e for e in events if e.drug == name))
             for name, drug in drugs.items()}

@@ -49,12 +49,14 @@ class DrugTissue:
         permeability: vascular permeability P [mm/s].
         reflection: solute reflection coefficient sigma_f [-].
         decay: degradation / cellular uptake rate [1/s].
+        penetration: Kp,uu of a blood-tissue barrier (influx / efflux), 1 without one.
     """
 
     diffusivity: float
     permeability: float
     reflection: float
     decay: float
+    penetration: float = 1.0
 
 
 @dataclass
@@ -112,11 +114,13 @@ class DrugProblem:
         field = functools.partial(region_coefficient, dg0_space(tmesh), tmesh, tissue)
         self.tissue = tissue
         self.permeability = field(lambda t: t.permeability, "P")
+        barrier = any(t.penetration != 1.0 for t in tissue.values())
+        self.penetration = field(lambda t: t.penetration, "Kp_uu") if barrier else None
         self.physics = DrugTransport(
             diffusivity=field(lambda t: t.diffusivity, "D"),
             velocity=velocity,
             exchange=VascularExchange(filtration, self.permeability * vessel_surface,
-                                      field(lambda t: t.reflection, "sigma_f")),
+                                      field(lambda t: t.reflection, "sigma_f"), self.penetration),
             lymphatic_rate=lymphatic_rate,
             decay=field(lambda t: t.decay, "k"),
         )
@@ -160,6 +164,8 @@ class DrugProblem:
         for field, value in ((ph.diffusivity, t.diffusivity), (self.permeability, t.permeability),
                              (ph.exchange.reflection, t.reflection), (ph.decay, t.decay)):
             blend.add(field, value)
+        if self.penetration is not None:
+            blend.add(self.penetration, t.penetration)
         return blend
 
     def _max_diffusivity(self) -> float:

@@ -52,7 +52,8 @@ def neutropenia(case, horizon_day: float, options: OutcomeOptions) -> dict:
         return {}
     curves = plasma_curves({d: p for d, p in treatment.library_parameters().items() if d in drugs},
                            treatment.events(), crcl_ml_per_min=treatment.patient.crcl_ml_per_min,
-                           hepatic_factor=treatment.patient.hepatic_factor, bsa_m2=treatment.patient.bsa_m2)
+                           hepatic_factor=treatment.patient.hepatic_factor, bsa_m2=treatment.patient.bsa_m2,
+                           weight_kg=treatment.patient.weight_kg)
     out = {}
     for name, curve in curves.items():
         f = simulate_anc(FRIBERG[name.lower()], lambda th, c=curve: c.concentration_mg_per_l(th * 3600.0),
