@@ -37,6 +37,7 @@ from oncotwin.case.paths import resolve_path
 from oncotwin.case.quantity import Quantity
 from oncotwin.case.radiotherapy import Radiotherapy, schedule_times
 from oncotwin.core.units import UnitError, convert, registry, to_internal
+from oncotwin.pk.antibodies import label_basis_problem
 from oncotwin.pk.covariates import (
     BSA_FORMULAS,
     CREATININE_G_PER_MOL,
@@ -257,6 +258,13 @@ class Administration(StrictModel):
             return lookup(value).name
         except UnknownDrugError as exc:
             raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _label_basis(self) -> Administration:
+        problem = label_basis_problem(self.drug, self.dose.basis)
+        if problem:
+            raise FieldProblem("dose", self.dose.text, problem)
+        return self
 
     @model_validator(mode="after")
     def _route(self) -> Administration:
