@@ -63,6 +63,8 @@ class ImmuneKinetics:
 
     def effector_factor(self, occupancy: np.ndarray | float) -> np.ndarray | float:
         """phi = 1 - S (1 - theta): the fraction of the effector functions left by PD-1 signalling."""
+        if isinstance(occupancy, float):  # the 0-D path: avoid NumPy's overhead on scalars
+            return 1.0 - self.suppression * (1.0 - min(max(occupancy, 0.0), 1.0))
         return 1.0 - self.suppression * (1.0 - np.clip(occupancy, 0.0, 1.0))
 
     def kill_rate(self, effectors: np.ndarray | float, occupancy: np.ndarray | float) -> np.ndarray | float:
@@ -78,9 +80,16 @@ class ImmuneKinetics:
         return de, dt
 
     def max_rate(self, e_max: float, t_max: float) -> float:
-        """A bound of the Jacobian's size at cells up to (e_max, t_max), for the sub-step."""
-        return (self.stimulation + self.inactivation * t_max + self.death + self.growth * (1 + 2 * self.inverse_capacity
-                * t_max) + self.kill * (e_max + t_max) + self.inactivation * e_max)
+        """A bound of the eigenvalues' size at cells up to (e_max, t_max), for the sub-step.
+
+        The diagonal of the Jacobian plus the geometric mean of its off-diagonal entries (the eigenvalue
+        bound of the 2x2 matrix scaled to be symmetric, so the bound does not depend on the cell unit).
+        """
+        diagonal = (self.stimulation + self.inactivation * t_max + self.death
+                    + self.growth * (1.0 + 2.0 * self.inverse_capacity * t_max) + self.kill * e_max)
+        coupling = math.sqrt((self.stimulation / self.stimulation_half + self.inactivation) * e_max
+                             * self.kill * t_max)
+        return diagonal + coupling
 
     def advance(self, e: np.ndarray, t: np.ndarray, time: float, dt: float,
                 occupancy: Callable[[float], float] | float = 0.0, max_increment: float = 0.02) -> int:
@@ -99,12 +108,31 @@ class ImmuneKinetics:
         Raises:
             StiffKineticsError: more than :data:`MAX_SUBSTEPS` sub-steps would be needed.
         """
-        theta = occupancy if callable(occupancy) else (lambda _t, c=occupancy: c)
-        rate = self.max_rate(float(np.max(e, initial=0.0)), float(np.max(t, initial=0.0)))
-        n = max(1, math.ceil(rate * dt / max_increment))
+        n = self.substeps(float(np.max(e, initial=0.0)), float(np.max(t, initial=0.0)), dt, max_increment)
+        e[...], t[...] = self._rk4(e.copy(), t.copy(), time, dt, occupancy, n, np.maximum)
+        return n
+
+    def advance_cells(self, e: float, t: float, time: float, dt: float,
+                      occupancy: Callable[[float], float] | float = 0.0,
+                      max_increment: float = 0.02) -> tuple[float, float]:
+        """:meth:`advance` for one pair of cell numbers (plain floats, fast): returns the new (E, T)."""
+        n = self.substeps(e, t, dt, max_increment)
+        return self._rk4(float(e), float(t), time, dt, occupancy, n, max)
+
+    def substeps(self, e_max: float, t_max: float, dt: float, max_increment: float) -> int:
+        """RK4 sub-steps of a step ``dt`` at cells up to (e_max, t_max).
+
+        Raises:
+            StiffKineticsError: more than :data:`MAX_SUBSTEPS`.
+        """
+        n = max(1, math.ceil(self.max_rate(e_max, t_max) * dt / max_increment))
         if n > MAX_SUBSTEPS:
             raise StiffKineticsError(f"the immune kinetics would need {n} sub-steps for a step of "
                                      f"{dt / 86400:.4g} day (at most {MAX_SUBSTEPS})")
+        return n
+
+    def _rk4(self, e, t, time: float, dt: float, occupancy, n: int, clip):
+        theta = occupancy if callable(occupancy) else (lambda _t, c=float(occupancy): c)
         tau = dt / n
         for i in range(n):
             t0 = time + i * tau
@@ -112,11 +140,9 @@ class ImmuneKinetics:
             k2 = self.rates(e + 0.5 * tau * k1[0], t + 0.5 * tau * k1[1], theta(t0 + 0.5 * tau))
             k3 = self.rates(e + 0.5 * tau * k2[0], t + 0.5 * tau * k2[1], theta(t0 + 0.5 * tau))
             k4 = self.rates(e + tau * k3[0], t + tau * k3[1], theta(t0 + tau))
-            e += tau / 6.0 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
-            t += tau / 6.0 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
-            np.maximum(e, 0.0, out=e)
-            np.maximum(t, 0.0, out=t)
-        return n
+            e = clip(e + tau / 6.0 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]), 0.0)
+            t = clip(t + tau / 6.0 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]), 0.0)
+        return e, t
 
     def scaled(self, e0: float = 1e6, t0: float = 1e6) -> dict[str, float]:
         """The dimensionless parameters of Kuznetsov 1994 (x = E/E0, y = T/T0, tau = n T0 t)."""

@@ -1,0 +1,72 @@
+"""Behaviour of the immune model driven by the profile: each test states the reason in its name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from oncotwin.case.profile import Profile
+from oncotwin.case.profile_rules import read_rules, shipped_rules_path
+from oncotwin.kinetics.response import DrugEffect
+from oncotwin.model.immune import checkpoint_response, immune_kinetics, occupancy_curve, temozolomide_effect
+from oncotwin.pk.antibodies import ANTIBODIES
+from oncotwin.pk.schedule import DAY, expand, parse_schedule
+
+HORIZON = 240 * DAY
+TUMOUR0 = 1e8  # cells, below the saddle of the Kuznetsov model
+
+
+@pytest.fixture(scope="module")
+def occupancy():
+    events = expand(parse_schedule("day 1 every 21 days x 12"), 200.0, 1800.0, drug="pembrolizumab")
+    return occupancy_curve(ANTIBODIES["pembrolizumab"], events)
+
+
+def _response(profile: dict, occupancy) -> float:
+    """ln(tumour without blockade / tumour with pembrolizumab) at the horizon (0: no response)."""
+    priors, _ = Profile.model_validate(profile).priors()
+    kinetics = immune_kinetics(priors)
+    effectors = kinetics.recruitment / kinetics.death  # the tumour-free effector level of this infiltrate
+    control = checkpoint_response(kinetics, effectors, TUMOUR0, HORIZON, 0.0, step=10 * DAY)
+    treated = checkpoint_response(kinetics, effectors, TUMOUR0, HORIZON, occupancy, step=10 * DAY)
+    return float(np.log(control.tumour[-1] / treated.tumour[-1]))
+
+
+def test_pembrolizumab_occupancy_stays_high_between_doses(occupancy):
+    trough = occupancy(21 * DAY - 60.0)
+    assert 0.9 < trough < occupancy(DAY) < 1.0
+    assert occupancy(0.0) == 0.0
+
+
+def test_no_infiltrate_gives_no_response_to_blockade(occupancy):
+    # an immune desert (CD8 < 100 cells/mm^2): no effector recruitment, no effectors, nothing to unleash,
+    # however strong the PD-L1 suppression
+    assert _response({"cd8_density": "20 cells/mm^2", "pdl1_tps": "90 %"}, occupancy) == 0.0
+
+
+def test_no_pdl1_suppression_gives_no_response_to_blockade(occupancy):
+    assert _response({"cd8_density": "1500 cells/mm^2", "pdl1_tps": "0 %"}, occupancy) == 0.0
+
+
+def test_high_infiltrate_with_high_pdl1_responds_best(occupancy):
+    grid = {(cd8, tps): _response({"cd8_density": f"{cd8} cells/mm^2", "pdl1_tps": f"{tps} %"}, occupancy)
+            for cd8 in (400, 1500) for tps in (5, 80)}
+    best = max(grid, key=grid.get)
+    assert best == (1500, 80), grid
+    assert all(value >= 0 for value in grid.values()), grid
+    assert grid[(1500, 80)] > 1.0  # a large response: the tumour is held near the dormant state
+
+
+def test_changing_mgmt_status_changes_the_temozolomide_effect_by_the_rules_effect_size():
+    rule = next(r for r in read_rules(shipped_rules_path()) if r.name == "mgmt_unmethylated_temozolomide")
+    base = DrugEffect(max_kill_rate=0.3 / DAY, ec50=1e-9, hill=1.0)
+    methylated = temozolomide_effect(base, Profile(mgmt_methylated=True).priors()[0])
+    unmethylated = temozolomide_effect(base, Profile(mgmt_methylated=False).priors()[0])
+    c = np.array([0.0, 1e-10, 1e-9, 1e-8])
+    np.testing.assert_allclose(unmethylated.kill_rate(c), rule.factor * methylated.kill_rate(c), rtol=1e-12)
+    # over an exposure the log surviving fraction scales by the same factor (the rule's effect size)
+    exposure = 10 * DAY
+    log_sf = {name: -float(e.kill_rate(np.array([1e-9]))[0]) * exposure
+              for name, e in (("m", methylated), ("u", unmethylated))}
+    assert log_sf["u"] / log_sf["m"] == pytest.approx(rule.factor, rel=1e-12)
+    assert rule.factor == pytest.approx(np.log(12.7 / 11.8) / np.log(21.7 / 15.3), abs=0.005)
