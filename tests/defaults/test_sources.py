@@ -24,7 +24,8 @@ def test_the_tables_hold_every_default():
                            "oncotwin.defaults.tissue.GROWTH_TABLE", "oncotwin.defaults.tissue.MECHANICS_TABLE",
                            "oncotwin.defaults.tissue.MODEL_TABLE", "oncotwin.defaults.oxygen.OXYGEN_TABLE",
                            "oncotwin.defaults.oxygen.MODEL_TABLE", "oncotwin.defaults.immune.KINETICS_TABLE",
-                           "oncotwin.defaults.immune.BLOCKADE_TABLE", "oncotwin.defaults.immune.TARGET_TABLE"}
+                           "oncotwin.defaults.immune.BLOCKADE_TABLE", "oncotwin.defaults.immune.TARGET_TABLE",
+                           "oncotwin.defaults.immune.TRANSPORT_TABLE"}
     assert len(DEFAULTS) > 100
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from oncotwin.case.base import StrictModel
+from oncotwin.case.immune import ImmunePhysics
 from oncotwin.case.quantity import (
     MAX_KILL_RATE,
     Duration,
@@ -221,3 +222,4 @@ class Physics(StrictModel):
     oxygen: OxygenPhysics = OxygenPhysics(enabled=False)
     growth: GrowthPhysics = GrowthPhysics(enabled=False)
     mechanics: MechanicsPhysics = MechanicsPhysics(enabled=False)
+    immune: ImmunePhysics = ImmunePhysics(enabled=False)

@@ -50,6 +50,15 @@ BLOCKADE_TABLE: dict[str, dict[str, Default]] = {
     },
 }
 
+# Effector transport in tissue (oncotwin.physics.immune).
+TRANSPORT_TABLE: dict[str, dict[str, Default]] = {
+    "effectors": {
+        "diffusivity": Default("0.1 mm^2/day", "modelling choice: the order of the random motility of effector "
+                                               "T cells in tissue (speed ~10 um/min, persistence ~2 min)"),
+        "death": Default("0.0412 1/day", "[KU94]: d"),
+    },
+}
+
 # Parameter priors that profile rules act on: the value without any rule, and what it means.
 TARGET_TABLE: dict[str, dict[str, Default]] = {
     "targets": {
@@ -78,4 +87,5 @@ GARD_BETA = 0.05
 """1/Gy^2: beta of the GARD conversion of RSI to alpha [SC17]."""
 
 KUZNETSOV = values(KINETICS_TABLE)["kuznetsov"]
+TRANSPORT = values(TRANSPORT_TABLE)["effectors"]
 TARGETS = values(TARGET_TABLE)["targets"]
