@@ -7,7 +7,9 @@ import pytest
 
 from oncotwin.case.profile import Profile
 from oncotwin.case.profile_rules import read_rules, shipped_rules_path
+from oncotwin.case.schema import Case
 from oncotwin.kinetics.response import DrugEffect
+from oncotwin.model.effects import drug_effects
 from oncotwin.model.immune import checkpoint_response, immune_kinetics, occupancy_curve, temozolomide_effect
 from oncotwin.pk.antibodies import ANTIBODIES
 from oncotwin.pk.schedule import DAY, expand, parse_schedule
@@ -70,3 +72,25 @@ def test_changing_mgmt_status_changes_the_temozolomide_effect_by_the_rules_effec
               for name, e in (("m", methylated), ("u", unmethylated))}
     assert log_sf["u"] / log_sf["m"] == pytest.approx(rule.factor, rel=1e-12)
     assert rule.factor == pytest.approx(np.log(12.7 / 11.8) / np.log(21.7 / 15.3), abs=0.005)
+
+
+GLIOMA = {"name": "glioma", "geometry": {"kind": "sphere", "tumour_radius": "5 mm", "host_radius": "20 mm"},
+          "regions": {"tumour": {"kind": "tumour"}, "host": {"kind": "normal"}},
+          "physics": {"drug": {"enabled": True}, "growth": {"enabled": True, "drug_effect": {
+              "temozolomide": {"max_kill_rate": "0.1 1/day", "ec50": "1 mg/L"}}}},
+          "time": {"end": "14 day"},
+          "treatment": {"patient": {"height": "175 cm", "weight": "78 kg"},
+                        "drugs": [{"drug": "temozolomide", "dose": "75 mg/m^2", "route": "oral",
+                                   "schedule": "daily x 14"}]}}
+
+
+def test_mgmt_status_of_the_case_scales_the_temozolomide_kill_of_the_run():
+    def kill(profile):
+        data = {**GLIOMA, "treatment": {**GLIOMA["treatment"], "patient": {**GLIOMA["treatment"]["patient"],
+                                                                          **profile}}}
+        return drug_effects(Case.model_validate(data), ["temozolomide"])["temozolomide"].max_kill_rate
+
+    rule = next(r for r in read_rules(shipped_rules_path()) if r.name == "mgmt_unmethylated_temozolomide")
+    assert kill({}) == pytest.approx(0.1 / DAY)
+    assert kill({"profile": {"mgmt_methylated": True}}) == pytest.approx(0.1 / DAY)
+    assert kill({"profile": {"mgmt_methylated": False}}) == pytest.approx(rule.factor * 0.1 / DAY)
