@@ -10,7 +10,14 @@ from oncotwin.case.profile_rules import read_rules, shipped_rules_path
 from oncotwin.case.schema import Case
 from oncotwin.kinetics.response import DrugEffect
 from oncotwin.model.effects import drug_effects
-from oncotwin.model.immune import checkpoint_response, immune_kinetics, occupancy_curve, temozolomide_effect
+from oncotwin.model.immune import (
+    Trajectory,
+    checkpoint_response,
+    immune_kinetics,
+    occupancy_curve,
+    response_category,
+    temozolomide_effect,
+)
 from oncotwin.pk.antibodies import ANTIBODIES
 from oncotwin.pk.schedule import DAY, expand, parse_schedule
 
@@ -94,3 +101,30 @@ def test_mgmt_status_of_the_case_scales_the_temozolomide_kill_of_the_run():
     assert kill({}) == pytest.approx(0.1 / DAY)
     assert kill({"profile": {"mgmt_methylated": True}}) == pytest.approx(0.1 / DAY)
     assert kill({"profile": {"mgmt_methylated": False}}) == pytest.approx(rule.factor * 0.1 / DAY)
+
+
+def _course(values):
+    return Trajectory(np.arange(len(values), dtype=float), np.zeros(len(values)), np.asarray(values, float))
+
+
+@pytest.mark.parametrize("values, category", [
+    ([1.0, 1.5, 2.0, 0.9, 0.5], "pseudo-progression"),
+    ([1.0, 1.5, 2.0, 2.5], "progression"),
+    ([1.0, 0.9, 0.6], "response"),
+    ([1.0, 1.1, 0.9], "stable"),
+])
+def test_response_categories_name_pseudo_progression(values, category):
+    assert response_category(_course(values)) == category
+
+
+def test_blockade_of_the_lung_profile_is_named_pseudo_progression(occupancy):
+    # the tumour first grows past +20 % while the unleashed effectors expand, then shrinks below baseline
+    priors, _ = Profile.model_validate({"pdl1_tps": "60 %", "tmb": "12 mut/Mb", "cd8_density": "800 cells/mm^2"}
+                                       ).priors()
+    kinetics = immune_kinetics(priors)
+    treated = checkpoint_response(kinetics, kinetics.recruitment / kinetics.death, TUMOUR0, 120 * DAY, occupancy,
+                                  step=2 * DAY)
+    control = checkpoint_response(kinetics, kinetics.recruitment / kinetics.death, TUMOUR0, 120 * DAY, 0.0,
+                                  step=2 * DAY)
+    assert response_category(treated) == "pseudo-progression"
+    assert response_category(control) == "progression"

@@ -79,3 +79,25 @@ def checkpoint_response(kinetics: ImmuneKinetics, effectors: float, tumour: floa
         out_e.append(e)
         out_t.append(t)
     return Trajectory(times, np.array(out_e), np.array(out_t))
+
+
+PROGRESSION = 0.20
+"""Relative growth of the tumour burden that is progression (RECIST 1.1 / iRECIST: +20 %)."""
+RESPONSE = -0.30
+"""Relative shrinkage that is a partial response (RECIST 1.1 / iRECIST: -30 %)."""
+
+
+def response_category(trajectory: Trajectory) -> str:
+    """iRECIST-style category of a tumour-cell course under immunotherapy (Seymour et al., Lancet Oncol 2017).
+
+    ``"pseudo-progression"`` when the burden first grows by at least 20 % and later falls below the
+    baseline (unconfirmed progression followed by shrinkage); otherwise ``"progression"``, ``"response"`` or
+    ``"stable"`` by the final burden against the +20 % / -30 % thresholds.
+    """
+    relative = trajectory.tumour / trajectory.tumour[0] - 1.0
+    grew = np.nonzero(relative >= PROGRESSION)[0]
+    if grew.size and np.any(relative[grew[0]:] < 0.0) and relative[-1] < PROGRESSION:
+        return "pseudo-progression"
+    if relative[-1] >= PROGRESSION:
+        return "progression"
+    return "response" if relative[-1] <= RESPONSE else "stable"
