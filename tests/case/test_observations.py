@@ -50,6 +50,7 @@ def test_times_dates_and_windows(tmp_path, case):
     obs = read_observations(path, case)
     first, window = obs.segmentations
     assert (first.name, first.start, first.end) == ("day14", 14 * DAY, 14 * DAY)
+    assert first.readout == "total"  # the default readout: every tumour cell at the detection threshold
     assert window.name == "mid" and window.times[0] == 14 * DAY and window.times[-1] == 28 * DAY
     assert len(window.times) == 15  # the day grid across the window
     assert first.voxel_volume_mm3 == pytest.approx(np.sum(nib.load(tmp_path / "f1.nii.gz").get_fdata() > 0) * 1.5)
@@ -69,6 +70,8 @@ def test_times_dates_and_windows(tmp_path, case):
      "unknown key"),
     ({"segmentation": "missing.nii.gz", "labels": [1], "time": "10 day"}, "observations.0.segmentation",
      "not found"),
+    ({"segmentation": "f.nii.gz", "labels": [1], "time": "10 day", "readout": "t1"}, "observations.0.readout",
+     "'total', 'enhancing' or 'flair'"),
 ])
 def test_bad_observations_give_one_line_errors(tmp_path, case, entry, key, message):
     _labels(tmp_path / "f.nii.gz")

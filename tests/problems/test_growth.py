@@ -157,3 +157,35 @@ def test_multigrid_keeps_invasion_iterations_flat_when_diffusion_dominates(comm)
         mass = problem._sum(problem.sensitive.x.array)
         assert mass == pytest.approx(problem._sum(np.exp(-20 * ((x - 0.5) ** 2).sum(axis=1))), rel=1e-8)
     assert iterations[32] <= 1.3 * iterations[16], iterations
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("exclusion", [True, False])
+def test_volume_exclusion_keeps_a_rim_out_of_a_full_necrotic_core(comm, exclusion):
+    """With volume exclusion no cell enters nodes that necrosis fills, and the cells are conserved; Fisher
+    diffusion (exclusion off) drains the rim into the core."""
+    tm = strip(comm, 10.0, 40)
+    kin = CloneKinetics(sensitive_rate=0.0, resistant_rate=0.0)
+    problem = GrowthProblem(tm, {"tumour": GrowthTissue(0.5)}, kin, volume_exclusion=exclusion)
+    x = problem.V.tabulate_dof_coordinates()[:, 0]
+    core, rim = x < 5.0 - 1e-9, (x >= 5.0 - 1e-9) & (x < 6.0 + 1e-9)
+    problem.necrotic.x.array[:] = np.where(core, 1.0, 0.0)
+    problem.sensitive.x.array[:] = np.where(rim, 0.9, 0.0)
+    before = problem._sum(problem.sensitive.x.array)
+    for _ in range(5):
+        problem.step(0.5)
+    in_core = problem._sum(np.where(core, problem.sensitive.x.array, 0.0))
+    assert problem._sum(problem.sensitive.x.array) == pytest.approx(before, rel=1e-8)  # ksp_rtol 1e-10
+    if exclusion:
+        assert in_core == 0.0
+        assert np.all(problem.sensitive.x.array + problem.necrotic.x.array <= 1.0 + 1e-12)
+    else:
+        assert in_core > 0.05 * before
+
+
+def test_the_enhancing_readout_sees_viable_and_doomed_cells_but_not_necrosis(comm):
+    kin = CloneKinetics(sensitive_rate=0.0, resistant_rate=0.0)
+    problem = uniform(comm, kin, density=0.5, necrotic=0.3)
+    problem.apply_survival(0.6)  # 0.2 of the 0.5 become doomed
+    assert np.allclose(problem.seen("enhancing"), 0.5)
+    assert np.allclose(problem.seen("flair"), 0.8) and np.allclose(problem.seen("total"), 0.8)

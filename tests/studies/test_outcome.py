@@ -18,7 +18,7 @@ def test_min_measurable_volume_is_the_10_mm_sphere():
 
 
 def test_regrowth_of_a_vanished_tumour_is_progression_only_once_measurable():
-    r = ResponseThresholds()
+    r = ResponseThresholds(volume="tumour_volume_mm3")
     # nadir 0, regrowth to 300 mm^3: below the measurable 524 mm^3, not progression
     m = regimen_metrics(rows([0, 7, 14, 21], [2000.0, 0.0, 100.0, 300.0]), [], r)
     assert m["time_to_progression_day"] is None and m["response"] != "PD"
@@ -37,7 +37,7 @@ def test_time_to_progression_is_interpolated_not_quantised():
 
 
 def test_categories_still_follow_the_thresholds():
-    r = ResponseThresholds()
+    r = ResponseThresholds(volume="tumour_volume_mm3")
     assert regimen_metrics(rows([0, 7], [2000.0, 10.0]), [], r)["response"] == "CR"
     assert regimen_metrics(rows([0, 7], [2000.0, 600.0]), [], r)["response"] == "PR"
     assert regimen_metrics(rows([0, 7], [2000.0, 2100.0]), [], r)["response"] == "SD"

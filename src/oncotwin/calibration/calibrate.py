@@ -52,6 +52,7 @@ from oncotwin.io.raster import world_to_voxel
 from oncotwin.io.tables import json_safe
 from oncotwin.mesh.cache import ensure_mesh
 from oncotwin.mesh.distribute import read_tagged_mesh
+from oncotwin.model.tumour_problems import readout_threshold
 from oncotwin.run.manifest import StageTimer, now, package_versions
 
 log = get_logger("calibrate")
@@ -170,9 +171,9 @@ class Calibrator:
             s.forward = ForwardModel(s.case, s.tmesh, times, s.case_file)
             V = dolfinx.fem.functionspace(s.tmesh.mesh, ("Lagrange", 1))
             cells, volumes = owned_cells(V)
-            threshold = s.case.physics.growth.detection_threshold
-            s.misfits = [SegmentationMisfit(comm, cells, volumes, observed_fractions(V, cells, o), o.times, threshold,
-                                            misfit.volume_sd, misfit.shape_discordance)
+            s.misfits = [SegmentationMisfit(comm, cells, volumes, observed_fractions(V, cells, o), o.times,
+                                            readout_threshold(s.case, o.readout), misfit.volume_sd,
+                                            misfit.shape_discordance)
                          for o in s.observations.segmentations]
             s.scalars = [ScalarMisfit(x.metric, x.times, x.values, x.log_sd or misfit.scalar_sd)
                          for x in s.observations.scalars]
@@ -188,7 +189,7 @@ class Calibrator:
         for s in self.subjects:
             trajectory = s.forward.run(self.values(x))
             for obs, misfit in zip(s.observations.segmentations, s.misfits, strict=True):
-                r, info = misfit.residual(trajectory.density)
+                r, info = misfit.residual(trajectory.seen(obs.readout))
                 parts.append(r)
                 diagnostics[f"{s.name}/{obs.name}"] = info
             for series, misfit in zip(s.observations.scalars, s.scalars, strict=True):

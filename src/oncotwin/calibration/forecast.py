@@ -29,7 +29,7 @@ from oncotwin.calibration.parameters import replace, set_parameter
 from oncotwin.case import load_case
 from oncotwin.case.calibratable import PARAMETERS
 from oncotwin.case.calibration import with_prior
-from oncotwin.case.regimens import ResponseThresholds, read_regimens
+from oncotwin.case.regimens import ResponseThresholds, read_regimens, response_volume
 from oncotwin.core.errors import OncotwinError
 from oncotwin.core.log import get_logger
 from oncotwin.core.parallel import on_root
@@ -73,7 +73,7 @@ class Forecast:
         ranks_per_member: ranks of each MPI group.
         progression_by: day by which progression and resistance probabilities are reported (None: end).
         resistant_above: resistant-fraction threshold.
-        response: response thresholds (as in compare).
+        response: response thresholds (as in compare), with the readout resolved (not ``auto``).
         force: replace an existing forecast.
     """
 
@@ -95,7 +95,7 @@ class Forecast:
     def run(self) -> Path:
         """Run every member, summarise; returns the final folder."""
         started, timer = now(), StageTimer()
-        response = self.response or ResponseThresholds()
+        response = self.response
         names = self.posterior["parameters"]
         base = self.regimens[0][2]
         bounds = [(base.calibration.parameters[n].lower, base.calibration.parameters[n].upper)
@@ -243,6 +243,8 @@ def forecast(comm: MPI.Comm, case_file: Path, calibration_dir: Path | None, out:
     else:
         case, digest = load_case(comm, case_file)
         members = [("as_planned", "the case's own treatment", case)]
+        default = ResponseThresholds()
+        response = default.model_copy(update={"volume": response_volume(default, case, str(case_file), {})})
     if prior is not None:
         members = [(n, d, on_root(comm, with_prior, c, prior)) for n, d, c in members]
         case = members[0][2]

@@ -24,11 +24,17 @@ class Trajectory:
 
     Attributes:
         density: time [s] -> visible-tumour density (viable + dead) at the local nodes (with ghosts).
+        enhancing: time [s] -> what the T1c readout sees (viable and doomed cells, necrosis excluded).
         rows: metrics rows (t = 0 first, then each requested time).
     """
 
     density: dict[float, np.ndarray] = field(default_factory=dict)
+    enhancing: dict[float, np.ndarray] = field(default_factory=dict)
     rows: list[dict[str, float]] = field(default_factory=list)
+
+    def seen(self, readout: str) -> dict[float, np.ndarray]:
+        """The density a readout thresholds (``total`` and ``flair``: every cell; ``enhancing``: no necrosis)."""
+        return self.enhancing if readout == "enhancing" else self.density
 
     def metric(self, name: str, t: float) -> float:
         """A metric at the row nearest to ``t``."""
@@ -75,8 +81,9 @@ class ForwardModel:
 
         def observe(t: float, tumour, drugs) -> None:
             if t in wanted or any(abs(t - w) <= 1e-6 * max(w, 1.0) for w in wanted):
-                g = tumour.growth
-                trajectory.density[_nearest(self.times, t)] = g.occupied()
+                g, key = tumour.growth, _nearest(self.times, t)
+                trajectory.density[key] = g.occupied()
+                trajectory.enhancing[key] = g.seen("enhancing")
 
         simulation = Simulation(self.comm, self.case_for(values), Path(self.case_file), "", Path("."), Path("."),
                                 label="calibration", show_progress=False)

@@ -6,6 +6,7 @@ Example::
     observations:
       - segmentation: followup1.nii.gz    # on the baseline labels' grid (register it first)
         labels: [1, 3, 4]                 # label values that are tumour
+        readout: total                    # or enhancing (T1c), flair (FLAIR/T2)
         date: 2024-03-31                  # or time: "30 day"
       - segmentation: followup2.nii.gz
         labels: [1, 3, 4]
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
@@ -100,11 +101,14 @@ class _Timed(StrictModel):
 
 
 class SegmentationObservation(_Timed):
-    """A follow-up tumour segmentation."""
+    """A follow-up tumour segmentation and the readout it is (``readout``): ``total`` (all tumour cells at
+    the detection threshold), ``enhancing`` (T1c: viable and doomed cells at the enhancing threshold) or
+    ``flair`` (FLAIR/T2: all cells at the FLAIR threshold)."""
 
     segmentation: Path
     labels: Annotated[list[int], Field(min_length=1)]
     name: str | None = None
+    readout: Literal["total", "enhancing", "flair"] = "total"
 
     @field_validator("segmentation", mode="before")
     @classmethod
@@ -157,6 +161,7 @@ class Observation(StrictModel):
     start: float
     end: float
     voxel_volume_mm3: float
+    readout: str = "total"
 
     @property
     def times(self) -> list[float]:
@@ -248,7 +253,8 @@ def read_observations(path: str | Path, case) -> Observations:
         names.add(name)
         segmentations.append(Observation(name=name, segmentation=obs.segmentation,
                                           sha256=file_sha256(obs.segmentation), labels=obs.labels, start=start,
-                                          end=stop, voxel_volume_mm3=count * image.voxel_volume))
+                                          end=stop, voxel_volume_mm3=count * image.voxel_volume,
+                                          readout=obs.readout))
     scalars = []
     for i, series in enumerate(spec.scalars):
         times = []

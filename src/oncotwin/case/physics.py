@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from oncotwin.case.base import StrictModel
+from oncotwin.case.cellularity import CellularityMap
 from oncotwin.case.immune import ImmunePhysics
 from oncotwin.case.quantity import (
     MAX_KILL_RATE,
@@ -115,7 +116,11 @@ class GrowthPhysics(StrictModel):
     Treatment moves cells into a doomed compartment cleared with ``clearance_half_time`` (Lim et al. 2008);
     anoxic necrosis is cleared with ``necrotic_clearance_half_time`` (null: never). With ``tissue_motion``
     the tissue moves with the net volume the tumour gains or loses (Ward & King 1997): a shrinking tumour
-    shrinks on the image.
+    shrinks on the image. With ``volume_exclusion`` the viable cells invade only the space that doomed and
+    necrotic cells leave free (Simpson, Hughes & Landman 2009): a rim does not drain into a full necrotic
+    core; off, invasion is Fisher diffusion that ignores them. ``cellularity`` takes the baseline viable
+    density inside tumour regions from an ADC map (Atuegwu et al. 2011) instead of the regions' uniform
+    ``initial_density`` (or its ``initial_density_depth`` ramp).
 
     Imaging readouts: the total tumour (all cells at or above ``detection_threshold``) always; with
     ``readouts``, also ``enhancing`` (viable and doomed cells at or above ``enhancing_threshold``, necrosis
@@ -133,6 +138,8 @@ class GrowthPhysics(StrictModel):
     clearance_half_time: Duration = to_internal(CLEARANCE_HALF_TIME, "s")
     necrotic_clearance_half_time: Duration | None = to_internal(NECROTIC_CLEARANCE_HALF_TIME, "s")
     tissue_motion: bool = True
+    volume_exclusion: bool = True
+    cellularity: CellularityMap | None = None
     readouts: list[Literal["enhancing", "flair"]] = []
     enhancing_threshold: Annotated[float, Field(gt=0, lt=1)] = ENHANCING_THRESHOLD
     flair_threshold: Annotated[float, Field(gt=0, lt=1)] = FLAIR_THRESHOLD

@@ -69,9 +69,14 @@ class ResponseThresholds(StrictModel):
     max(nadir, ``min_measurable_volume``) and needs a measurable volume (RANO: >= 10 mm in two perpendicular
     diameters, the sphere of 10 mm diameter = 524 mm^3), so the regrowth of a vanished tumour is progression
     only once it is measurable again.
+
+    ``volume`` is the readout the categories use. ``auto`` (default) takes the enhancing (T1c) readout when
+    the case has it: RANO measures the enhancing tumour and excludes necrosis (Wen et al. 2010); otherwise
+    the total tumour volume.
     """
 
-    volume: Literal["tumour_volume_mm3", "viable_volume_mm3"] = "tumour_volume_mm3"
+    volume: Literal["auto", "tumour_volume_mm3", "viable_volume_mm3", "enhancing_volume_mm3",
+                    "flair_volume_mm3"] = "auto"
     complete: Annotated[float, Field(ge=0, lt=1)] = 0.01
     partial: Annotated[float, Field(gt=-1, lt=0)] = -0.65
     progression: Annotated[float, Field(gt=0)] = 0.40
@@ -158,7 +163,26 @@ def read_regimens(case_path: str | Path, regimens_path: str | Path) -> tuple[Cas
             raise _in_regimen(error, shown, prefix, spec_item.name, lines) from None
         regimens.append(Regimen(name=spec_item.name, description=spec_item.description, case=regimen_case))
     check_ranking(spec, regimens, shown, lines, str(case_path), case_lines)
+    volume = response_volume(spec.response, regimens[0].case, shown, lines)
+    spec = spec.model_copy(update={"response": spec.response.model_copy(update={"volume": volume})})
     return regimens[0].case, case_sha, spec, regimens, file_sha256(path)
+
+
+def response_volume(response: ResponseThresholds, case: Case, shown: str, lines: dict) -> str:
+    """The metrics column the response categories use (``auto`` resolved against the case's readouts).
+
+    Raises:
+        CaseError: a readout the case does not compute.
+    """
+    readouts = case.physics.growth.readouts
+    if response.volume == "auto":
+        return "enhancing_volume_mm3" if "enhancing" in readouts else "tumour_volume_mm3"
+    name = response.volume.removesuffix("_volume_mm3")
+    if name in ("enhancing", "flair") and name not in readouts:
+        raise CaseError(shown, "response.volume", response.volume,
+                        f"the case computes no '{name}' readout: add it to physics.growth.readouts, or use "
+                        "tumour_volume_mm3", line=lines.get(("response", "volume")))
+    return response.volume
 
 
 def check_ranking(spec: RegimenFile, regimens: list[Regimen], shown: str, lines: dict, case_file: str,

@@ -89,6 +89,25 @@ class Case(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _cellularity_regions(self) -> Case:
+        cellularity = self.physics.growth.cellularity
+        for i, name in enumerate(cellularity.regions or [] if cellularity else []):
+            if name not in self.regions or not self.regions[name].is_tumour:
+                tumour = ", ".join(self.tumour_regions())
+                raise FieldProblem(f"physics.growth.cellularity.regions.{i}", name,
+                                   f"not a tumour region of this case; allowed: {tumour}")
+        return self
+
+    def cellularity_regions(self) -> list[str]:
+        """Regions whose baseline density comes from the ADC map (none without one)."""
+        cellularity = self.physics.growth.cellularity
+        if cellularity is None:
+            return []
+        if cellularity.regions is not None:
+            return list(cellularity.regions)
+        return [n for n in self.geometry.region_names() if self.regions[n].kind == "tumour"]
+
+    @model_validator(mode="after")
     def _tumour_physics(self) -> Case:
         phys, treatment = self.physics, self.treatment
         known = self.boundary_names()

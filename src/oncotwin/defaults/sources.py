@@ -29,6 +29,14 @@ SOURCES: dict[str, str] = {
     "HO18": ("D.A. Hormuth et al. A mechanically coupled reaction-diffusion model that incorporates "
              "intra-tumoural heterogeneity to predict in vivo glioma growth. J. R. Soc. Interface 14:20161010, 2017; "
              "and the 2018 follow-up (D = D0 exp(-gamma sigma_vm), nu = 0.45)."),
+    "SHL09": ("M.J. Simpson, B.D. Hughes, K.A. Landman. Multi-species simple exclusion processes. Physica A "
+              "388:399-406, 2009 (motile cells among immobile occupants: flux -D[(1 - w) grad u + u grad w])."),
+    "ATU11": ("N.C. Atuegwu et al. Integration of diffusion-weighted MRI data and a simple mathematical model to "
+              "predict breast tumor cellularity during neoadjuvant chemotherapy. Magn. Reson. Med. 66:1689, 2011 "
+              "(N = theta (ADC_w - ADC)/(ADC_w - ADC_min))."),
+    "HHS00": ("M. Holz, S.R. Heil, A. Sacco. Temperature-dependent self-diffusion coefficients of water and six "
+              "selected molecular liquids. Phys. Chem. Chem. Phys. 2:4740, 2000 (water about 3.0e-9 m^2/s at "
+              "37 C)."),
     "BU17": "S. Budday et al. Mechanical characterization of human brain tissue. Acta Biomater. 48:319, 2017.",
     "ST14": ("K.J. Streitberger et al. High-resolution MR elastography reveals glioblastomas are softer than "
              "normal brain. PLoS One 9:e110588, 2014."),

@@ -146,6 +146,8 @@ MODEL_TABLE: dict[str, Default] = {
     "necrotic_clearance_half_time": Default("60 day", "modelling choice, slower than doomed cells (dead-cell "
                                                       "dissolution as in Byrne & Chaplain, Math. Biosci. 135:187, "
                                                       "1996; no clinical measurement: calibrate)"),
+    "free_water_adc": Default("3.0e-3 mm^2/s", "[HHS00] self-diffusion of water at 37 C: zero cellularity in "
+                                               "the ADC-to-cellularity relation of [ATU11]"),
     "carrying_capacity": Default("1e6 1/mm^3", "estimate: cells of ~10 um diameter packed at ~50 % volume "
                                                "fraction"),
     "stress_coupling": Default("0.5 1/kPa", "modelling choice of the order in [HO18]; calibrate per patient"),
@@ -168,6 +170,7 @@ FLAIR_THRESHOLD = MODEL_TABLE["flair_threshold"].value
 CLEARANCE_HALF_TIME = MODEL_TABLE["clearance_half_time"].value
 NECROTIC_CLEARANCE_HALF_TIME = MODEL_TABLE["necrotic_clearance_half_time"].value
 CARRYING_CAPACITY = MODEL_TABLE["carrying_capacity"].value
+FREE_WATER_ADC = MODEL_TABLE["free_water_adc"].value
 STRESS_COUPLING = MODEL_TABLE["stress_coupling"].value
 GROWTH_STRAIN = MODEL_TABLE["growth_strain"].value
 RT_ALPHA = MODEL_TABLE["rt_alpha"].value

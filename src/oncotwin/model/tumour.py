@@ -67,6 +67,7 @@ class TumourModel:
         self.rt_dose_given = 0.0
         self.normalised = False
         self.last_oxygen = None
+        self._peak_occupancy: np.ndarray | None = None
         self.last_mechanics = None
         self.t_growth = 0.0
         self.seconds: dict[str, float] = defaultdict(float)  # wall time per physics (manifest)
@@ -215,9 +216,17 @@ class TumourModel:
         return self.last_oxygen
 
     def _vessels_follow_cells(self) -> None:
-        """Vessel regression sees everything the tumour occupies (viable, doomed, necrotic cells)."""
+        """Vessel regression sees the highest occupancy so far (viable, doomed, necrotic cells): regressed
+        co-opted vessels do not come back (a secondarily avascular core, Holash et al. 1999), and
+        revascularisation by angiogenesis is not modelled. With volume exclusion a full core loses a few
+        per cent of its occupancy to the vacancies that invasion leaves at the rim; vessels that followed
+        it back would reoxygenate an anoxic core within days."""
         if self.oxygen.occupancy is not None and self.growth is not None:
-            self.oxygen.set_occupancy(self.growth.occupied())
+            occupied = self.growth.occupied()
+            if self._peak_occupancy is None:
+                self._peak_occupancy = occupied.copy()
+            np.maximum(self._peak_occupancy, occupied, out=self._peak_occupancy)
+            self.oxygen.set_occupancy(self._peak_occupancy)
 
     def solve_mechanics(self) -> None:
         """Displacement and stress for the current density; the stress slows the next invasion step."""
@@ -277,6 +286,8 @@ class TumourModel:
             out.update({f"kill_rate.{k}": v.copy() for k, v in self._kill_rate_before.items()})
         if self.oxygen is not None:  # Newton's initial guess: the same solution after a restart
             out["po2"] = self.oxygen.po2.x.array.copy()
+        if self._peak_occupancy is not None:
+            out["peak_occupancy"] = self._peak_occupancy.copy()
         if self.mechanics is not None:  # CG's initial guess and the stress that slows invasion
             out["displacement"] = self.mechanics.displacement.x.array.copy()
             out["stress"] = self._stress.x.array.copy()
@@ -298,6 +309,8 @@ class TumourModel:
         if self.oxygen is not None:
             self.oxygen.po2.x.array[:] = state["po2"]
             self.last_oxygen = self.oxygen.po2.x.array
+        if "peak_occupancy" in state:  # absent in checkpoints of earlier versions
+            self._peak_occupancy = state["peak_occupancy"].copy()
         if self.mechanics is not None:
             self.mechanics.displacement.x.array[:] = state["displacement"]
             self._stress.x.array[:] = state["stress"]

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from oncotwin.case.cellularity import CellularityMap
 from oncotwin.case.schema import Case
-from oncotwin.core.fenics import dolfinx
+from oncotwin.core.errors import InputDataError
+from oncotwin.core.fenics import MPI, dolfinx
+from oncotwin.imaging.cellularity import cellularity_from_adc
+from oncotwin.imaging.images import read_image
+from oncotwin.io.raster import sample_image_at_nodes
 from oncotwin.kinetics.response import CloneKinetics
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.model.tissues import growth_tissues, host_regions, mechanics_tissues, oxygen_tissues
@@ -25,8 +32,13 @@ def clone_kinetics(case: Case) -> CloneKinetics:
 
 def readouts(case: Case) -> dict[str, float]:
     """The imaging readouts of the case besides the total tumour: name -> threshold."""
+    return {name: readout_threshold(case, name) for name in case.physics.growth.readouts}
+
+
+def readout_threshold(case: Case, readout: str) -> float:
+    """Threshold of a readout: ``total`` at the detection threshold, ``enhancing`` and ``flair`` at theirs."""
     g = case.physics.growth
-    return {name: {"enhancing": g.enhancing_threshold, "flair": g.flair_threshold}[name] for name in g.readouts}
+    return {"total": g.detection_threshold, "enhancing": g.enhancing_threshold, "flair": g.flair_threshold}[readout]
 
 
 def imaging_edges(case: Case) -> ImagingEdges:
@@ -52,8 +64,34 @@ def create_growth_problem(case: Case, tmesh: TaggedMesh) -> tuple[GrowthProblem,
                             detection_threshold=g.detection_threshold, carrying_capacity=g.carrying_capacity,
                             petsc_options=case.solver.get("growth"), tissue_motion=g.tissue_motion,
                             motion_petsc_options=case.solver.get("motion"), edges=imaging_edges(case),
-                            readouts=readouts(case))
+                            readouts=readouts(case), volume_exclusion=g.volume_exclusion)
+    if g.cellularity is not None:
+        density_from_adc(problem, g.cellularity, case.cellularity_regions())
     return problem, stress
+
+
+def density_from_adc(problem: GrowthProblem, cellularity: CellularityMap, regions: list[str]) -> None:
+    """Baseline viable density inside ``regions`` from the ADC map (:mod:`oncotwin.imaging.cellularity`);
+    ADC_min is the smallest ADC at their interior nodes (the same on any partition).
+
+    Raises:
+        InputDataError: an unreadable image, or no ADC below free water's inside the regions.
+    """
+    key = "physics.growth.cellularity.adc"
+    image = read_image(cellularity.adc, key)
+    adc = sample_image_at_nodes(problem.V, image.array, image.affine, order=1, outside=np.nan) * cellularity.voxel_unit
+    inside = problem.interior_nodes(regions)
+    owned = adc[:problem.n_owned][inside[:problem.n_owned]]
+    uncovered = problem.comm.allreduce(int(np.count_nonzero(~np.isfinite(owned))), op=MPI.SUM)
+    if uncovered:
+        raise InputDataError(f"{cellularity.adc}: {key}: the ADC image does not cover {uncovered} nodes of the "
+                             f"tumour regions {', '.join(regions)}; it must cover them")
+    adc_min = problem.comm.allreduce(float(np.min(owned)) if owned.size else np.inf, op=MPI.MIN)
+    if not adc_min < cellularity.free_water_adc:
+        raise InputDataError(f"{cellularity.adc}: {key}: smallest ADC in {', '.join(regions)} is {adc_min:g} mm^2/s, "
+                             f"not below free water's {cellularity.free_water_adc:g} mm^2/s: check "
+                             "physics.growth.cellularity.voxel_unit")
+    problem.set_baseline_viable(cellularity_from_adc(adc, adc_min, cellularity.free_water_adc), inside)
 
 
 def initial_density(case: Case, tmesh: TaggedMesh) -> dolfinx.fem.Function:

@@ -10,6 +10,11 @@ faster than grey, zero in CSF); the von Mises stress of the mass effect slows in
 ``R`` (proliferation, death, treatment) is pointwise and integrated separately
 (:mod:`oncotwin.kinetics.response`) by operator splitting, so the diffusion operator here is linear and
 its matrix changes only when the step size or the stress changes.
+
+With volume exclusion (:mod:`oncotwin.la.exclusion`) the viable cells move only into the space that
+doomed and necrotic cells leave free, ``J = -D [(1 - w) grad N + N grad w]`` (Simpson, Hughes & Landman
+2009, Physica A 388:399): a growing rim does not drain into a full necrotic core. The stiffness below is
+then the graph whose weights that exclusion step uses.
 """
 
 from __future__ import annotations
@@ -39,6 +44,10 @@ class CellInvasion:
             return self.diffusivity
         return self.diffusivity * ufl.exp(-self.stress_coupling * self.stress)
 
+    def stiffness_form(self, n: ufl.Argument, v: ufl.Argument, dx: ufl.Measure):
+        """Stiffness of ``-div(D grad n)`` with no flux through the boundary."""
+        return ufl.inner(self.effective_diffusivity() * ufl.grad(n), ufl.grad(v)) * dx
+
     def step_forms(self, n: ufl.Argument, v: ufl.Argument, n_old: ufl.core.expr.Expr, dt: ufl.core.expr.Expr,
                    dx: ufl.Measure, dx_mass: ufl.Measure | None = None):
         """Backward-Euler diffusion step ``(n - n_old)/dt = div(D grad n)``, no flux through the boundary.
@@ -53,5 +62,5 @@ class CellInvasion:
                 diffusion term gives an M-matrix on non-obtuse meshes: densities stay in [0, 1].
         """
         dxm = dx if dx_mass is None else dx_mass
-        a = n * v * dxm + dt * ufl.inner(self.effective_diffusivity() * ufl.grad(n), ufl.grad(v)) * dx
+        a = n * v * dxm + dt * self.stiffness_form(n, v, dx)
         return a, n_old * v * dxm

@@ -2,11 +2,13 @@
 
 Each step is kinetics(dt/2) -> invasion(dt) -> kinetics(dt/2): the kinetics (proliferation, oxygen
 dependence, necrosis, mutation) are integrated pointwise at the nodes, the invasion is one
-backward-Euler diffusion solve per clone with a lumped mass matrix. The invasion matrix is assembled
-again only when the step size or the mechanical stress changes. At patient mesh sizes it is
-mass-dominated (``dt D / h^2`` small), so CG with Jacobi converges in a handful of iterations; on fine
-meshes (``dt D / h^2 > 2``) CG uses smoothed-aggregation multigrid instead, whose iterations do not
-grow under refinement.
+backward-Euler diffusion solve per clone with a lumped mass matrix. The invasion stiffness is assembled
+again only when the mechanical stress changes. With volume exclusion (the default of the case schema) the
+step matrix follows the space dead cells leave free at every step (:mod:`oncotwin.la.exclusion`; a few
+vector operations on the stiffness) and is not symmetric, so GMRES replaces CG. At patient mesh sizes it is
+mass-dominated (``dt D / h^2`` small), so Jacobi converges in a handful of iterations; on fine meshes
+(``dt D / h^2 > 2``) smoothed-aggregation multigrid takes over, whose iterations do not grow under
+refinement.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.parallel import collective
 from oncotwin.kinetics.response import CloneKinetics, move_to_doomed
+from oncotwin.la.exclusion import exclusion_step_matrix
 from oncotwin.la.petsc import (
     SolveInfo,
     create_ksp,
@@ -99,6 +102,8 @@ class GrowthProblem:
         readouts: imaging readouts besides the total tumour: ``enhancing`` (viable and doomed cells at or
             above its threshold, necrosis excluded: T1c-like) and ``flair`` (all cells at or above its
             threshold: FLAIR/T2-like), name -> threshold.
+        volume_exclusion: viable cells move only into the space doomed and necrotic cells leave free
+            (:mod:`oncotwin.la.exclusion`); otherwise Fisher diffusion that ignores them.
     """
 
     prefix = "growth_"
@@ -108,7 +113,7 @@ class GrowthProblem:
                  stress_coupling: float = 0.0, detection_threshold: float = 0.2,
                  carrying_capacity: float = 1e6, petsc_options: dict | None = None, tissue_motion: bool = False,
                  motion_petsc_options: dict | None = None, edges: ImagingEdges | None = None,
-                 readouts: dict[str, float] | None = None):
+                 readouts: dict[str, float] | None = None, volume_exclusion: bool = False):
         self.tmesh, self.comm = tmesh, tmesh.comm
         self.kinetics = kinetics
         self.detection_threshold = detection_threshold
@@ -125,16 +130,17 @@ class GrowthProblem:
         self.proliferation_scale = nodal(lambda t: t.proliferation_scale)
         viable = nodal(lambda t: t.initial_density)
         necrotic = nodal(lambda t: t.initial_necrotic)
+        present = [n for n in tissue if n in tmesh.regions]
+        self._shares = {n: nodal(lambda s, n=n: float(s is tissue[n])) for n in present}
         if edges is not None:
-            present = [n for n in tissue if n in tmesh.regions]
-            shares = {n: nodal(lambda s, n=n: float(s is tissue[n])) for n in present}
-            viable, necrotic = place_edges(viable, necrotic, shares, {
+            viable, necrotic = place_edges(viable, necrotic, self._shares, {
                 n: (tissue[n].initial_density, tissue[n].initial_necrotic) for n in present},
                 {n for n in present if tissue[n].host}, edges, self.V.tabulate_dof_coordinates())
         self.readouts = dict(readouts or {})
         for name, t in tissue.items():
             if t.initial_depth and name in tmesh.regions:
-                viable = self._graded(viable, nodal(lambda s, name=name: float(s is tissue[name])), t)
+                viable = self._graded(viable, self._shares[name], t)
+        self.initial_resistant_fraction = initial_resistant_fraction
         self.sensitive = self._function("sensitive_cells", (1.0 - initial_resistant_fraction) * viable)
         self.resistant = self._function("resistant_cells", initial_resistant_fraction * viable)
         self.doomed = self._function("doomed_cells", np.zeros_like(viable))
@@ -144,23 +150,44 @@ class GrowthProblem:
         self.diffusivity = region_coefficient(q0, tmesh, tissue, lambda t: t.diffusivity, "D0")
         self.invasion = CellInvasion(self.diffusivity, stress,
                                      dolfinx.fem.Constant(mesh, PETSc.ScalarType(stress_coupling)))
-        self.dt = dolfinx.fem.Constant(mesh, PETSc.ScalarType(1.0))
+        self.volume_exclusion = volume_exclusion
         self._old = dolfinx.fem.Function(self.V)
         n, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
-        a, L = self.invasion.step_forms(n, v, self._old, self.dt, self.dx, self.dx_lumped)
-        self.a, self.L = dolfinx.fem.form(a), dolfinx.fem.form(L)
-        self.A = dolfinx.fem.petsc.create_matrix(self.a)
+        self.k = dolfinx.fem.form(self.invasion.stiffness_form(n, v, self.dx))
+        self.L = dolfinx.fem.form(self._old * v * self.dx_lumped)
+        self.K = dolfinx.fem.petsc.create_matrix(self.k)
+        self.assemblies = 0
+        self._assemble_stiffness()
+        self.A = self.K.duplicate(copy=True)
         self.b = dolfinx.fem.petsc.create_vector(self.V)
+        self._mass_vec = self.b.duplicate()
+        self._mass_vec.array[:] = self.mass[:self.n_owned]
+        self._free = self.b.duplicate() if volume_exclusion else None
         self._petsc_options = petsc_options
+        # the exclusion operator is not symmetric
+        self._defaults = {**GROWTH_PETSC_DEFAULTS, "ksp_type": "gmres"} if volume_exclusion else GROWTH_PETSC_DEFAULTS
         self._max_diffusivity = max([t.diffusivity for t in tissue.values()] + [0.0])
         self._cell_size = typical_cell_size(self.comm, mesh)
-        self.ksp = create_ksp(self.comm, self.A, self.prefix, GROWTH_PETSC_DEFAULTS, petsc_options)
+        self.ksp = create_ksp(self.comm, self.A, self.prefix, self._defaults, petsc_options)
         self._multigrid = False
         self._assembled_dt: float | None = None
-        self.assemblies = 0
+
         self._po2 = dolfinx.fem.Function(self.V)
         self._volume_forms = self._level_set_volumes()
         self.motion = TissueMotion(self.V, self.mass, motion_petsc_options) if tissue_motion else None
+
+    def interior_nodes(self, regions: list[str]) -> np.ndarray:
+        """Nodes (local, with ghosts) whose every cell belongs to one of ``regions`` (off their surfaces)."""
+        share = sum((self._shares[n] for n in regions if n in self._shares), np.zeros_like(self.mass))
+        return share >= 1.0 - 1e-9
+
+    def set_baseline_viable(self, density: np.ndarray, where: np.ndarray) -> None:
+        """Replace the baseline viable density at the nodes ``where`` (e.g. from a cellularity map), split
+        between the clones as at construction and capped by the room the necrotic cells leave."""
+        density = np.minimum(density[where], 1.0 - self.necrotic.x.array[where])
+        self.sensitive.x.array[where] = (1.0 - self.initial_resistant_fraction) * density
+        self.resistant.x.array[where] = self.initial_resistant_fraction * density
+        self._update_viable()
 
     # ------------------------------------------------------------------ helpers
     def _nodal(self, space: dolfinx.fem.FunctionSpace, tissue: dict[str, GrowthTissue], value) -> np.ndarray:
@@ -233,25 +260,39 @@ class GrowthProblem:
         return self.comm.allreduce(dolfinx.fem.assemble_scalar(self._volume_forms[name]), op=MPI.SUM)
 
     def stress_changed(self) -> None:
-        """The stress field was updated: reassemble the invasion matrix at the next step."""
-        self._assembled_dt = None
+        """The stress field was updated: reassemble the invasion stiffness at the next step."""
+        self._stiffness_current = False
+
+    def _assemble_stiffness(self) -> None:
+        self.K.zeroEntries()
+        dolfinx.fem.petsc.assemble_matrix(self.K, self.k)
+        self.K.assemble()
+        self._stiffness_current = True
+        self.assemblies += 1
 
     def _assemble(self, dt: float) -> None:
-        if self._assembled_dt == dt:
+        """The step matrix ``M + dt A`` (:func:`oncotwin.la.exclusion.exclusion_step_matrix`).
+
+        The finite-element stiffness is assembled only when the stress changed; with volume exclusion the
+        step matrix follows the free space at every step (a few vector operations on the stiffness)."""
+        if not self._stiffness_current:
+            self._assemble_stiffness()
+            self._assembled_dt = None
+        if self._free is not None:
+            n = self.n_owned
+            occupied = self.doomed.x.array[:n] + self.necrotic.x.array[:n]
+            self._free.array[:] = np.clip(1.0 - occupied, 0.0, 1.0)
+        elif self._assembled_dt == dt:
             return
-        self.dt.value = dt
-        self.A.zeroEntries()
-        dolfinx.fem.petsc.assemble_matrix(self.A, self.a)
-        self.A.assemble()
+        exclusion_step_matrix(self.K, self._mass_vec, self._free, dt, self.A)
         number = diffusion_number(dt, self._max_diffusivity, self._cell_size)
-        defaults = preconditioner_defaults(GROWTH_PETSC_DEFAULTS, number, self._petsc_options)
-        if (defaults is not GROWTH_PETSC_DEFAULTS) != self._multigrid:  # the step size crossed the threshold
+        defaults = preconditioner_defaults(self._defaults, number, self._petsc_options)
+        if (defaults is not self._defaults) != self._multigrid:  # the step size crossed the threshold
             self.ksp.destroy()
             self.ksp = create_ksp(self.comm, self.A, self.prefix, defaults, self._petsc_options)
             self._multigrid = not self._multigrid
         self.ksp.setOperators(self.A)
         self._assembled_dt = dt
-        self.assemblies += 1
 
     # ------------------------------------------------------------------ stepping
     def _kinetics(self, dt: float, po2: np.ndarray | None) -> int:
@@ -329,6 +370,13 @@ class GrowthProblem:
     def tumour_mask(self) -> np.ndarray:
         """Nodes that count as tumour: all cells (viable, doomed, necrotic) at or above the detection threshold."""
         return self.occupied() >= self.detection_threshold
+
+    def seen(self, readout: str) -> np.ndarray:
+        """Nodal density an imaging readout thresholds: ``enhancing`` sees viable and doomed cells (necrosis
+        excluded), ``flair`` and ``total`` see everything the tumour occupies."""
+        if readout == "enhancing":
+            return self.sensitive.x.array + self.resistant.x.array + self.doomed.x.array
+        return self.occupied()
 
     def occupied(self) -> np.ndarray:
         """Nodal density of everything the tumour occupies: viable, doomed and necrotic cells."""

@@ -39,8 +39,10 @@ def time_to_progression(days: list[float], volumes: list[float], progression: fl
 
 
 def regimen_metrics(rows: list[dict[str, float]], drugs: list[str], response: ResponseThresholds) -> dict:
-    """Outcome and exposure of one regimen from its metrics rows."""
+    """Outcome and exposure of one regimen from its metrics rows (``response.volume`` resolved, not ``auto``)."""
     key = response.volume
+    if key == "auto":
+        raise ValueError("response.volume 'auto' must be resolved against the case (case.regimens.response_volume)")
     days = [r["time_day"] for r in rows]
     volumes = [r.get(key, math.nan) for r in rows]
     baseline, final = volumes[0], volumes[-1]
