@@ -4,25 +4,29 @@ from __future__ import annotations
 
 import pytest
 
+from oncotwin.case.profile_rules import read_rules, shipped_rules_path
 from oncotwin.core.units import to_internal
-from oncotwin.defaults import oxygen, tissue
+from oncotwin.defaults import immune, oxygen, tissue
 from oncotwin.defaults.sources import SOURCES, Default, citation_keys, values, walk
 
-TABLES = {f"{module.__name__}.{name}": table for module in (tissue, oxygen)
+TABLES = {f"{module.__name__}.{name}": table for module in (tissue, oxygen, immune)
           for name, table in vars(module).items() if name.endswith("_TABLE")}
 DEFAULTS = [(f"{name}[{']['.join(path)}]", default) for name, table in TABLES.items()
             for path, default in walk(table)]
 # internal unit of each text quantity's unit, to check that the case schema can convert it
 INTERNAL = {"cm^2/(mmHg*s)": "mm^2/(mmHg*s)", "cm/(mmHg*s)": "mm/(mmHg*s)", "1/cm": "1/mm", "mmHg": "mmHg",
             "1/(mmHg*s)": "1/(mmHg*s)", "mm^2/day": "mm^2/s", "kPa": "mmHg", "1/day": "1/s", "1/mm^3": "1/mm^3",
-            "1/kPa": "1/mmHg", "1/Gy": "1/Gy", "Gy": "Gy", "day": "s"}
+            "1/kPa": "1/mmHg", "1/Gy": "1/Gy", "Gy": "Gy", "day": "s", "mg/L": "mg/mm^3",
+            "mm^2/s": "mm^2/s"}
 
 
 def test_the_tables_hold_every_default():
     assert set(TABLES) == {"oncotwin.defaults.tissue.FLUID_TABLE", "oncotwin.defaults.tissue.DRUG_REGION_TABLE",
                            "oncotwin.defaults.tissue.GROWTH_TABLE", "oncotwin.defaults.tissue.MECHANICS_TABLE",
                            "oncotwin.defaults.tissue.MODEL_TABLE", "oncotwin.defaults.oxygen.OXYGEN_TABLE",
-                           "oncotwin.defaults.oxygen.MODEL_TABLE"}
+                           "oncotwin.defaults.oxygen.MODEL_TABLE", "oncotwin.defaults.immune.KINETICS_TABLE",
+                           "oncotwin.defaults.immune.BLOCKADE_TABLE", "oncotwin.defaults.immune.TARGET_TABLE",
+                           "oncotwin.defaults.immune.TRANSPORT_TABLE"}
     assert len(DEFAULTS) > 100
 
 
@@ -49,6 +53,7 @@ def test_every_default_has_its_unit(name, default):
 def test_every_source_is_cited_and_has_a_citation():
     cited = {key for _, default in DEFAULTS for key in citation_keys(default.source)}
     cited |= {key for note in oxygen.CALIBRATION_NOTES for key in citation_keys(note)}
+    cited |= {key for rule in read_rules(shipped_rules_path()) for key in citation_keys(rule.source)}
     assert cited == set(SOURCES)
     assert all(len(citation) > 40 and citation.endswith(".") for citation in SOURCES.values())
 

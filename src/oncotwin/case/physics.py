@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from oncotwin.case.base import StrictModel
 from oncotwin.case.cellularity import CellularityMap
+from oncotwin.case.immune import ImmunePhysics
 from oncotwin.case.quantity import (
     MAX_KILL_RATE,
     Duration,
@@ -228,3 +229,4 @@ class Physics(StrictModel):
     oxygen: OxygenPhysics = OxygenPhysics(enabled=False)
     growth: GrowthPhysics = GrowthPhysics(enabled=False)
     mechanics: MechanicsPhysics = MechanicsPhysics(enabled=False)
+    immune: ImmunePhysics = ImmunePhysics(enabled=False)

@@ -20,6 +20,7 @@ from oncotwin.case.calibratable import PARAMETERS
 from oncotwin.case.calibration import Calibration
 from oncotwin.case.dose_coverage import check_dose_covers
 from oncotwin.case.geometry import Geometry, SphereGeometry
+from oncotwin.case.immune import check_blockade_has_immune_compartment
 from oncotwin.case.mesh_options import MeshOptions
 from oncotwin.case.physics import Physics
 from oncotwin.case.regions import Region
@@ -155,6 +156,11 @@ class Case(StrictModel):
                                                          or phys.oxygen.enabled):
             raise FieldProblem("treatment.antiangiogenic", "antiangiogenic", "vascular normalisation acts "
                                "through fluid, drug or oxygen transport: enable at least one of them")
+        return self
+
+    @model_validator(mode="after")
+    def _blockade_needs_immune(self) -> Case:
+        check_blockade_has_immune_compartment(self)
         return self
 
     @model_validator(mode="after")

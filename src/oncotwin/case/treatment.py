@@ -34,9 +34,11 @@ from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.drug_overrides import DrugOverrides
 from oncotwin.case.fhir import FhirError, bundle_covariates, missing_hint, source_of
 from oncotwin.case.paths import resolve_path
+from oncotwin.case.profile import Profile
 from oncotwin.case.quantity import Quantity
 from oncotwin.case.radiotherapy import Radiotherapy, schedule_times
 from oncotwin.core.units import UnitError, convert, registry, to_internal
+from oncotwin.pk.antibodies import label_basis_problem
 from oncotwin.pk.covariates import (
     BSA_FORMULAS,
     CREATININE_G_PER_MOL,
@@ -147,7 +149,7 @@ class Patient(StrictModel):
     ``hepatic_factor`` multiplies the hepatic (non-renal) clearance: 1 = normal function. ``fhir`` (a FHIR R4
     Bundle, JSON) fills the covariates not given here (:mod:`oncotwin.case.fhir`); ``reference_date`` is the
     date its age and latest Observations refer to. ``bilirubin`` is read and converted but no clearance model
-    uses it yet.
+    uses it yet. ``profile`` holds the tumour's molecular and immune markers (:mod:`oncotwin.case.profile`).
     """
 
     height: Quantity("mm", example="170 cm", positive=True) | None = None
@@ -161,6 +163,7 @@ class Patient(StrictModel):
     bsa_formula: Literal["mosteller", "dubois"] = "mosteller"
     fhir: Path | None = None
     reference_date: date | None = None
+    profile: Profile | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -257,6 +260,13 @@ class Administration(StrictModel):
             return lookup(value).name
         except UnknownDrugError as exc:
             raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _label_basis(self) -> Administration:
+        problem = label_basis_problem(self.drug, self.dose.basis)
+        if problem:
+            raise FieldProblem("dose", self.dose.text, problem)
+        return self
 
     @model_validator(mode="after")
     def _route(self) -> Administration:

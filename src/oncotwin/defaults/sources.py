@@ -75,6 +75,28 @@ SOURCES: dict[str, str] = {
     "OER": ("B. Titz, R. Jeraj. An imaging-based tumour growth and treatment response model: investigating the "
             "effect of tumour oxygenation on radiation therapy response. Phys. Med. Biol. 53:4471, 2008 "
             "(oxygen enhancement after Alper & Howard-Flanders, m = 3, K = 3 mmHg)."),
+    # immune kinetics, checkpoint blockade and the molecular profile (oncotwin.defaults.immune)
+    "KU94": ("V.A. Kuznetsov, I.A. Makalkin, M.A. Taylor, A.S. Perelson. Nonlinear dynamics of immunogenic "
+             "tumors: parameter estimation and global bifurcation analysis. Bull. Math. Biol. 56:295-321, 1994 "
+             "(effector-tumour kinetics, BCL1 lymphoma parameters)."),
+    "BU20": ("J.D. Butner et al. Mathematical prediction of clinical outcomes in advanced cancer patients "
+             "treated with checkpoint inhibitor immunotherapy. Sci. Adv. 6:eaay6298, 2020 (checkpoint blockade "
+             "restores the immune kill of tumour cells)."),
+    "ES17": ("J. Elassaiss-Schaap et al. Using model-based learn and confirm to reveal the pharmacokinetics-"
+             "pharmacodynamics relationship of pembrolizumab in the KEYNOTE-001 trial. CPT Pharmacometrics Syst. "
+             "Pharmacol. 6:21-28, 2017 (Table 2: IC50 of target engagement 0.535 ug/mL)."),
+    "HE05": ("M.E. Hegi et al. MGMT gene silencing and benefit from temozolomide in glioblastoma. N. Engl. J. "
+             "Med. 352:997-1003, 2005 (methylated: median survival 21.7 vs 15.3 months with temozolomide; "
+             "unmethylated: a smaller, non-significant difference)."),
+    "ANG10": ("K.K. Ang et al. Human papillomavirus and survival of patients with oropharyngeal cancer. N. Engl. "
+              "J. Med. 363:24-35, 2010 (3-year overall survival 82.4 % HPV-positive vs 57.1 % HPV-negative)."),
+    "SC17": ("J.G. Scott et al. A genome-based model for adjusting radiotherapy dose (GARD): a retrospective, "
+             "cohort-based study. Lancet Oncol. 18:202-211, 2017 (alpha = ln(RSI)/(-n d) - beta d, n = 1, "
+             "d = 2 Gy, beta = 0.05 /Gy^2)."),
+    "RE16": ("M. Reck et al. Pembrolizumab versus chemotherapy for PD-L1-positive non-small-cell lung cancer. "
+             "N. Engl. J. Med. 375:1823-1833, 2016 (KEYNOTE-024, TPS >= 50 %: progression HR 0.50)."),
+    "TU14": ("P.C. Tumeh et al. PD-1 blockade induces responses by inhibiting adaptive immune resistance. "
+             "Nature 515:568-571, 2014 (pre-treatment CD8+ density at the invasive margin predicts response)."),
 }
 
 CITATION = re.compile(r"\[([A-Z0-9, ]+)\]")

@@ -13,13 +13,23 @@ from oncotwin.core.fenics import dolfinx
 from oncotwin.core.parallel import check_all
 from oncotwin.kinetics.response import DrugEffect, lq_survival, oxygen_modification
 from oncotwin.mesh.distribute import TaggedMesh
+from oncotwin.model.immune import temozolomide_effect
 from oncotwin.problems.regions import region_indicator
 
 
 def drug_effects(case: Case, drugs: Collection[str]) -> dict[str, DrugEffect]:
-    """Emax kill rates of the sensitive clone for the drugs of the case that are delivered (in ``drugs``)."""
-    return {name: DrugEffect(e.max_kill_rate, e.ec50, e.hill)
-            for name, e in case.physics.growth.drug_effect.items() if name in drugs}
+    """Emax kill rates of the sensitive clone for the drugs of the case that are delivered (in ``drugs``).
+
+    With ``treatment.patient.profile`` the temozolomide kill is scaled by the profile's
+    ``temozolomide_effect`` prior (MGMT status, :mod:`oncotwin.case.profile_rules`).
+    """
+    profile = case.treatment.patient.profile
+    priors = profile.priors()[0] if profile is not None else None
+    effects = {name: DrugEffect(e.max_kill_rate, e.ec50, e.hill)
+               for name, e in case.physics.growth.drug_effect.items() if name in drugs}
+    if "temozolomide" in effects:
+        effects["temozolomide"] = temozolomide_effect(effects["temozolomide"], priors)
+    return effects
 
 
 def radiotherapy_target(tmesh: TaggedMesh, rt: Radiotherapy | None,

@@ -282,6 +282,26 @@ LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
         unbound_fraction=1.0, tissue_decay_rate="1e-5 1/s", emax=0.5, ic50="0.007 umol/L",
         source="Bruno et al., Cancer Chemother Pharmacol 2005",
     ),
+    # Anti-PD-1 IgG4 antibodies: plasma PK of the typical patient of the source (baseline clearance; the
+    #   weight allometry, time-varying clearance and PD-1 occupancy are in oncotwin.pk.antibodies).
+    #   Pembrolizumab: Ahamadi M et al., CPT Pharmacometrics Syst Pharmacol 2017;6:49, Table 3 (149 kDa,
+    #   label). Nivolumab: Bajaj G et al., CPT Pharmacometrics Syst Pharmacol 2017;6:58 (146 kDa, label).
+    # Renal fraction 0 (IgG catabolism). Transport as trastuzumab (IgG, approximate); the kill is immune
+    #   mediated (oncotwin.kinetics.immune), so the direct Emax is 0.
+    "pembrolizumab": DrugEntry(
+        name="pembrolizumab", molecular_weight=149000.0,
+        clearance="0.22 L/day", central_volume="3.48 L", q2="0.795 L/day", v2="4.06 L",
+        diffusivity="1.3e-7 cm^2/s", permeability="3e-7 cm/s", reflection_coefficient=0.9,
+        unbound_fraction=1.0, tissue_decay_rate="1e-5 1/s", emax=0.0, ic50="0.535 mg/L",
+        source="Ahamadi et al., CPT Pharmacometrics Syst Pharmacol 2017;6:49 (Table 3)",
+    ),
+    "nivolumab": DrugEntry(
+        name="nivolumab", molecular_weight=146000.0,
+        clearance="9.40e-3 L/h", central_volume="3.63 L", q2="3.21e-2 L/h", v2="2.78 L",
+        diffusivity="1.3e-7 cm^2/s", permeability="3e-7 cm/s", reflection_coefficient=0.9,
+        unbound_fraction=1.0, tissue_decay_rate="1e-5 1/s", emax=0.0, ic50="0.447 mg/L",
+        source="Bajaj et al., CPT Pharmacometrics Syst Pharmacol 2017;6:58 (baseline clearance)",
+    ),
 })
 
 

@@ -1,0 +1,46 @@
+"""Case-file section ``physics.immune``: the effector T-cell compartment (off by default).
+
+Example::
+
+    physics:
+      immune:
+        enabled: true
+        diffusivity: "0.1 mm^2/day"     # effector random motility (default: modelling choice)
+        death: "0.0412 1/day"           # effector death rate d (Kuznetsov et al. 1994)
+
+The effector recruitment, kill and PD-1/PD-L1 suppression come from the published kinetics
+(:data:`oncotwin.defaults.immune.KUZNETSOV`) with the priors of ``treatment.patient.profile``. A checkpoint
+inhibitor acts only through this compartment: giving one without it is an error.
+"""
+
+from __future__ import annotations
+
+from oncotwin.case.base import FieldProblem, StrictModel
+from oncotwin.case.quantity import Quantity
+from oncotwin.core.units import to_internal
+from oncotwin.defaults.immune import TRANSPORT
+from oncotwin.pk.antibodies import antibody
+
+
+class ImmunePhysics(StrictModel):
+    """The effector T-cell compartment: transport parameters (internal units)."""
+
+    enabled: bool = True
+    diffusivity: Quantity("mm^2/s", example="0.1 mm^2/day", nonnegative=True) = to_internal(
+        TRANSPORT["diffusivity"], "mm^2/s")
+    death: Quantity("1/s", example="0.0412 1/day", nonnegative=True) = to_internal(TRANSPORT["death"], "1/s")
+
+
+def check_blockade_has_immune_compartment(case) -> None:
+    """Refuse a checkpoint inhibitor in ``treatment.drugs`` when ``physics.immune`` is not enabled.
+
+    Raises:
+        FieldProblem: naming the administration of the first checkpoint inhibitor.
+    """
+    if case.physics.immune.enabled:
+        return
+    for i, adm in enumerate(case.treatment.drugs):
+        if antibody(adm.drug) is not None:
+            raise FieldProblem(f"treatment.drugs.{i}.drug", adm.drug,
+                               f"{adm.drug} is a checkpoint inhibitor: it acts through the immune compartment; "
+                               "enable physics.immune (e.g. 'physics: {immune: {enabled: true}}')")

@@ -1,0 +1,45 @@
+"""``physics.immune``: off by default, changes nothing when off, and is required by checkpoint blockade."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from oncotwin.case.schema import Case
+from tests.case.test_profile import _refused
+
+BASE = {"name": "immune", "geometry": {"kind": "sphere", "tumour_radius": "5 mm", "host_radius": "20 mm"},
+        "regions": {"tumour": {"kind": "tumour"}, "host": {"kind": "normal"}}}
+
+
+def test_immune_compartment_is_off_by_default_and_off_changes_nothing():
+    plain = Case.model_validate(BASE)
+    off = Case.model_validate({**BASE, "physics": {"immune": {"enabled": False}}})
+    assert not plain.physics.immune.enabled
+    assert plain == off
+    assert plain.model_dump()["physics"] == off.model_dump()["physics"]
+
+
+def test_immune_defaults_are_the_sourced_values():
+    immune = Case.model_validate({**BASE, "physics": {"immune": {}}}).physics.immune
+    assert immune.enabled
+    assert immune.death * 86400 == pytest.approx(0.0412)
+    assert immune.diffusivity * 86400 == pytest.approx(0.1)
+
+
+CASE = textwrap.dedent("""\
+    name: blockade
+    geometry: {kind: sphere, tumour_radius: "5 mm", host_radius: "20 mm"}
+    regions: {tumour: {kind: tumour}, host: {kind: normal}}
+    treatment:
+      drugs: [{drug: pembrolizumab, dose: "200 mg", duration: "30 min", schedule: "day 1 every 21 days x 4"}]
+    """)
+
+
+@pytest.mark.timeout(60)
+def test_blockade_without_an_immune_compartment_is_one_line_error(tmp_path):
+    path = tmp_path / "case.yaml"
+    path.write_text(CASE)
+    _refused(tmp_path, path, "case.yaml", "treatment.drugs.0.drug", "pembrolizumab", "checkpoint inhibitor",
+             "physics.immune")
