@@ -115,7 +115,8 @@ GROWTH_TABLE: dict[str, dict[str, Default]] = {
                "initial_density": Default(0.9, "enhancing viable tumour near carrying capacity, above the "
                                                "80 % T1Gd edge of [RO10] (modelling choice)"),
                "initial_necrotic": Default(0.0, "modelling choice: no dead cells")},
-    "necrotic": {"diffusivity": Default("0.13 mm^2/day", _GREY_MATTER),
+    "necrotic": {"diffusivity": Default("0.13 mm^2/day", _GREY_MATTER + "; cells enter only the space the debris "
+                                                       "leaves free (volume exclusion, [SHL09])"),
                  "proliferation_scale": Default(1.0, _NO_SCALE),
                  "initial_density": Default(0.0, "the necrotic core is full of dead cells: no room for "
                                                  "proliferation"),
