@@ -15,13 +15,14 @@ DEFAULTS = [(f"{name}[{']['.join(path)}]", default) for name, table in TABLES.it
 # internal unit of each text quantity's unit, to check that the case schema can convert it
 INTERNAL = {"cm^2/(mmHg*s)": "mm^2/(mmHg*s)", "cm/(mmHg*s)": "mm/(mmHg*s)", "1/cm": "1/mm", "mmHg": "mmHg",
             "1/(mmHg*s)": "1/(mmHg*s)", "mm^2/day": "mm^2/s", "kPa": "mmHg", "1/day": "1/s", "1/mm^3": "1/mm^3",
-            "1/kPa": "1/mmHg", "1/Gy": "1/Gy", "Gy": "Gy", "day": "s"}
+            "1/kPa": "1/mmHg", "1/Gy": "1/Gy", "Gy": "Gy", "day": "s", "1/s": "1/s", "mmHg/s": "mmHg/s"}
 
 
 def test_the_tables_hold_every_default():
     assert set(TABLES) == {"oncotwin.defaults.tissue.FLUID_TABLE", "oncotwin.defaults.tissue.DRUG_REGION_TABLE",
                            "oncotwin.defaults.tissue.GROWTH_TABLE", "oncotwin.defaults.tissue.MECHANICS_TABLE",
                            "oncotwin.defaults.tissue.MODEL_TABLE", "oncotwin.defaults.oxygen.OXYGEN_TABLE",
+                           "oncotwin.defaults.tissue.BRAIN_TISSUE_TABLE",
                            "oncotwin.defaults.oxygen.MODEL_TABLE"}
     assert len(DEFAULTS) > 100
 
