@@ -118,7 +118,8 @@ def test_low_dice_is_a_one_line_error_naming_it():
     brain[2:10, 2:10, 2:10] = True
     image = np.where(brain, np.random.default_rng(1).random(brain.shape), 0.0).astype(np.float32)
     settings = reg.RegistrationSettings(deformable=False, shrink=(2,), affine_iterations=5)
-    with pytest.raises(InputDataError, match=r"key 'geometry.atlas.min_dice': brain-mask Dice 0\.\d{3} is below") as info:
+    expected = r"key 'geometry.atlas.min_dice': brain-mask Dice 0\.\d{3} is below"
+    with pytest.raises(InputDataError, match=expected) as info:
         reg.atlas_tissue_maps(image, affine, brain, np.zeros_like(brain), settings, min_dice=0.9)
     assert "\n" not in str(info.value)
 
