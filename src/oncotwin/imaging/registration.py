@@ -171,7 +171,8 @@ def register(fixed: sitk.Image, moving: sitk.Image, fixed_brain: sitk.Image, mov
         bspline = sitk.BSplineTransformInitializer(fixed, mesh, order=3)
         method = _method(settings, settings.deformable_iterations, metric_mask)
         method.SetOptimizerAsLBFGSB(gradientConvergenceTolerance=1e-5,
-                                    numberOfIterations=settings.deformable_iterations, maximumNumberOfCorrections=5, maximumNumberOfFunctionEvaluations=1000,
+                                    numberOfIterations=settings.deformable_iterations,
+                                    maximumNumberOfCorrections=5, maximumNumberOfFunctionEvaluations=1000,
                                     costFunctionConvergenceFactor=1e7)
         method.SetMovingInitialTransform(affine)
         method.SetInitialTransform(bspline, inPlace=True)
