@@ -46,7 +46,9 @@ class RegistrationSettings:
         affine_iterations: iterations per resolution level of the affine stage.
         deformable_iterations: iterations per resolution level of the B-spline stage.
         sampling: fraction of the metric-mask voxels sampled per iteration (random, seeded).
-        shrink: image shrink factors of the resolution levels (coarse to fine).
+        shrink: image shrink factors of the resolution levels (coarse to fine); the finest level of 2
+            (2 mm on a 1 mm scan) is enough for a 12-parameter map and a 40 mm control grid, at an eighth of
+            the full-resolution cost.
         exclude_margin: the lesion is dilated by this much before it is removed from the metric mask.
         seed: seed of the metric sampling (results are reproducible).
     """
@@ -55,8 +57,8 @@ class RegistrationSettings:
     grid_spacing: float = 40.0
     affine_iterations: int = 200
     deformable_iterations: int = 60
-    sampling: float = 0.05
-    shrink: tuple[int, ...] = (4, 2, 1)
+    sampling: float = 0.02
+    shrink: tuple[int, ...] = (4, 2)
     exclude_margin: float = 3.0
     seed: int = 7
 
