@@ -1,6 +1,7 @@
 # oncotwin in a container, installed exactly as the README does (make install = venv + pip install -e .[test]).
 #   docker build -t oncotwin .
 #   docker run --rm -v "$PWD:/case" oncotwin mpirun -n 4 oncotwin run /case/case.yaml
+#   PREDICT-GBM entrypoint (README): docker run --rm -v IN:/mlcube_io0 -v OUT:/mlcube_io1 oncotwin predict-gbm
 FROM python:3.12-slim-bookworm
 
 RUN apt-get update \
@@ -22,6 +23,6 @@ ENV PATH="/opt/oncotwin/.venv/bin:${PATH}" \
     XDG_CACHE_HOME=/tmp/cache
 WORKDIR /case
 # `docker run IMAGE run case.yaml` runs `oncotwin run case.yaml`; `docker run IMAGE mpirun -n 4 oncotwin ...`
-# runs the given command as it is.
+# runs the given command as it is; `docker run IMAGE predict-gbm` reads /mlcube_io0 and writes /mlcube_io1.
 ENTRYPOINT ["/bin/sh", "-c", "case \"$1\" in mpirun|mpiexec|oncotwin|python*|sh|bash) exec \"$@\";; *) exec oncotwin \"$@\";; esac", "--"]
 CMD ["--help"]

@@ -104,7 +104,7 @@ def test_every_subcommand_has_its_module():
     subparsers = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
     assert sorted(subparsers.choices) == sorted(COMMANDS)
     for name in COMMANDS:
-        assert callable(importlib.import_module(f"oncotwin.commands.{name}").main), name
+        assert callable(importlib.import_module(f"oncotwin.commands.{name.replace('-', '_')}").main), name
 
 
 def test_a_command_loads_only_its_own_stack():

@@ -174,13 +174,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
 
     _series_parser(sub)
-
+    _predict_gbm_parser(sub)
     sub.add_parser("version", help="print versions of oncotwin and its stack")
     return parser
 
 
 COMMANDS = ("validate", "mesh", "run", "render", "probe", "export", "compare", "calibrate", "forecast", "report",
-            "series", "version")
+            "series", "predict-gbm", "version")
 
 
 def _command(name: str) -> Callable[[MPI.Comm, argparse.Namespace], int]:
@@ -189,7 +189,19 @@ def _command(name: str) -> Callable[[MPI.Comm, argparse.Namespace], int]:
     The one lazy import of the package: each command loads only its own stack (``oncotwin version``
     0.4 s CPU, ``oncotwin report`` 0.2 s, against 1.2-1.3 s with every command's imports), on every rank.
     """
-    return importlib.import_module(f"oncotwin.commands.{name}").main
+    return importlib.import_module(f"oncotwin.commands.{name.replace('-', '_')}").main
+
+
+def _predict_gbm_parser(sub) -> None:
+    """``oncotwin predict-gbm [IN_DIR] [OUT_DIR]`` (the benchmark container's /mlcube_io0 and /mlcube_io1)."""
+    p = sub.add_parser("predict-gbm", help="PREDICT-GBM benchmark: tumour-cell concentration per patient folder")
+    p.add_argument("in_dir", type=Path, nargs="?", default=Path("/mlcube_io0"),
+                   help="patients: <id>-gm/-wm/-csf/-tumorseg.nii.gz [+ -pet] (default /mlcube_io0)")
+    p.add_argument("out_dir", type=Path, nargs="?", default=Path("/mlcube_io1"),
+                   help="writes <id>.nii.gz per patient (default /mlcube_io1)")
+    p.add_argument("--extent", choices=("whole_brain", "crop"), default="whole_brain",
+                   help="mesh the whole brain (skull boundary, default) or a 15 mm crop around the lesion")
+    p.add_argument("--force", action="store_true", help="replace existing outputs")
 
 
 def _export_parser(sub) -> None:

@@ -17,7 +17,7 @@ DEFAULTS = [(f"{name}[{']['.join(path)}]", default) for name, table in TABLES.it
 INTERNAL = {"cm^2/(mmHg*s)": "mm^2/(mmHg*s)", "cm/(mmHg*s)": "mm/(mmHg*s)", "1/cm": "1/mm", "mmHg": "mmHg",
             "1/(mmHg*s)": "1/(mmHg*s)", "mm^2/day": "mm^2/s", "kPa": "mmHg", "1/day": "1/s", "1/mm^3": "1/mm^3",
             "1/kPa": "1/mmHg", "1/Gy": "1/Gy", "Gy": "Gy", "day": "s", "mg/L": "mg/mm^3",
-            "mm^2/s": "mm^2/s"}
+            "mm^2/s": "mm^2/s", "1/s": "1/s", "mmHg/s": "mmHg/s"}
 
 
 def test_the_tables_hold_every_default():
@@ -26,7 +26,7 @@ def test_the_tables_hold_every_default():
                            "oncotwin.defaults.tissue.MODEL_TABLE", "oncotwin.defaults.oxygen.OXYGEN_TABLE",
                            "oncotwin.defaults.oxygen.MODEL_TABLE", "oncotwin.defaults.immune.KINETICS_TABLE",
                            "oncotwin.defaults.immune.BLOCKADE_TABLE", "oncotwin.defaults.immune.TARGET_TABLE",
-                           "oncotwin.defaults.immune.TRANSPORT_TABLE"}
+                           "oncotwin.defaults.immune.TRANSPORT_TABLE", "oncotwin.defaults.tissue.BRAIN_TISSUE_TABLE"}
     assert len(DEFAULTS) > 100
 
 

@@ -81,13 +81,36 @@ class SphereGeometry(StrictModel):
         return names + (["host"] if self.host_radius is not None else [])
 
 
+class AtlasRegistration(StrictModel):
+    """``geometry.atlas``: register the MNI152 atlas to ``geometry.image`` for grey, white and CSF regions.
+
+    The host tissue is split into the regions ``grey``, ``white`` and ``csf`` by the argmax of the warped
+    atlas maps (:mod:`oncotwin.imaging.registration`; the lesion is excluded from the similarity metric,
+    and inside it the registered healthy anatomy is kept). ``min_dice`` is the quality check: the Dice of
+    the warped atlas brain mask with ``tissue_mask`` must reach it.
+    """
+
+    min_dice: Annotated[float, Field(ge=0, le=1)] = 0.9
+    deformable: bool = True
+    grid_spacing: Length = 40.0
+
+
+ATLAS_TISSUES = ("grey", "white", "csf")
+
+
 class SegmentationGeometry(StrictModel):
     """A label map (NIfTI or NRRD) whose label values map to named regions.
 
     The host tissue is the ``tissue_mask`` (non-zero voxels) minus the labelled regions, split by
-    ``tissue_maps`` (probability maps, argmax) when given; without a mask the host is a margin of
-    ``mesh.margin`` around the labelled regions. ``image`` (optional: the MRI or CT intensities) is the
-    background of the figures only.
+    ``tissue_maps`` (probability maps, argmax) or by the registered MNI152 atlas (``atlas``) when given;
+    without a mask the host is a margin of ``mesh.margin`` around the labelled regions. ``image``
+    (optional: the MRI or CT intensities) is the background of the figures, and the fixed image of the
+    atlas registration.
+
+    ``extent``: ``crop`` (default) meshes the brain within ``mesh.margin`` of the lesion (the fixed outer
+    boundary is the crop edge); ``whole_brain`` meshes the whole ``tissue_mask`` (the outer boundary is the
+    brain surface, i.e. the skull), with the size field still fine at the tumour and graded to
+    ``size_far`` away from it.
     """
 
     kind: Literal["segmentation"]
@@ -98,6 +121,8 @@ class SegmentationGeometry(StrictModel):
     label_preset: Literal["brats2013", "brats2017", "brats2023"] | None = None
     regions: dict[str, list[Label]] | None = None
     host_region: str = "host"
+    extent: Literal["crop", "whole_brain"] = "crop"
+    atlas: AtlasRegistration | None = None
 
     @field_validator("labels", "tissue_mask", "image", mode="before")
     @classmethod
@@ -136,6 +161,15 @@ class SegmentationGeometry(StrictModel):
             raise FieldProblem("regions", self.regions,
                                "give exactly one of 'regions' (name: [label values]) or 'label_preset' "
                                f"(one of {', '.join(LABEL_PRESETS)})")
+        if self.extent == "whole_brain" and self.tissue_mask is None:
+            raise FieldProblem("extent", self.extent, "'whole_brain' needs geometry.tissue_mask (the brain mask)")
+        if self.atlas is not None:
+            if self.tissue_maps is not None:
+                raise FieldProblem("atlas", "given", "give either 'atlas' (registered MNI152 maps) or "
+                                   "'tissue_maps', not both")
+            for key in ("image", "tissue_mask"):
+                if getattr(self, key) is None:
+                    raise FieldProblem("atlas", "given", f"the atlas registration needs geometry.{key}")
         return self
 
     def label_map(self) -> dict[str, list[int]]:
@@ -143,7 +177,9 @@ class SegmentationGeometry(StrictModel):
         return dict(self.regions) if self.regions is not None else dict(LABEL_PRESETS[self.label_preset])
 
     def host_names(self) -> list[str]:
-        """Host-tissue region names (probability-map classes, or the single host region)."""
+        """Host-tissue region names (probability-map classes, atlas tissues, or the single host region)."""
+        if self.atlas is not None:
+            return list(ATLAS_TISSUES)
         return list(self.tissue_maps) if self.tissue_maps else [self.host_region]
 
     def region_names(self) -> list[str]:

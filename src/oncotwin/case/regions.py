@@ -21,6 +21,7 @@ from oncotwin.case.quantity import (
 )
 from oncotwin.defaults.oxygen import OXYGEN_DEFAULTS
 from oncotwin.defaults.tissue import (
+    BRAIN_TISSUE_DEFAULTS,
     DRUG_REGION_SCALES,
     FLUID_DEFAULTS,
     GROWTH_DEFAULTS,
@@ -110,10 +111,15 @@ class Region(StrictModel):
     ``organ`` (optional) names the organ the region is part of; drugs with a tissue penetration ratio for it
     (:func:`oncotwin.pk.drugs.barrier_kpuu`, e.g. temozolomide in brain) cross its vessels behind a barrier.
     Mark the regions with an intact barrier (normal brain), not the contrast-enhancing tumour.
+
+    ``tissue`` (optional, for whole-brain meshes): ``grey_matter``, ``white_matter`` or ``csf`` layers that
+    brain tissue's defaults (:data:`oncotwin.defaults.tissue.BRAIN_TISSUE_TABLE`: white matter invades 5x
+    faster than grey, CSF has no invasion, no vessels and drained, soft mechanics) over the kind's.
     """
 
     kind: Literal["tumour", "necrotic", "edema", "normal"]
     organ: str | None = None
+    tissue: Literal["grey_matter", "white_matter", "csf"] | None = None
     fluid: FluidTissue = FluidTissue()
     drug: RegionDrug = RegionDrug()
     growth: RegionGrowth = RegionGrowth()
@@ -125,17 +131,13 @@ class Region(StrictModel):
     def _fill_defaults(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, dict) or data.get("kind") not in TISSUE_KINDS:
             return data
-        fluid = data.get("fluid") or {}
-        if isinstance(fluid, dict):
-            merged = dict(FLUID_DEFAULTS[data["kind"]])
-            merged.update(fluid)
-            data = dict(data, fluid=merged)
-        for key, defaults in (("drug", DRUG_REGION_SCALES), ("growth", GROWTH_DEFAULTS),
+        brain = BRAIN_TISSUE_DEFAULTS.get(data.get("tissue"), {})
+        for key, defaults in (("fluid", FLUID_DEFAULTS), ("drug", DRUG_REGION_SCALES), ("growth", GROWTH_DEFAULTS),
                               ("mechanics", MECHANICS_DEFAULTS),
                               ("oxygen", OXYGEN_REGION_DEFAULTS)):
             given = data.get(key) or {}
             if isinstance(given, dict):
-                data = dict(data, **{key: {**defaults[data["kind"]], **given}})
+                data = dict(data, **{key: {**defaults[data["kind"]], **brain.get(key, {}), **given}})
         return data
 
     @model_validator(mode="after")

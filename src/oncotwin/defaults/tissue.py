@@ -178,3 +178,40 @@ RT_ALPHA = MODEL_TABLE["rt_alpha"].value
 RT_ALPHA_BETA = MODEL_TABLE["rt_alpha_beta"].value
 OER_MAX = MODEL_TABLE["oer_max"].value
 OER_K = MODEL_TABLE["oer_k"].value
+
+# Brain tissues of whole-brain meshes (``regions.<name>.tissue``): layered over the region kind's defaults
+# (normally ``normal``), under the case's own values. White matter carries invasion 5x faster than grey
+# matter and CSF none [SW00]. CSF (ventricles, sulci) has no cells and no vessels (no Starling exchange,
+# no oxygen supply or consumption). Mechanics of CSF, a modelling choice: CSF is exchanged with the
+# subarachnoid space and resorbed within hours, far faster than a tumour grows, so the ventricles do not
+# resist a change of volume; they act as nearly traction-free cavities. They are kept in the mesh as a soft
+# (1/20 of the parenchyma [BU17]), compressible (nu = 0.1) solid so that the domain stays one conforming
+# mesh and the ventricles relieve the mass effect. The fluid conductivity of free CSF is taken 100x the
+# parenchyma's (modelling choice: a free fluid offers far less resistance than the interstitium).
+_CSF_FLUID = "modelling choice: free CSF, far less resistance than the interstitium [BJ89] (x100)"
+_CSF_DRAINED = ("modelling choice: CSF drains within hours (ventricles nearly traction-free cavities); "
+                "1/20 of the parenchyma [BU17]")
+BRAIN_TISSUE_TABLE: dict[str, dict[str, dict[str, Default]]] = {
+    "grey_matter": {
+        "growth": {"diffusivity": Default("0.13 mm^2/day", "grey matter of [SW00] (0.0013 cm^2/day)")},
+    },
+    "white_matter": {
+        "growth": {"diffusivity": Default("0.65 mm^2/day", "white matter 5x grey matter [SW00]")},
+    },
+    "csf": {
+        "growth": {"diffusivity": Default("0 mm^2/day", "no invasion into CSF [SW00]"),
+                   "proliferation_scale": Default(0.0, "no tumour cells live in CSF [SW00]")},
+        "fluid": {"hydraulic_conductivity": Default("8.53e-7 cm^2/(mmHg*s)", _CSF_FLUID),
+                  "vascular_permeability": Default("0 cm/(mmHg*s)", "no vessels in CSF (modelling choice)"),
+                  "vessel_surface_density": Default("0 1/cm", "no vessels in CSF (modelling choice)"),
+                  "lymphatic_filtration": Default("0 1/(mmHg*s)", "modelling choice: CSF is resorbed outside "
+                                                                  "the domain (arachnoid granulations)")},
+        "oxygen": {"supply_rate": Default("0 1/s", "no vessels in CSF (modelling choice)"),
+                   "tissue_consumption": Default("0 mmHg/s", "no cells in CSF (modelling choice)")},
+        "mechanics": {"young_modulus": Default("0.1 kPa", _CSF_DRAINED),
+                      "poisson_ratio": Default(0.1, _CSF_DRAINED)},
+    },
+}
+BRAIN_TISSUES = tuple(BRAIN_TISSUE_TABLE)
+BRAIN_TISSUE_DEFAULTS: dict[str, dict[str, dict[str, str | float]]] = {
+    tissue: values(sections) for tissue, sections in BRAIN_TISSUE_TABLE.items()}

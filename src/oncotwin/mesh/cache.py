@@ -51,6 +51,9 @@ def mesh_inputs_hash(case: Case) -> str:
     return _job_inputs_hash(mesh_job(case))
 
 
+_LATER_DEFAULTS = {"extent": "crop", "atlas": None}
+
+
 def _job_inputs(job: MeshJob) -> dict:
 
     def hashed(value):
@@ -64,8 +67,12 @@ def _job_inputs(job: MeshJob) -> dict:
             return {"sha256": file_sha256(value)}
         return value
 
-    # the background image of the figures does not change the mesh
-    geometry = hashed({k: v for k, v in job.geometry.__dict__.items() if k != "image"})
+    # the background image of the figures does not change the mesh (unless the atlas is registered to it);
+    # keys added later are hashed only when they differ from their default, so older caches stay valid
+    fields = job.geometry.__dict__
+    skip = {"image"} if fields.get("atlas") is None else set()
+    skip |= {k for k, default in _LATER_DEFAULTS.items() if k in fields and fields[k] == default}
+    geometry = hashed({k: v for k, v in fields.items() if k not in skip})
     return {
         "format": MESH_FORMAT_VERSION,
         "mesher": mesher_fingerprint(),

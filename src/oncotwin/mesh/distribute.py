@@ -78,3 +78,11 @@ def read_tagged_mesh(comm: MPI.Comm, folder: Path) -> TaggedMesh:
 
     table = on_root(comm, read_table)
     return _distribute(comm, "mesh", lambda: gmsh.open(str(folder / "mesh.msh")), (), table["tumour_regions"])
+
+
+def distribute_model(comm: MPI.Comm, name: str, fill, args: tuple, tumour_regions: list[str]) -> TaggedMesh:
+    """Fill a gmsh model on rank 0 with ``fill(*args)`` (physical groups named) and distribute it.
+
+    For verification geometries that no case describes (e.g. a hollow ball); errors reach every rank.
+    """
+    return _distribute(comm, name, fill, args, tumour_regions)

@@ -28,6 +28,7 @@ from oncotwin.core.errors import InputDataError
 from oncotwin.imaging import images
 from oncotwin.imaging.dicom_series import read_series
 from oncotwin.imaging.rtstruct import read_structure_set, roi_label_map
+from oncotwin.mesh.anatomy import host_tissue_tags
 from oncotwin.mesh.job import MeshRegions
 
 _FACE_CONNECTIVITY = ndimage.generate_binary_structure(3, 1)
@@ -306,7 +307,9 @@ def segmentation_tag_volume(geometry: SegmentationGeometry, options: MeshOptions
         mask = images.read_mask(geometry.tissue_mask, "geometry.tissue_mask")
         images.check_same_grid(labels, mask, "geometry.tissue_mask")
     return tag_volume(labels, geometry.label_map(), mask, options, regions, progress,
-                      lambda host: _host_tags(geometry, regions.tags, labels, host))
+                      lambda host, lesion: host_tissue_tags(geometry, regions.tags, labels, mask, lesion, host,
+                                                            progress),
+                      whole=geometry.extent == "whole_brain")
 
 
 def dicom_images(geometry: DicomGeometry) -> tuple[images.Image, images.Image | None]:
@@ -327,14 +330,17 @@ def dicom_tag_volume(geometry: DicomGeometry, options: MeshOptions, regions: Mes
     labels, mask = dicom_images(geometry)
     images.check_labels_present(labels, geometry.label_map(), "geometry.regions")
     return tag_volume(labels, geometry.label_map(), mask, options, regions, progress,
-                      lambda host: regions.tags[geometry.host_region])
+                      lambda host, lesion: regions.tags[geometry.host_region])
 
 
 def tag_volume(labels: images.Image, label_map: dict[str, list[int]], mask: images.Image | None,
                options: MeshOptions, regions: MeshRegions, progress: Callable[[str], None],
-               host_tags: Callable[[np.ndarray], np.ndarray | int]) -> TagVolume:
+               host_tags: Callable[[np.ndarray, np.ndarray], np.ndarray | int], whole: bool = False) -> TagVolume:
     """The cropped tag volume of a label map (region -> label values), an optional tissue mask on its grid
-    and the tags of the host voxels (``host_tags(host mask)``)."""
+    and the tags of the host voxels (``host_tags(host mask, lesion mask)``).
+
+    With ``whole`` the domain is the whole tissue mask (plus the labelled voxels) instead of the mask within
+    ``mesh.margin`` of the lesion."""
     found = images.labels_found(labels)
     progress(f"label map {labels.path.name}: shape {labels.shape}, spacing "
              f"{np.round(labels.spacing, 3).tolist()} mm, labels {found}")
@@ -342,12 +348,15 @@ def tag_volume(labels: images.Image, label_map: dict[str, list[int]], mask: imag
     for name, values in label_map.items():
         tags[np.isin(labels.array, values)] = regions.tags[name]
     lesion = np.isin(tags, regions.lesion_tags())
-    domain = within_distance(lesion, labels.spacing, options.margin)
-    if mask is not None:
-        domain &= mask.array | (tags > 0)
+    if whole:
+        domain = mask.array | (tags > 0)
+    else:
+        domain = within_distance(lesion, labels.spacing, options.margin)
+        if mask is not None:
+            domain &= mask.array | (tags > 0)
     tags[~domain] = 0
     host = domain & (tags == 0)
-    tags[host] = host_tags(host)
+    tags[host] = host_tags(host, lesion)
 
     if not tags.any():
         check_regions_present(regions, options.min_component, tags, str(labels.path), "after cropping and clean-up")
@@ -356,18 +365,3 @@ def tag_volume(labels: images.Image, label_map: dict[str, list[int]], mask: imag
     progress(f"tag volume: crop {cropped.shape} voxels from {start.tolist()}, "
              f"{int((cropped > 0).sum())} voxels in the domain")
     return TagVolume(cropped, affine, labels.shape, labels.affine, tuple(int(s) for s in start), found)
-
-
-def _host_tags(geometry: SegmentationGeometry, region_tags: dict[str, int], labels: images.Image,
-               host: np.ndarray) -> np.ndarray | int:
-    """Tags of the host voxels: the host region, or the argmax of the tissue probability maps."""
-    if not geometry.tissue_maps:
-        return region_tags[geometry.host_region]
-    stack = []
-    for name, path in geometry.tissue_maps.items():
-        prob = images.read_probability_map(path, f"geometry.tissue_maps.{name}")
-        images.check_same_grid(labels, prob, f"geometry.tissue_maps.{name}")
-        stack.append(prob.array[host])
-    names = list(geometry.tissue_maps)
-    choice = np.argmax(np.stack(stack), axis=0)
-    return np.asarray([region_tags[n] for n in names], dtype=np.int32)[choice]
