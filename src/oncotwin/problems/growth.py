@@ -19,6 +19,7 @@ import numpy as np
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.parallel import collective
 from oncotwin.kinetics.response import CloneKinetics, move_to_doomed
+from oncotwin.la.assembly import NativeMatrix
 from oncotwin.la.petsc import (
     SolveInfo,
     create_ksp,
@@ -149,7 +150,8 @@ class GrowthProblem:
         n, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
         a, L = self.invasion.step_forms(n, v, self._old, self.dt, self.dx, self.dx_lumped)
         self.a, self.L = dolfinx.fem.form(a), dolfinx.fem.form(L)
-        self.A = dolfinx.fem.petsc.create_matrix(self.a)
+        self._matrix = NativeMatrix(self.a, assemble=False, space=self.V)
+        self.A = self._matrix.mat
         self.b = dolfinx.fem.petsc.create_vector(self.V)
         self._petsc_options = petsc_options
         self._max_diffusivity = max([t.diffusivity for t in tissue.values()] + [0.0])
@@ -240,9 +242,7 @@ class GrowthProblem:
         if self._assembled_dt == dt:
             return
         self.dt.value = dt
-        self.A.zeroEntries()
-        dolfinx.fem.petsc.assemble_matrix(self.A, self.a)
-        self.A.assemble()
+        self._matrix.assemble()
         number = diffusion_number(dt, self._max_diffusivity, self._cell_size)
         defaults = preconditioner_defaults(GROWTH_PETSC_DEFAULTS, number, self._petsc_options)
         if (defaults is not GROWTH_PETSC_DEFAULTS) != self._multigrid:  # the step size crossed the threshold
