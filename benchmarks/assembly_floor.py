@@ -11,6 +11,8 @@ Times, on the unit-free box ``[0, 20]^3`` with ``n^3 x 6`` tetrahedra, for the f
 * ``sparsity``: ``dolfinx.fem.petsc.create_matrix`` (the pattern and the PETSc preallocation);
 * ``assembly``: ``assemble_matrix`` into it (element kernels + PETSc insertion), and again (reassembly);
 * ``native reassembly``: the same into DOLFINx's own CSR matrix (no PETSc insertion);
+* ``native matrix`` and ``native reassembly to PETSc``: oncotwin's :class:`~oncotwin.la.assembly.NativeMatrix`
+  (shared pattern + CSR handed to PETSc) created on a fresh mesh pattern, and reassembled;
 * ``vector``: the lumped right-hand side;
 * ``GAMG set-up`` and ``CG solve`` with oncotwin's multigrid options (rtol 1e-10).
 
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_note, write_json
 
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.la.assembly import NativeMatrix
 from oncotwin.la.petsc import MULTIGRID, create_ksp, set_up, solve
 
 
@@ -77,6 +80,8 @@ def main(argv=None) -> int:
         C.scatter_reverse()
 
     timed("native reassembly", native)
+    matrix = timed("native matrix", lambda: NativeMatrix(a, space=V))
+    timed("native reassembly to PETSc", matrix.assemble)
 
     def vector():
         b = dolfinx.fem.petsc.assemble_vector(L)
@@ -97,7 +102,9 @@ def main(argv=None) -> int:
             "dofs_per_s_per_core_if_only_sparsity_and_assembly":
                 dofs / (times["sparsity"] + times["assembly"]) / comm.size,
             "assembly_us_per_cell": 1e6 * times["reassembly"] / cells * comm.size,
-            "native_assembly_us_per_cell": 1e6 * times["native reassembly"] / cells * comm.size}
+            "native_assembly_us_per_cell": 1e6 * times["native reassembly"] / cells * comm.size,
+            "native_to_petsc_us_per_cell": 1e6 * times["native reassembly to PETSc"] / cells * comm.size,
+            "dofs_per_s_per_core_if_only_native_matrix": dofs / times["native matrix"] / comm.size}
     if comm.rank == 0:
         print(f"{dofs:,} dofs, {cells:,} cells, {comm.size} rank(s)")
         for key, value in rows.items():

@@ -152,6 +152,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="calibration folder (default: results/<case>_calibration)")
     p.add_argument("--mesh-dir", type=Path, default=Path("meshes"), help="mesh cache folder")
     p.add_argument("--force", action="store_true", help="replace an existing calibration (after success)")
+    p.add_argument("--ranks-per-run", type=int, help="run the independent forward runs (Jacobian columns, design) "
+                   "concurrently on MPI groups of this many ranks (default: every run on all ranks)")
 
     p = sub.add_parser("forecast", help="run regimens on samples of a calibration's posterior: probabilities")
     p.add_argument("case", type=Path, help="the calibrated patient's case file")
