@@ -37,6 +37,7 @@ from oncotwin.calibration.misfit import (
 )
 from oncotwin.calibration.optimise import Result, levenberg_marquardt
 from oncotwin.calibration.parameters import case_fragment
+from oncotwin.calibration.surrogate import SurrogateSearch
 from oncotwin.case import load_case
 from oncotwin.case.calibratable import PARAMETERS
 from oncotwin.case.calibration import with_prior
@@ -182,6 +183,7 @@ class Calibrator:
             s.scalars = [ScalarMisfit(x.metric, x.times, x.values, x.log_sd or misfit.scalar_sd)
                          for x in s.observations.scalars]
         self.diagnostics: dict = {}
+        self.surrogate: dict | None = None
         self.grouped = None
         if ranks_per_run is not None and ranks_per_run != comm.size:
             check_group_size(comm, ranks_per_run)
@@ -200,7 +202,27 @@ class Calibrator:
         subjects = [Subject(s.case, s.case_file, s.case_sha256, s.observations,
                             read_tagged_mesh(group_comm, s.mesh_folder), s.mesh_folder) for s in self.subjects]
         inner = Calibrator(group_comm, subjects, self.prior, self.start)
-        return inner.evaluate, inner.layout()
+        return inner.evaluate, inner.layout(), inner.readouts
+
+    def readouts(self, x: np.ndarray) -> np.ndarray:
+        """One forward run: per segmentation (in order) the log volumes, then the shape terms, per model time
+        (:meth:`~oncotwin.calibration.misfit.SegmentationMisfit.terms`; the same on every rank)."""
+        out = []
+        for s in self.subjects:
+            trajectory = s.forward.run(self.values(x))
+            for misfit in s.misfits:
+                out.extend(misfit.terms(trajectory.density))
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def readouts_many(self, points: list[np.ndarray]) -> list[np.ndarray]:
+        """:meth:`readouts` at several points (concurrently on the groups when there are groups)."""
+        if self.grouped is not None:
+            return self.grouped.scalars(points)
+        return [self.readouts(x) for x in points]
+
+    def evaluate_many(self, points: list[np.ndarray]) -> list[Residual]:
+        """:meth:`evaluate` at several points (concurrently on the groups when there are groups)."""
+        return self.grouped(points) if self.grouped is not None else [self.evaluate(x) for x in points]
 
     def values(self, x: np.ndarray) -> dict[str, float]:
         """Log-parameters -> parameter values (internal units)."""
@@ -233,10 +255,22 @@ class Calibrator:
                      entry["iteration"], entry["objective"], entry["data_misfit"], entry["prior_misfit"], shown,
                      entry["forward_runs"])
 
-        result = levenberg_marquardt(self.comm, self.evaluate, self.start, self.prior.mean, self.prior.precision,
+        start = self.start
+        if self.spec.surrogate_on(sum(len(s.scalars) for s in self.subjects)):
+            if any(s.scalars for s in self.subjects):
+                raise OncotwinError(f"{self.subjects[0].case_file}: calibration.surrogate: on emulates segmentation "
+                                    "observations only, not scalar series; use surrogate: off or auto")
+            search = SurrogateSearch(self, self.spec.design_size)
+            start = search.run()
+            self.surrogate = search.report.as_dict()
+            log.info("calibrate: surrogate MAP after %d full runs (held-back volume error %.2g %%); finishing "
+                     "with the full model", search.report.full_runs, 100 * search.report.held_back_volume_error_max)
+        result = levenberg_marquardt(self.comm, self.evaluate, start, self.prior.mean, self.prior.precision,
                                      self.lower, self.upper, max_iterations=opt.max_iterations,
                                      tolerance=opt.tolerance, fd_step=opt.fd_step, report=report,
                                      evaluate_many=self.grouped)
+        if self.surrogate is not None:
+            result.runs += self.surrogate["full_runs"]
         self.evaluate(result.x)  # diagnostics at the MAP
         return result
 
@@ -265,7 +299,7 @@ class Calibrator:
         return {"parameters": parameters, "correlation": correlation.tolist(), "objective": result.objective,
                 "data_misfit": result.data_misfit, "prior_misfit": result.prior_misfit,
                 "converged": result.converged, "flat": result.flat, "forward_runs": result.runs,
-                "observations": self.diagnostics, "path": path}
+                "observations": self.diagnostics, "path": path, "surrogate": self.surrogate}
 
     def posterior(self, result: Result) -> dict:
         """The Laplace posterior, machine-readable (internal units; log-parameters)."""

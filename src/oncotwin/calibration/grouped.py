@@ -88,8 +88,9 @@ class GroupedRuns:
     Args:
         comm: the whole communicator (every rank constructs this).
         ranks_per_run: ranks of each group; must divide ``comm.size``.
-        build: given the group communicator, returns ``(evaluate, layout)``: the residual function on the
-            group's copy of the meshes and its :class:`Layout`.
+        build: given the group communicator, returns ``(evaluate, layout, readouts)``: the residual
+            function on the group's copy of the meshes, its :class:`Layout`, and a function of the
+            replicated readouts (a vector, the same on every rank of the group).
         layout: the layout of the whole communicator's residuals.
         flag: how the user set ``ranks_per_run`` (for the error message).
 
@@ -98,11 +99,11 @@ class GroupedRuns:
     """
 
     def __init__(self, comm: MPI.Comm, ranks_per_run: int,
-                 build: Callable[[MPI.Comm], tuple[Callable[[np.ndarray], Residual], Layout]], layout: Layout,
+                 build: Callable[[MPI.Comm], tuple[Callable, Layout, Callable]], layout: Layout,
                  flag: str = "--ranks-per-run"):
         self.comm, self.ranks_per_run, self.layout = comm, ranks_per_run, layout
         self.group_comm, self.group, self.n_groups = split(comm, ranks_per_run, flag)
-        self.evaluate, self.group_layout = build(self.group_comm)
+        self.evaluate, self.group_layout, self.readouts = build(self.group_comm)
 
     def __call__(self, points: Sequence[np.ndarray]) -> list[Residual]:
         """Residuals at ``points`` (world layout, in order); the groups share the points round-robin."""
@@ -118,6 +119,13 @@ class GroupedRuns:
             full, scalar = self.comm.bcast(payload, root=root)
             out.append(Residual(self.layout.from_global(full), np.asarray(scalar)))
         return out
+
+    def scalars(self, points: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Replicated readout vectors at ``points`` (in order, on every rank), run round-robin on the groups."""
+        jobs = [Job(f"forward run {k}", lambda _, x=np.asarray(x): self.readouts(x)) for k, x in enumerate(points)]
+        done = run_in_groups(self.comm, self.group_comm, self.group, self.n_groups, jobs)
+        return [np.asarray(self.comm.bcast(done.get(k), root=(k % self.n_groups) * self.ranks_per_run))
+                for k in range(len(points))]
 
     def free(self) -> None:
         """Release the group communicator."""
