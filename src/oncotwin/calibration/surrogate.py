@@ -6,18 +6,21 @@ as functions of the calibrated log-parameters. The data misfit is then assembled
 terms exactly as from the full model's (:meth:`~oncotwin.calibration.misfit.SegmentationMisfit.
 neg2_log_likelihood`), so the surrogate's objective is the full objective with emulated readouts.
 
-The emulator (scikit-learn's ``GaussianProcessRegressor``, one per readout, anisotropic squared-
-exponential kernel plus a small noise term, hyperparameters by maximum marginal likelihood; Rasmussen
+The emulator (scikit-learn's ``GaussianProcessRegressor``, one per readout, anisotropic Matern-5/2
+kernel plus a small noise term, hyperparameters by maximum marginal likelihood; Rasmussen
 and Williams 2006, "Gaussian Processes for Machine Learning", ch. 2 and 5; the design-and-emulate
-calibration of Kennedy and O'Hagan 2001, J R Stat Soc B 63:425) is trained on a Latin-hypercube design
-(McKay, Beckman and Conover 1979, Technometrics 21:239; ``scipy.stats.qmc``) of full runs in a trust
-box around the start (``+-`` :data:`BOX_HALF_WIDTH` in every log-parameter, within the bounds).
+calibration of Kennedy and O'Hagan 2001, J R Stat Soc B 63:425) is trained on Latin-hypercube designs
+(McKay, Beckman and Conover 1979, Technometrics 21:239; ``scipy.stats.qmc``) of full runs in two trust
+boxes: ``+-`` :data:`BOX_HALF_WIDTH` in every log-parameter around the start (within the bounds) to find
+where the minimum is, then ``+-`` :data:`LOCAL_HALF_WIDTH` around that point for an accurate emulator
+(over the wide box the day-60 volumes of a growing tumour vary tenfold, and a few runs do not emulate
+them to 1 %). A minimiser on a box's edge moves the box there (a new design).
 
 Honesty: it reports its own error, (1) the largest relative error of the predicted volumes over a
 held-back part of the design (a model fitted without them) and (2) the predictive sd of the volumes at
 its MAP; every surrogate MAP is re-checked with a full run, that run joins the design (refinement where
 the check fails), and the search repeats until the full and emulated misfits agree and the MAP no
-longer moves. A MAP on the trust box's edge moves the box there (a new design around it). The final
+longer moves. The final
 answer always comes from the full model: Levenberg-Marquardt started at the surrogate's MAP, which also
 gives the Laplace posterior (usually one Jacobian, run concurrently on MPI groups).
 """
@@ -32,9 +35,10 @@ from scipy.optimize import minimize
 from scipy.stats import qmc
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
-from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-BOX_HALF_WIDTH = 1.0  # log-parameters: a factor e each way around the start
+BOX_HALF_WIDTH = 1.0  # log-parameters: a factor e each way around the start (where the minimum is)
+LOCAL_HALF_WIDTH = 0.25  # then a box of +-28 % around that minimiser (an emulator accurate to ~1 %)
 HELD_BACK = 0.25  # share of the initial design held back to validate the emulator (at least 2 runs)
 MAX_ROUNDS = 12  # full-model checks of a surrogate MAP
 AGREE = 0.01  # full and emulated data misfit agree within 1 % (or 0.01 absolute)
@@ -62,14 +66,18 @@ class Emulator:
         p = X.shape[1]
         self.models = []
         for column in np.asarray(Y, float).T:
-            kernel = (ConstantKernel(1.0, (1e-4, 1e4)) * RBF(np.full(p, 0.5), (1e-2, 1e2))
-                      + WhiteKernel(1e-8, (1e-12, 1e-3)))
-            gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=0)
+            kernel = (ConstantKernel(1.0, (1e-4, 1e4)) * Matern(np.full(p, 0.5), (0.05, 20.0), nu=2.5)
+                      + WhiteKernel(1e-6, (1e-10, 1e-2)))
+            gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=3, random_state=0)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 gp.fit(self._unit(X), column)
             self.models.append(gp)
         return self
+
+    def mean(self, X: np.ndarray) -> np.ndarray:
+        """Mean of every column at the points ``X`` (cheaper than :meth:`predict`)."""
+        return np.array([gp.predict(self._unit(X)) for gp in self.models]).T
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and sd of every column at the points ``X`` (shape (points, columns))."""
@@ -146,32 +154,40 @@ class SurrogateSearch:
         self.report.full_runs += len(points)
         return Y
 
-    def _box(self, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lower = np.maximum(centre - BOX_HALF_WIDTH, self.cal.lower)
-        upper = np.minimum(centre + BOX_HALF_WIDTH, self.cal.upper)
+    def _box(self, centre: np.ndarray, half_width: float) -> tuple[np.ndarray, np.ndarray]:
+        lower = np.maximum(centre - half_width, self.cal.lower)
+        upper = np.minimum(centre + half_width, self.cal.upper)
         self.report.boxes.append([lower.tolist(), upper.tolist()])
         return lower, upper
 
-    def _validate(self, lower: np.ndarray, upper: np.ndarray) -> Emulator:
-        """Fit without the held-back runs, record their volume errors, then fit on everything."""
-        n = len(self.X)
-        held = max(2, int(round(HELD_BACK * n)))
-        test = np.arange(n - held, n)  # the design's order is random: the last runs are a random subset
-        train = np.arange(n - held)
-        emulator = Emulator(lower, upper).fit(self.X[train], self.Y[train])
-        predicted = self.volumes(emulator.predict(self.X[test])[0])
+    def _fit(self, lower: np.ndarray, upper: np.ndarray, without=()) -> Emulator:
+        """An emulator of the runs inside the box (except ``without``, indices of runs)."""
+        inside = np.all((self.X >= lower - 1e-9) & (self.X <= upper + 1e-9), axis=1)
+        inside[list(without)] = False
+        return Emulator(lower, upper).fit(self.X[inside], self.Y[inside])
+
+    def _validate(self, lower: np.ndarray, upper: np.ndarray, fresh: np.ndarray) -> Emulator:
+        """Fit without the held-back part of the fresh design, record its volume errors, then fit on all."""
+        held = max(2, int(round(HELD_BACK * len(fresh))))
+        test = fresh[-held:]  # a Latin hypercube's order is random: its last runs are a random subset
+        predicted = self.volumes(self._fit(lower, upper, without=test).mean(self.X[test]))
         actual = self.volumes(self.Y[test])
-        error = np.abs(predicted / actual - 1.0)
         self.report.held_back = held
-        self.report.held_back_volume_error_max = float(error.max())
+        self.report.held_back_volume_error_max = float(np.max(np.abs(predicted / actual - 1.0)))
         self.report.held_back_volumes = [{"x": self.X[i].tolist(), "full_mm3": a.tolist(), "emulated_mm3": p.tolist()}
                                          for i, a, p in zip(test, actual, predicted, strict=True)]
-        return Emulator(lower, upper).fit(self.X, self.Y)
+        return self._fit(lower, upper)
+
+    def _design(self, lower: np.ndarray, upper: np.ndarray, n: int) -> np.ndarray:
+        """Add a Latin-hypercube design of ``n`` full runs in the box; returns their indices."""
+        first = len(self.X)
+        self._add(latin_hypercube(n, lower, upper, self.seed + len(self.report.boxes)))
+        return np.arange(first, len(self.X))
 
     def _minimise(self, emulator: Emulator, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
         """The emulated objective's minimiser in the box (from the best runs so far and the box centre)."""
         def objective(x):
-            return float(self.data_misfit(emulator.predict(x[None, :])[0])[0]) + self.prior_misfit(x)
+            return float(self.data_misfit(emulator.mean(x[None, :]))[0]) + self.prior_misfit(x)
 
         phi = self.data_misfit(self.Y) + np.array([self.prior_misfit(x) for x in self.X])
         inside = np.all((self.X >= lower - 1e-12) & (self.X <= upper + 1e-12), axis=1)
@@ -181,24 +197,35 @@ class SurrogateSearch:
                     for s in starts), key=lambda r: r.fun)
         return np.clip(best.x, lower, upper)
 
+    def _on_edge(self, x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
+        """The box's minimiser sits on a side of the box that is not a bound: the minimum lies beyond it."""
+        margin = 0.02 * (upper - lower)
+        return bool(np.any(((x <= lower + margin) & (lower > self.cal.lower))
+                           | ((x >= upper - margin) & (upper < self.cal.upper))))
+
+    def _locate(self, centre: np.ndarray, half_width: float, n: int) -> tuple[np.ndarray, tuple, np.ndarray]:
+        """Design a box around ``centre``, moving it (a new design each time) while the minimiser sits on
+        its edge; returns the minimiser, the box and the indices of the last box's design."""
+        lower, upper = self._box(centre, half_width)
+        fresh = self._design(lower, upper, n)
+        for _ in range(MAX_ROUNDS):
+            x = self._minimise(self._fit(lower, upper), lower, upper)
+            if not self._on_edge(x, lower, upper):
+                break
+            lower, upper = self._box(x, half_width)
+            fresh = self._design(lower, upper, n)
+        return x, (lower, upper), fresh
+
     def run(self) -> np.ndarray:
         """The surrogate MAP (log-parameters), checked with the full model; see :attr:`report`."""
         centre = np.clip(self.cal.start, self.cal.lower, self.cal.upper)
-        lower, upper = self._box(centre)
-        self._add(latin_hypercube(self.design, lower, upper, self.seed))
         self.report.design = self.design
-        emulator = self._validate(lower, upper)
+        x, _, _ = self._locate(centre, BOX_HALF_WIDTH, self.design)  # where the minimum is, roughly
+        x, (lower, upper), fresh = self._locate(x, LOCAL_HALF_WIDTH, self.design)  # an accurate local emulator
+        emulator = self._validate(lower, upper, fresh)
         previous = None
-        for round_ in range(MAX_ROUNDS):
+        for _ in range(MAX_ROUNDS):
             x = self._minimise(emulator, lower, upper)
-            on_edge = (((x <= lower + 1e-3) & (lower > self.cal.lower))
-                       | ((x >= upper - 1e-3) & (upper < self.cal.upper)))
-            if np.any(on_edge):  # the minimum lies outside the trust box: move the box there
-                lower, upper = self._box(x)
-                self._add(latin_hypercube(max(len(x) + 1, self.design // 2), lower, upper, self.seed + round_ + 1))
-                emulator = Emulator(lower, upper).fit(self.X, self.Y)
-                previous = None
-                continue
             mean, sd = emulator.predict(x[None, :])
             emulated = float(self.data_misfit(mean)[0])
             full = float(self.data_misfit(self._add(x[None, :]))[0])
@@ -211,5 +238,8 @@ class SurrogateSearch:
             self.report.map_volume_relative_sd_max = float(np.max(self.log_volumes(sd)))
             if agree and moved < STILL:
                 break
-            emulator = Emulator(lower, upper).fit(self.X, self.Y)  # refine with the check's full run
+            if self._on_edge(x, lower, upper):  # refinement drifted to the box's side: follow it
+                lower, upper = self._box(x, LOCAL_HALF_WIDTH)
+                self._design(lower, upper, max(len(x) + 1, self.design // 2))
+            emulator = self._fit(lower, upper)  # refined with the check's full run
         return np.asarray(self.report.map)
