@@ -97,6 +97,22 @@ def _series_parser(sub) -> None:
     a.add_argument("--force", action="store_true", help="replace an existing --out file")
 
 
+def _calibrate_parser(sub) -> None:
+    """The ``calibrate`` subcommand's options."""
+    p = sub.add_parser("calibrate", help="fit growth and treatment parameters to follow-up segmentations")
+    p.add_argument("case", type=Path, nargs="?", help="case file with a 'calibration' section")
+    p.add_argument("--observations", type=Path, help="observation file (YAML)")
+    p.add_argument("--cohort", type=Path, help="cohort file (YAML): fit a population prior (prior.yaml) instead")
+    p.add_argument("--prior", type=Path, help="prior file whose entries replace the case's priors and bounds")
+    p.add_argument("--update", type=Path, metavar="CALIBRATION_DIR",
+                   help="refine an earlier calibration with the observations it has not used")
+    p.add_argument("--out", type=Path, help="calibration folder (default: results/<case>_calibration)")
+    p.add_argument("--mesh-dir", type=Path, default=Path("meshes"), help="mesh cache folder")
+    p.add_argument("--force", action="store_true", help="replace an existing calibration (after success)")
+    p.add_argument("--ranks-per-run", type=int, help="run the independent forward runs (Jacobian columns, design) "
+                   "concurrently on MPI groups of this many ranks (default: every run on all ranks)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="oncotwin", description="Finite-element digital twin of tumour mechanics and transport.")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
@@ -142,16 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mesh-dir", type=Path, default=Path("meshes"), help="mesh cache folder")
     p.add_argument("--force", action="store_true", help="replace an existing comparison (after success)")
 
-    p = sub.add_parser("calibrate", help="fit growth and treatment parameters to follow-up segmentations")
-    p.add_argument("case", type=Path, nargs="?", help="case file with a 'calibration' section")
-    p.add_argument("--observations", type=Path, help="observation file (YAML)")
-    p.add_argument("--cohort", type=Path, help="cohort file (YAML): fit a population prior (prior.yaml) instead")
-    p.add_argument("--prior", type=Path, help="prior file whose entries replace the case's priors and bounds")
-    p.add_argument("--update", type=Path, metavar="CALIBRATION_DIR",
-                   help="refine an earlier calibration with the observations it has not used")
-    p.add_argument("--out", type=Path, help="calibration folder (default: results/<case>_calibration)")
-    p.add_argument("--mesh-dir", type=Path, default=Path("meshes"), help="mesh cache folder")
-    p.add_argument("--force", action="store_true", help="replace an existing calibration (after success)")
+    _calibrate_parser(sub)
 
     p = sub.add_parser("forecast", help="run regimens on samples of a calibration's posterior: probabilities")
     p.add_argument("case", type=Path, help="the calibrated patient's case file")

@@ -28,6 +28,7 @@ from mpi4py import MPI
 
 from oncotwin import __version__
 from oncotwin.calibration.forward import ForwardModel
+from oncotwin.calibration.grouped import GroupedRuns, Layout, check_group_size, original_cells
 from oncotwin.calibration.misfit import (
     Residual,
     ScalarMisfit,
@@ -36,6 +37,7 @@ from oncotwin.calibration.misfit import (
 )
 from oncotwin.calibration.optimise import Result, levenberg_marquardt
 from oncotwin.calibration.parameters import case_fragment
+from oncotwin.calibration.surrogate import SurrogateSearch
 from oncotwin.case import load_case
 from oncotwin.case.calibratable import PARAMETERS
 from oncotwin.case.calibration import with_prior
@@ -69,6 +71,7 @@ class Subject:
     case_sha256: str
     observations: object
     tmesh: object
+    mesh_folder: Path | None = None
     forward: ForwardModel | None = None
     misfits: list = field(default_factory=list)
     scalars: list = field(default_factory=list)
@@ -149,10 +152,13 @@ class Calibrator:
         subjects: patients with their observations and meshes.
         prior: prior of the log-parameters (default: the case's priors).
         start: starting log-parameters (default: the case's initial values).
+        ranks_per_run: run independent forward runs (Jacobian columns, scans) concurrently on groups of
+            this many ranks (:class:`~oncotwin.calibration.grouped.GroupedRuns`; the subjects need their
+            ``mesh_folder``); None: every run on all ranks.
     """
 
     def __init__(self, comm: MPI.Comm, subjects: list[Subject], prior: Prior | None = None,
-                 start: np.ndarray | None = None):
+                 start: np.ndarray | None = None, ranks_per_run: int | None = None):
         self.comm, self.subjects = comm, subjects
         self.spec = subjects[0].case.calibration
         self.names = list(self.spec.parameters)
@@ -178,6 +184,46 @@ class Calibrator:
             s.scalars = [ScalarMisfit(x.metric, x.times, x.values, x.log_sd or misfit.scalar_sd)
                          for x in s.observations.scalars]
         self.diagnostics: dict = {}
+        self.surrogate: dict | None = None
+        self.grouped = None
+        if ranks_per_run is not None and ranks_per_run != comm.size:
+            check_group_size(comm, ranks_per_run)
+            missing = [str(s.case_file) for s in subjects if s.mesh_folder is None]
+            if missing:
+                raise OncotwinError(f"{', '.join(missing)}: concurrent forward runs need the subject's mesh folder")
+            self.grouped = GroupedRuns(comm, ranks_per_run, self._group_copy, self.layout())
+
+    def layout(self) -> Layout:
+        """Where the spatial residual entries sit (original cell numbers, blocks per subject)."""
+        return Layout.create(self.comm, [original_cells(s.tmesh) for s in self.subjects],
+                             [sum(len(m.times) for m in s.misfits) for s in self.subjects])
+
+    def _group_copy(self, group_comm: MPI.Comm):
+        """The residual function and layout of this calibration on a group's copy of the meshes."""
+        subjects = [Subject(s.case, s.case_file, s.case_sha256, s.observations,
+                            read_tagged_mesh(group_comm, s.mesh_folder), s.mesh_folder) for s in self.subjects]
+        inner = Calibrator(group_comm, subjects, self.prior, self.start)
+        return inner.evaluate, inner.layout(), inner.readouts
+
+    def readouts(self, x: np.ndarray) -> np.ndarray:
+        """One forward run: per segmentation (in order) the log volumes, then the shape terms, per model time
+        (:meth:`~oncotwin.calibration.misfit.SegmentationMisfit.terms`; the same on every rank)."""
+        out = []
+        for s in self.subjects:
+            trajectory = s.forward.run(self.values(x))
+            for misfit in s.misfits:
+                out.extend(misfit.terms(trajectory.density))
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def readouts_many(self, points: list[np.ndarray]) -> list[np.ndarray]:
+        """:meth:`readouts` at several points (concurrently on the groups when there are groups)."""
+        if self.grouped is not None:
+            return self.grouped.scalars(points)
+        return [self.readouts(x) for x in points]
+
+    def evaluate_many(self, points: list[np.ndarray]) -> list[Residual]:
+        """:meth:`evaluate` at several points (concurrently on the groups when there are groups)."""
+        return self.grouped(points) if self.grouped is not None else [self.evaluate(x) for x in points]
 
     def values(self, x: np.ndarray) -> dict[str, float]:
         """Log-parameters -> parameter values (internal units)."""
@@ -210,9 +256,22 @@ class Calibrator:
                      entry["iteration"], entry["objective"], entry["data_misfit"], entry["prior_misfit"], shown,
                      entry["forward_runs"])
 
-        result = levenberg_marquardt(self.comm, self.evaluate, self.start, self.prior.mean, self.prior.precision,
+        start = self.start
+        if self.spec.surrogate_on(sum(len(s.scalars) for s in self.subjects)):
+            if any(s.scalars for s in self.subjects):
+                raise OncotwinError(f"{self.subjects[0].case_file}: calibration.surrogate: on emulates segmentation "
+                                    "observations only, not scalar series; use surrogate: off or auto")
+            search = SurrogateSearch(self, self.spec.design_size)
+            start = search.run()
+            self.surrogate = search.report.as_dict()
+            log.info("calibrate: surrogate MAP after %d full runs (held-back volume error %.2g %%); finishing "
+                     "with the full model", search.report.full_runs, 100 * search.report.held_back_volume_error_max)
+        result = levenberg_marquardt(self.comm, self.evaluate, start, self.prior.mean, self.prior.precision,
                                      self.lower, self.upper, max_iterations=opt.max_iterations,
-                                     tolerance=opt.tolerance, fd_step=opt.fd_step, report=report)
+                                     tolerance=opt.tolerance, fd_step=opt.fd_step, report=report,
+                                     evaluate_many=self.grouped)
+        if self.surrogate is not None:
+            result.runs += self.surrogate["full_runs"]
         self.evaluate(result.x)  # diagnostics at the MAP
         return result
 
@@ -241,7 +300,7 @@ class Calibrator:
         return {"parameters": parameters, "correlation": correlation.tolist(), "objective": result.objective,
                 "data_misfit": result.data_misfit, "prior_misfit": result.prior_misfit,
                 "converged": result.converged, "flat": result.flat, "forward_runs": result.runs,
-                "observations": self.diagnostics, "path": path}
+                "observations": self.diagnostics, "path": path, "surrogate": self.surrogate}
 
     def posterior(self, result: Result) -> dict:
         """The Laplace posterior, machine-readable (internal units; log-parameters)."""
@@ -367,13 +426,17 @@ def _plot_fit(path: Path, calibrator: Calibrator, curves: dict) -> None:
 
 
 def calibrate(comm: MPI.Comm, case_file: Path, observations_file: Path, out: Path, mesh_root: Path,
-              update: Path | None = None, force: bool = False, prior: Path | None = None) -> tuple[Path, dict]:
+              update: Path | None = None, force: bool = False, prior: Path | None = None,
+              ranks_per_run: int | None = None) -> tuple[Path, dict]:
     """The ``oncotwin calibrate`` pipeline for one patient; returns the folder and the summary.
 
     ``prior`` (``--prior``): a prior file whose entries replace the case's priors and bounds (it wins over
-    the case's ``calibration.prior``).
+    the case's ``calibration.prior``). ``ranks_per_run`` (``--ranks-per-run``): concurrent forward runs on
+    groups of this many ranks.
     """
     started, timer = now(), StageTimer()
+    if ranks_per_run is not None:
+        check_group_size(comm, ranks_per_run)
     case, digest = load_case(comm, case_file)
     if prior is not None:
         case = on_root(comm, with_prior, case, prior)
@@ -395,9 +458,9 @@ def calibrate(comm: MPI.Comm, case_file: Path, observations_file: Path, out: Pat
         with timer.stage("mesh"):
             folder, _ = ensure_mesh(comm, case, mesh_root, progress=log.info)
             tmesh = read_tagged_mesh(comm, folder)
-        subject = Subject(case, Path(case_file), digest, observations, tmesh)
+        subject = Subject(case, Path(case_file), digest, observations, tmesh, folder)
         with timer.stage("setup"):
-            calibrator = Calibrator(comm, [subject], start=start)
+            calibrator = Calibrator(comm, [subject], start=start, ranks_per_run=ranks_per_run)
         with timer.stage("optimise"):
             result = calibrator.run()
         summary = calibrator.summary(result)
@@ -410,6 +473,7 @@ def calibrate(comm: MPI.Comm, case_file: Path, observations_file: Path, out: Pat
                         "prior_file": str(case.calibration.prior) if case.calibration.prior else None,
                         "prior_sha256": file_sha256(case.calibration.prior) if case.calibration.prior else None,
                         "cells": tmesh.mesh.topology.index_map(3).size_global,
+                        "ranks_per_run": ranks_per_run or comm.size,
                         "forward_runs": result.runs, "forward_seconds": round(subject.forward.seconds, 3),
                         "packages": package_versions(), "start": started, "end": now(), "stages": timer.stages}
             write_results(rundir.work, calibrator, result, summary, curves, manifest)

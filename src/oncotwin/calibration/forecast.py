@@ -101,7 +101,7 @@ class Forecast:
         bounds = [(base.calibration.parameters[n].lower, base.calibration.parameters[n].upper)
                   if base.calibration and n in base.calibration.parameters else (0.0, math.inf) for n in names]
         draws = sample_posterior(self.posterior, bounds, self.samples, self.seed)
-        group_comm, group, n_groups = split(self.comm, self.ranks_per_member)
+        group_comm, group, n_groups = split(self.comm, self.ranks_per_member, "--ranks-per-member")
         rundir = RunDirectory.open(self.comm, self.out, self.force, kind="forecast", inputs=(self.case_file,))
         try:
             with timer.stage("mesh"):

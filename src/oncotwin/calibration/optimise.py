@@ -78,8 +78,10 @@ class _Search:
 
     def __init__(self, comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residual], prior_mean: np.ndarray,
                  prior_precision: np.ndarray, lower: np.ndarray, upper: np.ndarray, fd_step: float,
-                 report: Callable[[dict], None] | None):
+                 report: Callable[[dict], None] | None,
+                 evaluate_many: Callable[[list[np.ndarray]], list[Residual]] | None = None):
         self.comm, self.evaluate, self.report = comm, evaluate, report
+        self.evaluate_many = evaluate_many or (lambda points: [evaluate(x) for x in points])
         self.prior_mean, self.prior_precision = prior_mean, prior_precision
         self.lower, self.upper, self.fd_step = lower, upper, fd_step
         self.runs = 0
@@ -90,7 +92,10 @@ class _Search:
     def run(self, x: np.ndarray) -> _Point:
         """One forward run at ``x``."""
         self.runs += 1
-        r = self.evaluate(x)
+        return self.point(x, self.evaluate(x))
+
+    def point(self, x: np.ndarray, r: Residual) -> _Point:
+        """The search point of log-parameters ``x`` with residual ``r``."""
         d = x - self.prior_mean
         return _Point(x, r, 0.5 * dot(self.comm, r, r), 0.5 * float(d @ self.prior_precision @ d))
 
@@ -106,12 +111,15 @@ class _Search:
     def curvature(self) -> tuple[np.ndarray, np.ndarray]:
         """Gauss-Newton Hessian and gradient of Phi at the current point (p forward runs)."""
         x, r, comm = self.at.x, self.at.r, self.comm
-        columns = []
+        steps, points = [], []
         for j in range(len(x)):
             h = self.fd_step if x[j] + self.fd_step <= self.upper[j] else -self.fd_step
             shifted = x.copy()
             shifted[j] += h
-            columns.append((self.run(shifted).r - r) / h)
+            steps.append(h)
+            points.append(shifted)
+        self.runs += len(points)
+        columns = [(rj - r) / h for rj, h in zip(self.evaluate_many(points), steps, strict=True)]
         H = np.array([[dot(comm, a, b) for b in columns] for a in columns]) + self.prior_precision
         g = np.array([dot(comm, a, r) for a in columns]) + self.prior_precision @ (x - self.prior_mean)
         return H, g
@@ -124,13 +132,17 @@ class _Search:
     def scan(self, points: int) -> None:
         """Scan each parameter over its bounds (the others fixed) and move to the best point."""
         best = self.at
+        trials = []
         for j in range(len(best.x)):
             for value in np.linspace(self.lower[j], self.upper[j], points):
                 trial = self.at.x.copy()
                 trial[j] = value
-                candidate = self.run(trial)
-                if candidate.phi < best.phi:
-                    best = candidate
+                trials.append(trial)
+        self.runs += len(trials)
+        for trial, r in zip(trials, self.evaluate_many(trials), strict=True):
+            candidate = self.point(trial, r)
+            if candidate.phi < best.phi:
+                best = candidate
         self.at = best
         self.record(0, float(np.max(np.abs(best.x - self.path[0]["x"]))))
         self.path[-1]["scan"] = True
@@ -169,7 +181,9 @@ class _Search:
 def levenberg_marquardt(comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residual], x0: np.ndarray,
                         prior_mean: np.ndarray, prior_precision: np.ndarray, lower: np.ndarray,
                         upper: np.ndarray, *, max_iterations: int = 15, tolerance: float = 1e-3,
-                        fd_step: float = 0.01, max_step: float = 1.0, scan_points: int = 7, report: Callable[[dict], None] | None = None) -> Result:
+                        fd_step: float = 0.01, max_step: float = 1.0, scan_points: int = 7,
+                        report: Callable[[dict], None] | None = None,
+                        evaluate_many: Callable[[list[np.ndarray]], list[Residual]] | None = None) -> Result:
     """Minimise Phi within bounds; see the module docstring.
 
     Args:
@@ -186,8 +200,10 @@ def levenberg_marquardt(comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residua
         max_step: largest change of a log-parameter in one step (a factor e by default).
         scan_points: points per parameter of the scan over the bounds when the start is flat.
         report: called with each path entry (progress logging).
+        evaluate_many: residuals at several points at once (e.g. concurrently on MPI groups,
+            :class:`~oncotwin.calibration.grouped.GroupedRuns`); default: ``evaluate`` one after the other.
     """
-    search = _Search(comm, evaluate, prior_mean, prior_precision, lower, upper, fd_step, report)
+    search = _Search(comm, evaluate, prior_mean, prior_precision, lower, upper, fd_step, report, evaluate_many)
     search.at = search.run(np.clip(np.asarray(x0, dtype=float), lower, upper))
     search.record(0, 0.0)
     converged, stalled = False, False

@@ -11,12 +11,21 @@ Example::
       prior: cohort/prior.yaml             # optional: a population prior (replaces the entries above)
       misfit: {volume_sd: 0.1, shape_discordance: 0.2}
       optimiser: {max_iterations: 12, tolerance: 1e-3, fd_step: 0.01}
+      surrogate: off                       # on | off | auto: a Gaussian-process emulator of the readouts
+      surrogate_design: 12                 # full runs of its space-filling design (>= parameters + 1)
 
 Parameters are fitted in log space: the prior is log-normal with median ``prior`` and standard deviation
 ``prior_log_sd`` of the natural logarithm (the regularisation), the search stays within ``bounds``
 (default: prior / 100 to prior x 100) and starts at ``initial`` (default: the prior median). A
 parameter without ``prior`` takes its sourced default prior when it has one (``radiosensitivity``:
 0.19 /Gy, log sd 0.3, the head-and-neck clinical range; ``clearance_half_time``: 10 days, log sd 0.7).
+
+``surrogate`` (:mod:`oncotwin.calibration.surrogate`): ``on`` searches the MAP on a Gaussian-process
+emulator of the readout volumes and shape terms, trained from a Latin-hypercube design of full runs and
+refined where a full-model check fails, then finishes with the full model; ``off`` uses the full model
+only; ``auto`` is ``on`` when every calibrated parameter and observation is one the emulator represents.
+The emulator represents :data:`SURROGATE_PARAMETERS` (those its accuracy test covers) and segmentation
+observations (not scalar series).
 
 ``prior: FILE`` (relative to the case file) reads a prior file (:mod:`oncotwin.case.prior_file`, e.g. the
 ``prior.yaml`` of ``oncotwin calibrate --cohort``): its entries win over the case's own prior, prior_log_sd
@@ -26,7 +35,7 @@ and bounds; the case's ``initial`` is kept. The ``--prior`` option of the comman
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, model_validator
 
@@ -35,6 +44,11 @@ from oncotwin.case.calibratable import PARAMETERS
 from oncotwin.case.paths import resolve_path
 from oncotwin.case.prior_file import convert_entry, merge_prior, read_prior_file
 from oncotwin.core.errors import CaseError
+
+# What the surrogate represents: the growth and treatment rates its accuracy test covers (the mechanical
+# couplings reach the readouts through the mechanics solve, which that test does not cover).
+SURROGATE_PARAMETERS = ("proliferation_rate", "invasion_diffusivity", "radiosensitivity", "clearance_half_time",
+                        "drug_kill_rate")
 
 
 class CalibratedParameter(StrictModel):
@@ -92,6 +106,39 @@ class Calibration(StrictModel):
     misfit: Misfit = Misfit()
     optimiser: Optimiser = Optimiser()
     prior: Path | None = None
+    surrogate: Literal["on", "off", "auto"] = "off"
+    surrogate_design: Annotated[int, Field(ge=2, le=1000)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _switch(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("surrogate"), bool):  # YAML 1.1 reads on/off as booleans
+            data = dict(data, surrogate="on" if data["surrogate"] else "off")
+        return data
+
+    @model_validator(mode="after")
+    def _surrogate(self) -> Calibration:
+        if self.surrogate == "on":
+            bad = [n for n in self.parameters if n not in SURROGATE_PARAMETERS]
+            if bad:
+                raise FieldProblem("surrogate", "on", f"the surrogate cannot represent {', '.join(bad)}; it "
+                                   f"represents {', '.join(SURROGATE_PARAMETERS)} (use surrogate: off or auto)")
+        if self.surrogate_design is not None and self.surrogate_design < len(self.parameters) + 1:
+            raise FieldProblem("surrogate_design", self.surrogate_design, f"at least the number of parameters plus "
+                               f"one ({len(self.parameters) + 1}) full runs are needed to fit the surrogate")
+        return self
+
+    def surrogate_on(self, scalar_observations: int = 0) -> bool:
+        """Whether the search uses the surrogate (``auto``: when it represents every parameter and there
+        are no scalar series)."""
+        if self.surrogate == "auto":
+            return all(n in SURROGATE_PARAMETERS for n in self.parameters) and scalar_observations == 0
+        return self.surrogate == "on"
+
+    @property
+    def design_size(self) -> int:
+        """Full runs of the surrogate's initial design (default: 4 per parameter plus 2)."""
+        return self.surrogate_design or 4 * len(self.parameters) + 2
 
     @model_validator(mode="before")
     @classmethod

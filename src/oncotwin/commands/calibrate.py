@@ -51,7 +51,7 @@ def main(comm: MPI.Comm, args: argparse.Namespace) -> int:
         return 0
     out = args.out or Path("results") / f"{args.case.stem}_calibration"
     final, summary = calibrate(comm, args.case, args.observations, out, args.mesh_dir, args.update, args.force,
-                               args.prior)
+                               args.prior, args.ranks_per_run)
     if comm.rank == 0:
         state = ("converged" if summary["converged"] else
                  "NOT informed by the observations: the result is the prior" if summary.get("flat") else

@@ -10,6 +10,7 @@ import numpy as np
 
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.log import get_logger
+from oncotwin.la.assembly import assemble_matrix
 from oncotwin.la.petsc import (
     SolveInfo,
     create_ksp,
@@ -182,6 +183,9 @@ class DrugProblem:
         self._steady = None
         self._exchange_weights()
 
+    def _matrix(self, form: ufl.Form) -> PETSc.Mat:
+        return assemble_matrix(dolfinx.fem.form(form), space=self.V)
+
     def _dot(self, weights: PETSc.Vec, f: dolfinx.fem.Function) -> float:
         return weights.dot(f.x.petsc_vec)
 
@@ -223,7 +227,7 @@ class DrugProblem:
         """Step-independent operator, gain and extra-source vectors (lumped-mass path; built once)."""
         if self._steady is None:
             c, q = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
-            K = _matrix(self.physics.operator(c, q, self.dx, self.ds, dx_reaction=self.dx_lumped))
+            K = self._matrix(self.physics.operator(c, q, self.dx, self.ds, dx_reaction=self.dx_lumped))
             gain, extra = self._sources()
             self._steady = (K, _vector(gain), _vector(extra) if extra is not None else None)
         return self._steady
@@ -242,7 +246,7 @@ class DrugProblem:
             if self.supg:
                 a += self.physics.supg(c, q, self.dx, dt_c)
                 mass += self.physics.supg_test(q, self.tmesh.mesh, dt_c) * c / dt_c * self.dx
-            A, B = _matrix(a), _matrix(mass)
+            A, B = self._matrix(a), self._matrix(mass)
             gain, extra = self._sources(dt_c if self.supg else None)
             g, e = _vector(gain), (_vector(extra) if extra is not None else None)
         else:
@@ -292,12 +296,6 @@ class DrugProblem:
         """Global minimum of the concentration (positivity monitor)."""
         local = float(self.c.x.array.min()) if self.c.x.array.size else np.inf
         return self.comm.allreduce(local, op=MPI.MIN)
-
-
-def _matrix(form: ufl.Form) -> PETSc.Mat:
-    A = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(form))
-    A.assemble()
-    return A
 
 
 def _vector(form: ufl.Form) -> PETSc.Vec:

@@ -10,6 +10,7 @@ import numpy as np
 
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.log import get_logger
+from oncotwin.la.assembly import NativeMatrix, assemble_matrix
 from oncotwin.la.petsc import (
     SolveInfo,
     create_ksp,
@@ -180,8 +181,8 @@ class FluidProblem:
         self.dx_exchange = lumped or self.dx
         a, L = self.physics.forms(pt, q, self.dx, tuple(far_fields), extra_source, dx_exchange=lumped)
         self.a, self.L = dolfinx.fem.form(a), dolfinx.fem.form(L)
-        self.A = dolfinx.fem.petsc.assemble_matrix(self.a, bcs=self.bcs)
-        self.A.assemble()
+        self._matrix = NativeMatrix(self.a, self.bcs, space=self.V)
+        self.A = self._matrix.mat
         self.b = dolfinx.fem.petsc.create_vector(self.V)
         self._petsc_options = petsc_options
         self._cell_size = typical_cell_size(self.comm, mesh)
@@ -258,9 +259,7 @@ class FluidProblem:
     def solve(self) -> SolveInfo:
         """Solve for the interstitial pressure (reusing matrix and preconditioner when unchanged)."""
         if self._matrix_stale:
-            self.A.zeroEntries()
-            dolfinx.fem.petsc.assemble_matrix(self.A, self.a, bcs=self.bcs)
-            self.A.assemble()
+            self._matrix.assemble()
             self._configure_solver()
             self.ksp.setOperators(self.A)  # forces a new preconditioner set-up
             self._matrix_stale = False
@@ -292,8 +291,7 @@ class FluidProblem:
             u, v = ufl.TrialFunction(self.W), ufl.TestFunction(self.W)
             mass = dolfinx.fem.form(ufl.inner(u, v) * self.dx)
             self._proj_rhs = dolfinx.fem.form(ufl.inner(self.physics.flux(self.p), v) * self.dx)
-            M = dolfinx.fem.petsc.assemble_matrix(mass)
-            M.assemble()
+            M = assemble_matrix(mass)
             self._proj_b = dolfinx.fem.petsc.create_vector(self.W)
             ksp = create_ksp(self.comm, M, "fluid_projection_", PROJECTION_PETSC_DEFAULTS)
             self._projection = (M, ksp, dolfinx.fem.Function(self.W, name="velocity"))

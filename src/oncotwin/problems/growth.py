@@ -21,6 +21,7 @@ import numpy as np
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.parallel import collective
 from oncotwin.kinetics.response import CloneKinetics, move_to_doomed
+from oncotwin.la.assembly import NativeMatrix
 from oncotwin.la.exclusion import exclusion_step_matrix
 from oncotwin.la.petsc import (
     SolveInfo,
@@ -155,7 +156,8 @@ class GrowthProblem:
         n, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
         self.k = dolfinx.fem.form(self.invasion.stiffness_form(n, v, self.dx))
         self.L = dolfinx.fem.form(self._old * v * self.dx_lumped)
-        self.K = dolfinx.fem.petsc.create_matrix(self.k)
+        self._stiffness = NativeMatrix(self.k, assemble=False, space=self.V)
+        self.K = self._stiffness.mat
         self.assemblies = 0
         self._assemble_stiffness()
         self.A = self.K.duplicate(copy=True)
@@ -264,9 +266,7 @@ class GrowthProblem:
         self._stiffness_current = False
 
     def _assemble_stiffness(self) -> None:
-        self.K.zeroEntries()
-        dolfinx.fem.petsc.assemble_matrix(self.K, self.k)
-        self.K.assemble()
+        self._stiffness.assemble()
         self._stiffness_current = True
         self.assemblies += 1
 

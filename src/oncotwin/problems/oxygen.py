@@ -11,6 +11,7 @@ import numpy as np
 from oncotwin.core.errors import SolverError
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.log import get_logger
+from oncotwin.la.assembly import assemble_matrix
 from oncotwin.la.petsc import MULTIGRID, create_ksp, m_matrix_correction, solve
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.oxygen import OxygenTransport, VesselRegression
@@ -267,9 +268,8 @@ class OxygenProblem:
         are gone diffusion sets the pO2, and a correction weighted by the intact supply would distort it.
         """
         c, q = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
-        K = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(
-            ufl.inner(self.physics.diffusivity * ufl.grad(c), ufl.grad(q)) * self.dx))
-        K.assemble()
+        K = assemble_matrix(dolfinx.fem.form(ufl.inner(self.physics.diffusivity * ufl.grad(c), ufl.grad(q)) * self.dx),
+                            space=self.V)
         # weights Da / (1 + Da) with the nodal Damkoehler number Da = S_v h^2 / D (h = cube root of the
         # lumped volume): 1 where the supply balance sets the pO2, 0 where diffusion matters (avascular).
         # Geometric, not from K's diagonal, which slivers inflate exactly where the correction is needed.
@@ -302,8 +302,7 @@ class OxygenProblem:
 
     def _assemble_constant_part(self) -> PETSc.Mat:
         """Diffusion matrix (Dirichlet rows and columns: identity) plus the monotone correction."""
-        K = dolfinx.fem.petsc.assemble_matrix(self._diffusion, bcs=self.bcs)
-        K.assemble()
+        K = assemble_matrix(self._diffusion, self.bcs, space=self.V)
         if self._correction is not None:
             K.axpy(1.0, self._correction, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
         return K

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
+from oncotwin.la.assembly import assemble_matrix
 from oncotwin.la.petsc import create_ksp, solve
 
 PRESSURE_PETSC_DEFAULTS = {
@@ -98,8 +99,7 @@ class TissueMotion:
 
     def _operator(self) -> PETSc.Mat:
         """L + D: the upwinded convection matrix of the current velocity (owned rows, global columns)."""
-        L = dolfinx.fem.petsc.assemble_matrix(self._convection)
-        L.assemble()
+        L = assemble_matrix(self._convection, space=self.V)
         Lt = L.transpose(PETSc.Mat())
         (first, _), size = L.getOwnershipRange(), L.getSizes()
         rows = []

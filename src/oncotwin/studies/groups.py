@@ -31,12 +31,13 @@ class Job:
     run: Callable[[MPI.Comm], Any]
 
 
-def split(comm: MPI.Comm, ranks_per_group: int) -> tuple[MPI.Comm, int, int]:
+def split(comm: MPI.Comm, ranks_per_group: int, flag: str = "--ranks-per-regimen") -> tuple[MPI.Comm, int, int]:
     """Split ``comm`` into groups of ``ranks_per_group`` consecutive ranks.
 
     Args:
         comm: the communicator to split (every rank calls this).
         ranks_per_group: ranks of each group; must divide ``comm.size``.
+        flag: how the user set ``ranks_per_group`` (named in the error).
 
     Returns:
         The group communicator of this rank (free it after use), its group index and the number of groups.
@@ -45,7 +46,7 @@ def split(comm: MPI.Comm, ranks_per_group: int) -> tuple[MPI.Comm, int, int]:
         OncotwinError: when ``ranks_per_group`` does not divide the number of ranks.
     """
     if ranks_per_group < 1 or comm.size % ranks_per_group:
-        raise OncotwinError(f"--ranks-per-regimen {ranks_per_group} must divide the number of ranks "
+        raise OncotwinError(f"{flag} {ranks_per_group} must divide the number of ranks "
                             f"({comm.size})")
     group = comm.rank // ranks_per_group
     return comm.Split(color=group, key=comm.rank), group, comm.size // ranks_per_group
