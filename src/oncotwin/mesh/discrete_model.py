@@ -81,13 +81,19 @@ def add_volumes(surface_pairs: dict[int, tuple[int, int]], n_components: int, re
 
 
 def add_physical_groups(name: str, regions: MeshRegions, surface_pairs: dict[int, tuple[int, int]],
-                        volumes: dict[int, int], component_tag: list[int]) -> None:
+                        volumes: dict[int, int], component_tag: list[int], per_cell: set[int] = frozenset()
+                        ) -> None:
     """Region volumes (tag = region tag) and the ``outer`` / ``tumour_boundary`` facet groups.
+
+    Regions whose tags are in ``per_cell`` are not meshed as volumes: their cells are taken from the host
+    after meshing (:func:`oncotwin.mesh.tissue_cells.split_host_cells`).
 
     Raises:
         InputDataError: a region without any component (``name`` is the case name for the message).
     """
     for region, tag in regions.tags.items():
+        if tag in per_cell:
+            continue
         entities = [v for c, v in volumes.items() if component_tag[c] == tag]
         if not entities:
             raise InputDataError(f"{name}: key 'regions.{region}': region has no voxels to mesh")

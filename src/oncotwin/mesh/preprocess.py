@@ -47,6 +47,10 @@ class TagVolume:
         crop_start: first voxel (i, j, k) of the cropped grid in the original grid (may be negative
             when the padding leaves the image).
         labels_found: label values present in the original label map.
+        tissue: for a whole-organ mesh, the host tissue tag of every voxel on the cropped grid (0 where
+            none); the host is then one tag in ``tags`` (``host_tag``, the first tissue's) and every host
+            tetrahedron takes its tissue from here (:mod:`oncotwin.mesh.tissue_cells`). None otherwise.
+        host_tag: the tag the host is meshed as when ``tissue`` is given.
     """
 
     tags: np.ndarray
@@ -55,6 +59,8 @@ class TagVolume:
     full_affine: np.ndarray
     crop_start: tuple[int, int, int]
     labels_found: list[int]
+    tissue: np.ndarray | None = None
+    host_tag: int = 0
 
     @property
     def spacing(self) -> np.ndarray:
@@ -357,11 +363,32 @@ def tag_volume(labels: images.Image, label_map: dict[str, list[int]], mask: imag
     tags[~domain] = 0
     host = domain & (tags == 0)
     tags[host] = host_tags(host, lesion)
+    tissue_tags = np.unique(tags[host]) if whole and host.any() else np.zeros(0, np.int32)
+    tissue = None
+    if len(tissue_tags) > 1:  # whole organ: one host tag to mesh, the tissue kept per voxel
+        tissue = np.where(host, tags, 0).astype(np.int32)
+        tags[host] = tissue_tags[0]
 
     if not tags.any():
         check_regions_present(regions, options.min_component, tags, str(labels.path), "after cropping and clean-up")
     cropped, affine, start = clean_and_crop(tags, lesion, labels.affine, options.min_component)
-    check_regions_present(regions, options.min_component, cropped, str(labels.path), "after cropping and clean-up")
+    present = cropped
+    if tissue is not None:
+        tissue = window(tissue, start, cropped.shape)
+        present = np.where(cropped == tissue_tags[0], tissue, cropped)
+    check_regions_present(regions, options.min_component, present, str(labels.path), "after cropping and clean-up")
     progress(f"tag volume: crop {cropped.shape} voxels from {start.tolist()}, "
              f"{int((cropped > 0).sum())} voxels in the domain")
-    return TagVolume(cropped, affine, labels.shape, labels.affine, tuple(int(s) for s in start), found)
+    return TagVolume(cropped, affine, labels.shape, labels.affine, tuple(int(s) for s in start), found, tissue,
+                     int(tissue_tags[0]) if tissue is not None else 0)
+
+
+def window(array: np.ndarray, start: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The ``shape`` box of ``array`` from voxel ``start`` (which may lie outside it: zeros there)."""
+    out = np.zeros(shape, dtype=array.dtype)
+    lo = np.maximum(start, 0)
+    hi = np.minimum(np.asarray(start) + shape, array.shape)
+    if np.any(hi <= lo):
+        return out
+    out[tuple(slice(a - s, b - s) for a, b, s in zip(lo, hi, start))] = array[tuple(slice(a, b) for a, b in zip(lo, hi))]
+    return out

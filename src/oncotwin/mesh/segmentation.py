@@ -41,6 +41,7 @@ from oncotwin.mesh.job import MeshRegions
 from oncotwin.mesh.preprocess import TagVolume, dicom_tag_volume, segmentation_tag_volume
 from oncotwin.mesh.size_field import set_size_field
 from oncotwin.mesh.surfaces import extract_surfaces, label_components
+from oncotwin.mesh.tissue_cells import split_host_cells
 
 REMESH = False
 
@@ -83,10 +84,11 @@ def mesh_tag_volume(name: str, volume: TagVolume, options: MeshOptions, regions:
     points, triangles, pairs = extract_surfaces(components, volume, options.smoothing_iterations)
     progress(f"surface nets: {len(triangles)} triangles on {len(np.unique(pairs, axis=0))} interfaces "
              f"({time.perf_counter() - start:.1f} s)")
+    tissue_tags = _tissue_tags(volume, regions)
     surface_pairs = add_discrete_surfaces(points, triangles, pairs, REMESH)
     progress(f"{len(surface_pairs)} discrete surface patches ({time.perf_counter() - start:.1f} s)")
     volumes = add_volumes(surface_pairs, len(component_tag), REMESH)
-    add_physical_groups(name, regions, surface_pairs, volumes, component_tag)
+    add_physical_groups(name, regions, surface_pairs, volumes, component_tag, set(tissue_tags[1:]))
     size_file = set_size_field(volume, options, regions.tumour_tags())
     try:
         generate(name, options, progress)
@@ -96,8 +98,23 @@ def mesh_tag_volume(name: str, volume: TagVolume, options: MeshOptions, regions:
     finally:
         if size_file is not None:
             os.remove(size_file)
+    if tissue_tags:
+        names = {tag: n for n, tag in regions.tags.items() if tag in tissue_tags}
+        counts = split_host_cells(tissue_tags[0], volume.tissue, volume.affine, names)
+        progress("host tetrahedra by tissue at their centroid: "
+                 + ", ".join(f"{names[t]} {n}" for t, n in counts.items()))
     frame = volume.frame()
     frame["meshing_seconds"] = round(time.perf_counter() - start, 2)
     frame["surface_patches"] = len(surface_pairs)
     frame["surface_caps_removed"] = caps
     return frame
+
+
+def _tissue_tags(volume: TagVolume, regions: MeshRegions) -> list[int]:
+    """The host tissue tags assigned per cell (whole-organ meshes; the first is the meshed host), or []."""
+    if volume.tissue is None:
+        return []
+    present = set(np.unique(volume.tissue).tolist()) - {0}
+    host = volume.host_tag
+    return [host] + sorted(t for t in regions.tags.values() if t in present and t != host)
+
