@@ -60,7 +60,8 @@ def test_whole_brain_domain_is_the_mask_with_tissue_regions(tmp_path):
     tags = mesh_job(case(tmp_path)).regions.tags
     assert int((whole.tags > 0).sum()) == int(brain.sum())  # every brain voxel, nothing else
     assert int((cropped.tags > 0).sum()) < 0.6 * brain.sum()  # the crop keeps the 4 mm around the lesion only
-    counts = {name: int((np.where(whole.tissue > 0, whole.tissue, whole.tags) == tag).sum()) for name, tag in tags.items()}
+    labelled = np.where(whole.tissue > 0, whole.tissue, whole.tags)
+    counts = {name: int((labelled == tag).sum()) for name, tag in tags.items()}
     # the ventricle is its own region (argmax of the CSF map), away from the lesion
     assert counts["csf"] == pytest.approx(int(ventricle.sum()), rel=0.1)
     assert all(counts[n] > 0 for n in ("grey", "white", "tumour", "edema"))

@@ -390,5 +390,6 @@ def window(array: np.ndarray, start: np.ndarray, shape: tuple[int, ...]) -> np.n
     hi = np.minimum(np.asarray(start) + shape, array.shape)
     if np.any(hi <= lo):
         return out
-    out[tuple(slice(a - s, b - s) for a, b, s in zip(lo, hi, start))] = array[tuple(slice(a, b) for a, b in zip(lo, hi))]
+    source = tuple(slice(a, b) for a, b in zip(lo, hi))
+    out[tuple(slice(a - s, b - s) for a, b, s in zip(lo, hi, start))] = array[source]
     return out
