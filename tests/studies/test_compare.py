@@ -46,7 +46,7 @@ def write(tmp: Path, regimens: str) -> tuple[Path, Path]:
 
 @pytest.mark.parametrize(("regimens", "key", "message"), [
     (REGIMENS.replace('follow_up: "1 day"', 'follow_up: "-2 day"'), "follow_up", "must be >= 0"),
-    (REGIMENS + "outcomes: {indication: pancreas}\n", "outcomes.indication", "known: colorectal"),
+    (REGIMENS + "outcomes: {indication: pancreas}\n", "outcomes.indication", "known: breast, colorectal"),
     (REGIMENS.replace("metric: normal_auc, drug: temozolomide, max: \"LIMIT\"",
                       "metric: p_grade3_neutropenia, drug: temozolomide, max: 0.2"),
      "objective.constraints.0.drug", "no published myelosuppression (Friberg) parameters"),

@@ -48,7 +48,7 @@ from oncotwin.case.schema import Case
 from oncotwin.core.errors import CaseError
 from oncotwin.core.hashing import file_sha256
 from oncotwin.outcomes.neutropenia import FRIBERG
-from oncotwin.outcomes.survival import INDICATIONS, SurvivalNote, WeibullTgiModel, survival_model
+from oncotwin.outcomes.survival import INDICATIONS, SurvivalNote, survival_model
 from oncotwin.pk.drugs import UnknownDrugError, lookup
 from oncotwin.pk.limits import cumulative_limit
 
@@ -198,7 +198,7 @@ def check_ranking(spec: RegimenFile, regimens: list[Regimen], shown: str, lines:
             key, value, allowed = problem
             raise CaseError(shown, f"objective.constraints.{i}.{key}", value, allowed,
                             line=lines.get(("objective", "constraints", i, key)))
-    if spec.objective.maximise == "median_os" and not isinstance(_survival(spec), WeibullTgiModel):
+    if spec.objective.maximise == "median_os" and (_survival(spec) is None or isinstance(_survival(spec), SurvivalNote)):
         with_model = ", ".join(k for k, v in INDICATIONS.items() if not isinstance(v, SurvivalNote))
         raise CaseError(shown, "objective.maximise", "median_os", "needs 'outcomes.indication' naming an indication "
                         f"with a survival model ({with_model})", line=lines.get(("objective", "maximise")))
