@@ -54,6 +54,13 @@ def write(tmp: Path, regimens: str) -> tuple[Path, Path]:
                       "metric: ntcp, region: host, organ: brain, max: 0.05").replace(
                           'alpha: "0.3 1/Gy"}', 'alpha: "0.3 1/Gy", target_regions: [tumour]}'),
      "objective.constraints.0.region", "receives no radiotherapy dose in any regimen; regions with dose: tumour"),
+    ((REGIMENS + "outcomes: {ntcp: [{region: host, organ: brain}]}\n").replace(
+        'alpha: "0.3 1/Gy"}', 'alpha: "0.3 1/Gy", target_regions: [tumour]}'),
+     "outcomes.ntcp.0.region", "receives no radiotherapy dose in any regimen, so its NTCP is not defined"),
+    (REGIMENS.replace(f"  - name: rt\n    treatment: {{radiotherapy: {RT}}}\n", "").replace(
+        f"{{drugs: [{TMZ}], radiotherapy: {RT}}}", f"{{drugs: [{TMZ}]}}")
+     + "outcomes: {ntcp: [{region: host, organ: brain}]}\n",
+     "outcomes.ntcp.0.region", "regions with dose: none"),
 ])
 def test_bad_outcome_inputs_are_one_line(tmp_path, regimens, key, message):
     case, file = write(tmp_path, regimens.replace("LIMIT", "1000 mg*h/L"))
