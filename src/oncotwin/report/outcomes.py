@@ -140,7 +140,7 @@ def dvh_figure(regimens: list[dict]) -> bytes | None:
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     for i, (name, region, v) in enumerate(series):
         h = dvh(np.array([v["dose_Gy"]]), np.array([1.0]), bin_width=0.05)
-        doses = np.append(h.dose_bins, h.dose_bins[-1] + 0.05)
+        doses = np.append(h.dose_bins, h.max)  # the curve drops to 0 just above the maximum dose
         ax.step(doses, 100.0 * np.append(h.volume_fraction, 0.0), where="post", color=PALETTE[i % len(PALETTE)],
                 label=f"{name}: {region} (EQD2 {v['EQD2_Gy']:.1f} Gy)", lw=1.4, ls=("-", "--", ":")[i % 3])
     ax.set_xlabel("physical dose [Gy]")
