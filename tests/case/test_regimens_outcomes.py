@@ -30,7 +30,7 @@ def test_constraints_read_units_and_probabilities():
     (Constraint, {"metric": "ntcp", "organ": "brain", "max": 0.1}, "needs a 'region'"),
     (Constraint, {"metric": "normal_auc", "max": "10 mg*h/L"}, "needs a 'drug'"),
     (Objective, {"minimise": "final_tumour_volume", "maximise": "tcp"}, "not both"),
-    (OutcomeOptions, {"indication": "pancreas"}, "known: colorectal, glioblastoma, nsclc, ovarian"),
+    (OutcomeOptions, {"indication": "pancreas"}, "known: breast, colorectal, glioblastoma, nsclc, ovarian"),
     (OutcomeOptions, {"ecog": 7}, "less than or equal to 4"),
     (RegimenFile, {"regimens": [{"name": "a"}], "follow_up": "-1 day"}, "must be >= 0"),
 ])

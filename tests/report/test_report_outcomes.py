@@ -33,7 +33,8 @@ def _clinical(with_drug: bool, shrink: float) -> dict:
     return {"neutropenia": neutropenia, "cumulative_dose_mg_per_m2": {"docetaxel": {
                 "mg_per_m2": 100.0, "limit_mg_per_m2": None, "limit_source": None}} if with_drug else {},
             "survival": survival,
-            "radiotherapy": {"regions": {}, "ntcp": {"edema:brain": {
+            "radiotherapy": {"regions": {"edema": {"dose_Gy": 60.0, "EQD2_Gy": 60.0, "BED_Gy": 100.0, "alpha_beta_Gy": 3.0,
+                                                "fractions": 30}}, "ntcp": {"edema:brain": {
                 "region": "edema", "organ": "brain", "endpoint": "necrosis", "EQD2_Gy": 60.0, "ntcp": 0.5,
                 "td50_Gy": 60.0, "m": 0.15, "n": 0.25, "source": "Burman et al. 1991"}}, "tcp": 0.01,
                 "tcp_source": "Poisson TCP"},
@@ -61,7 +62,7 @@ def test_outcomes_table_figures_sources_and_note(outcome_report):
     table = table[: table.index("</table>")]
     assert "docetaxel" in table and "edema (brain) 50" in table
     assert "Friberg et al., J Clin Oncol 2002" in page and "Zecchin et al." in page and "Burman" in page
-    assert "Absolute neutrophil count" in page and "Overall survival" in page
+    assert "Absolute neutrophil count" in page and "Overall survival" in page and "Dose-volume histograms" in page
     images = re.findall(r"""<img[^>]*\bsrc="([^"]*)\"""", page)
-    assert len(images) == 2 + 3 * 3 + 2  # the ANC and survival figures are added
+    assert len(images) == 2 + 3 * 3 + 3  # the ANC, survival and DVH figures are added
     assert "binding constraint" in page

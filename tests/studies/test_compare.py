@@ -46,7 +46,7 @@ def write(tmp: Path, regimens: str) -> tuple[Path, Path]:
 
 @pytest.mark.parametrize(("regimens", "key", "message"), [
     (REGIMENS.replace('follow_up: "1 day"', 'follow_up: "-2 day"'), "follow_up", "must be >= 0"),
-    (REGIMENS + "outcomes: {indication: pancreas}\n", "outcomes.indication", "known: colorectal"),
+    (REGIMENS + "outcomes: {indication: pancreas}\n", "outcomes.indication", "known: breast, colorectal"),
     (REGIMENS.replace("metric: normal_auc, drug: temozolomide, max: \"LIMIT\"",
                       "metric: p_grade3_neutropenia, drug: temozolomide, max: 0.2"),
      "objective.constraints.0.drug", "no published myelosuppression (Friberg) parameters"),
@@ -54,6 +54,13 @@ def write(tmp: Path, regimens: str) -> tuple[Path, Path]:
                       "metric: ntcp, region: host, organ: brain, max: 0.05").replace(
                           'alpha: "0.3 1/Gy"}', 'alpha: "0.3 1/Gy", target_regions: [tumour]}'),
      "objective.constraints.0.region", "receives no radiotherapy dose in any regimen; regions with dose: tumour"),
+    ((REGIMENS + "outcomes: {ntcp: [{region: host, organ: brain}]}\n").replace(
+        'alpha: "0.3 1/Gy"}', 'alpha: "0.3 1/Gy", target_regions: [tumour]}'),
+     "outcomes.ntcp.0.region", "receives no radiotherapy dose in any regimen, so its NTCP is not defined"),
+    (REGIMENS.replace(f"  - name: rt\n    treatment: {{radiotherapy: {RT}}}\n", "").replace(
+        f"{{drugs: [{TMZ}], radiotherapy: {RT}}}", f"{{drugs: [{TMZ}]}}")
+     + "outcomes: {ntcp: [{region: host, organ: brain}]}\n",
+     "outcomes.ntcp.0.region", "regions with dose: none"),
 ])
 def test_bad_outcome_inputs_are_one_line(tmp_path, regimens, key, message):
     case, file = write(tmp_path, regimens.replace("LIMIT", "1000 mg*h/L"))

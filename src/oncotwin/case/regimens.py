@@ -48,7 +48,7 @@ from oncotwin.case.schema import Case
 from oncotwin.core.errors import CaseError
 from oncotwin.core.hashing import file_sha256
 from oncotwin.outcomes.neutropenia import FRIBERG
-from oncotwin.outcomes.survival import INDICATIONS, SurvivalNote, WeibullTgiModel, survival_model
+from oncotwin.outcomes.survival import INDICATIONS, SurvivalNote, survival_model
 from oncotwin.pk.drugs import UnknownDrugError, lookup
 from oncotwin.pk.limits import cumulative_limit
 
@@ -198,7 +198,12 @@ def check_ranking(spec: RegimenFile, regimens: list[Regimen], shown: str, lines:
             key, value, allowed = problem
             raise CaseError(shown, f"objective.constraints.{i}.{key}", value, allowed,
                             line=lines.get(("objective", "constraints", i, key)))
-    if spec.objective.maximise == "median_os" and not isinstance(_survival(spec), WeibullTgiModel):
+    ntcp_problem = _undosed_ntcp(spec, regimens)
+    if ntcp_problem is not None:
+        i, region, allowed = ntcp_problem
+        raise CaseError(shown, f"outcomes.ntcp.{i}.region", region, allowed,
+                        line=lines.get(("outcomes", "ntcp", i, "region")))
+    if spec.objective.maximise == "median_os" and (_survival(spec) is None or isinstance(_survival(spec), SurvivalNote)):
         with_model = ", ".join(k for k, v in INDICATIONS.items() if not isinstance(v, SurvivalNote))
         raise CaseError(shown, "objective.maximise", "median_os", "needs 'outcomes.indication' naming an indication "
                         f"with a survival model ({with_model})", line=lines.get(("objective", "maximise")))
@@ -211,6 +216,16 @@ def check_ranking(spec: RegimenFile, regimens: list[Regimen], shown: str, lines:
                             f"{spec.follow_up / DAY:g} day of follow-up: set time.end >= "
                             f"{math.ceil((last + spec.follow_up) / DAY):g} day (or lower 'follow_up' in {shown})",
                             line=case_lines.get(("time", "end")))
+
+
+def _undosed_ntcp(spec: RegimenFile, regimens: list[Regimen]) -> tuple[int, str, str] | None:
+    """(index, region, what is allowed) of the first ``outcomes.ntcp`` region that no regimen irradiates."""
+    dosed = {region for r in regimens for region in dosed_regions(r.case)}
+    for i, pair in enumerate(spec.outcomes.ntcp):
+        if pair["region"] not in dosed:
+            return i, pair["region"], (f"receives no radiotherapy dose in any regimen, so its NTCP is not defined; "
+                                       f"regions with dose: {', '.join(sorted(dosed)) or 'none'}")
+    return None
 
 
 def _survival(spec: RegimenFile):

@@ -3,7 +3,8 @@
 A registry maps an indication to its model. An indication with no published model in the registry gives a
 one-line note (:class:`SurvivalNote`), never a number; an unknown indication is an error.
 
-Shipped model: Zecchin C, Gueorguieva I, Enas NH, Friberg LE. Models for change in tumour size, appearance
+Shipped models: ``breast``, Bruno R et al. CPT Pharmacometrics Syst Pharmacol 2012;1:e19 (log-normal OS on
+baseline size and the week-6 change, :data:`BRUNO_2012`), and ``ovarian``, Zecchin C, Gueorguieva I, Enas NH, Friberg LE. Models for change in tumour size, appearance
 of new lesions and survival probability in patients with advanced epithelial ovarian cancer. Br J Clin
 Pharmacol 2016;82:717, Table 2 (parametric time-to-event model)::
 
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
+from scipy.stats import norm
 
 from oncotwin.core.errors import OncotwinError
 
@@ -105,6 +107,67 @@ ZECCHIN_2016 = WeibullTgiModel(
 
 
 @dataclass(frozen=True)
+class LogNormalTgiModel:
+    """A log-normal accelerated-failure-time OS model on baseline size and an early size change (Bruno 2012 form).
+
+    ``log T = intercept + b_sld0 SLD0 + b_change change(assessed_day) + b_ecog ECOG + fixed + sigma eps``, eps
+    standard normal, so ``exp(mu)`` is the median and ``S(t) = 1 - Phi((log t - mu) / sigma)`` (t in months).
+
+    Attributes:
+        intercept: log-months.
+        b_sld0_per_mm: per mm of baseline sum of longest diameters.
+        b_change: per unit relative change from baseline in size at ``assessed_day``.
+        b_ecog: per unit ECOG score.
+        fixed: the sum of the covariate terms held at the reference patient's values (log-months).
+        sigma: SD of log survival time.
+        assessed_day: day of the size change (later changes do not enter).
+        reference: the reference patient's covariates, in words.
+        source: citation with table.
+    """
+
+    intercept: float
+    b_sld0_per_mm: float
+    b_change: float
+    b_ecog: float
+    fixed: float
+    sigma: float
+    assessed_day: float
+    reference: str
+    source: str
+
+    def mu(self, sld0_mm: float, change: float, ecog: int = 0) -> float:
+        """Location of log survival time (log-months)."""
+        return (self.intercept + self.b_sld0_per_mm * sld0_mm + self.b_change * change + self.b_ecog * ecog
+                + self.fixed)
+
+    def median_months(self, sld0_mm: float, change: float, ecog: int = 0) -> float:
+        """Median OS in months, ``exp(mu)``."""
+        return math.exp(self.mu(sld0_mm, change, ecog))
+
+    def survival(self, days: np.ndarray, sld0_mm: float, tsr_of_day, ecog: int = 0) -> np.ndarray:
+        """S(t) at ``days`` for a relative size change given as a function of the day (read at ``assessed_day``)."""
+        change = float(np.asarray(tsr_of_day(np.array([self.assessed_day])), dtype=float)[0])
+        months = np.maximum(np.asarray(days, dtype=float), 1e-9) / DAYS_PER_MONTH
+        return norm.sf((np.log(months) - self.mu(sld0_mm, change, ecog)) / self.sigma)
+
+
+# Bruno R, Lindbom L, Schaedeli Stark F, Chanu P, Gilberg F, Frey N, Claret L. CPT Pharmacometrics Syst
+# Pharmacol 2012;1:e19, Table 1 (888 patients, second-line metastatic breast cancer, capecitabine + docetaxel):
+# beta0 3.02, baseline size -0.00231 /mm, week-6 change -0.801, ECOG -0.352, metastases -0.200 and study 0.131
+# on a 1/2 coding (footnote c), sigma 0.773; as transcribed with these table references in nlmixr2lib
+# (Bruno_2012_capecitabine_docetaxel_os). Reference patient of the Results: SLD0 75 mm, ECOG 0, > 1 metastatic
+# site (-0.2 x 2), study NO16853 (0.131 x 2); expected median OS 11.8 months at +30 % and 19.3 at -30 %.
+BRUNO_2012 = LogNormalTgiModel(
+    intercept=3.02, b_sld0_per_mm=-0.00231, b_change=-0.801, b_ecog=-0.352, fixed=-0.200 * 2 + 0.131 * 2,
+    sigma=0.773, assessed_day=42.0,
+    reference="more than one metastatic site, study NO16853 (the later standard of care)",
+    source="Bruno et al., CPT Pharmacometrics Syst Pharmacol 2012;1:e19, Table 1 (metastatic breast cancer)",
+)
+
+SurvivalModel = WeibullTgiModel | LogNormalTgiModel
+
+
+@dataclass(frozen=True)
 class SurvivalNote:
     """Why an indication has no survival number."""
 
@@ -113,8 +176,9 @@ class SurvivalNote:
 
 
 # indication -> model, or the note shown instead of a number
-INDICATIONS: Mapping[str, WeibullTgiModel | SurvivalNote] = MappingProxyType({
+INDICATIONS: Mapping[str, SurvivalModel | SurvivalNote] = MappingProxyType({
     "ovarian": ZECCHIN_2016,
+    "breast": BRUNO_2012,
     "glioblastoma": SurvivalNote("glioblastoma", "no published tumour-size -> overall-survival model with "
                                  "parameters is in the library for glioblastoma (Neal et al. 2013 'days gained' is "
                                  "a response metric without an OS model); no survival number is given"),
@@ -128,7 +192,7 @@ INDICATIONS: Mapping[str, WeibullTgiModel | SurvivalNote] = MappingProxyType({
 })
 
 
-def survival_model(indication: str) -> WeibullTgiModel | SurvivalNote:
+def survival_model(indication: str) -> SurvivalModel | SurvivalNote:
     """The model (or the note) of an indication.
 
     Raises:
@@ -178,7 +242,7 @@ class SurvivalForecast:
                 "source": self.source}
 
 
-def forecast_survival(model: WeibullTgiModel, trajectories: Sequence[tuple[np.ndarray, np.ndarray]], *,
+def forecast_survival(model: SurvivalModel, trajectories: Sequence[tuple[np.ndarray, np.ndarray]], *,
                       ecog: int = 0, horizon_days: float = 5 * 365.25) -> SurvivalForecast:
     """S(t) from tumour-volume trajectories (one per ensemble member).
 

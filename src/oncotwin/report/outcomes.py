@@ -1,4 +1,4 @@
-"""Report widgets of the clinical outcomes of a comparison: table, ANC and survival curves, sources, note.
+"""Report widgets of the clinical outcomes of a comparison: table, ANC, survival and DVH curves, sources, note.
 
 Every number comes from ``comparison.json`` (``regimens[i].clinical``, written by
 :mod:`oncotwin.studies.clinical`) and its model's source is named beside it.
@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from oncotwin.outcomes.dvh import dvh
 from oncotwin.report.clinical import fmt
 from oncotwin.report.figures import PALETTE, _figure_png, _pyplot, data_uri
 from oncotwin.report.markup import esc, figure
@@ -127,6 +130,27 @@ def survival_figure(regimens: list[dict]) -> bytes | None:
     return _figure_png(fig)
 
 
+def dvh_figure(regimens: list[dict]) -> bytes | None:
+    """Cumulative DVH of every irradiated region of every regimen (one dose per region until dose maps arrive)."""
+    series = [(r.get("name", "?"), region, v) for r in regimens
+              for region, v in (((r.get("clinical") or {}).get("radiotherapy") or {}).get("regions") or {}).items()]
+    if not series:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    for i, (name, region, v) in enumerate(series):
+        h = dvh(np.array([v["dose_Gy"]]), np.array([1.0]), bin_width=0.05)
+        doses = np.append(h.dose_bins, h.max)  # the curve drops to 0 just above the maximum dose
+        ax.step(doses, 100.0 * np.append(h.volume_fraction, 0.0), where="post", color=PALETTE[i % len(PALETTE)],
+                label=f"{name}: {region} (EQD2 {v['EQD2_Gy']:.1f} Gy)", lw=1.4, ls=("-", "--", ":")[i % 3])
+    ax.set_xlabel("physical dose [Gy]")
+    ax.set_ylabel("volume receiving ≥ dose [%]")
+    ax.set_ylim(0, 103)
+    ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return _figure_png(fig)
+
+
 def outcomes_section(regimens: list[dict]) -> str:
     """The clinical-outcomes block of the comparison page."""
     if not any(r.get("clinical") for r in regimens):
@@ -141,5 +165,10 @@ def outcomes_section(regimens: list[dict]) -> str:
     if surv:
         parts.append(figure(data_uri(surv), "<b>Overall survival</b> predicted from the simulated tumour size "
                             "(TGI-OS model); dotted: median.", "survival curves"))
+    dvhs = dvh_figure(regimens)
+    if dvhs:
+        parts.append(figure(data_uri(dvhs), "<b>Dose-volume histograms</b> of the irradiated regions; the "
+                            "prescription is uniform over each dosed region today (a dose map per point replaces it "
+                            "with the DICOM RT dose).", "dose-volume histograms"))
     parts.append(outcome_sources(regimens))
     return "".join(parts)
