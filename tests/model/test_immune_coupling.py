@@ -53,3 +53,75 @@ def test_immune_off_gives_the_result_without_the_immune_section_to_1e_12(shared_
         for key, value in a.items():
             if math.isfinite(value):
                 assert b[key] == pytest.approx(value, rel=1e-12, abs=1e-300), key
+
+
+BLOCKADE = ('\n    - {drug: pembrolizumab, dose: "200 mg", route: infusion, duration: "30 min", '
+            'schedule: "day 1 every 21 days x 1"}')
+
+
+@pytest.fixture(scope="module")
+def immune_runs(tmp_path_factory):
+    from pathlib import Path
+
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    tmp = Path(comm.bcast(str(tmp_path_factory.mktemp("immune")), root=0))
+    off = _run(tmp, comm, "immune_absent", GROWING.replace("IMMUNE", "").replace(" PROFILE", ""))
+    on_text = GROWING.replace("IMMUNE", "immune: {enabled: true}").replace(" PROFILE", IMMUNE_MARKERS)
+    on_text = on_text.replace("  radiotherapy:", "  drugs:" + BLOCKADE + "\n  radiotherapy:")
+    on = _run(tmp, comm, "immune_on", on_text)
+    return off, on
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(300)
+def test_a_run_with_immune_on_writes_t_cell_maps_occupancy_ratio_and_response(immune_runs):
+    _, on = immune_runs
+    data = rows(on)
+    assert {"pd1_occupancy", "effector_cells_in_tumour", "immune_tumour_ratio", "lesion_cells"} <= set(data[0])
+    assert data[0]["pd1_occupancy"] == 0.0 < data[1]["pd1_occupancy"]  # the first dose is given at t = 0+
+    assert all(0.0 < r["immune_tumour_ratio"] for r in data)
+    assert all(r["effector_density_min"] >= 0.0 for r in data)
+    assert max(r["effector_balance_error"] for r in data) < 1e-9
+    pieces = sorted(on.glob("fields*/*.vtu")) + sorted(on.glob("fields*/*.pvtu"))
+    assert pieces and "effector_density" in pieces[-1].read_text(errors="ignore")  # the T-cell density map
+    summary = json.loads((on / "summary.json").read_text())
+    assert summary["immune_response"] in ("response", "stable", "progression", "pseudo-progression")
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(300)
+def test_the_effector_kill_lowers_the_tumour_cells_compared_to_immune_off(immune_runs):
+    off, on = immune_runs
+    without, with_immune = rows(off), rows(on)
+    assert with_immune[0]["tumour_cells"] == pytest.approx(without[0]["tumour_cells"], rel=1e-12)
+    assert with_immune[-1]["tumour_cells"] < without[-1]["tumour_cells"] * (1 - 1e-3)
+    assert with_immune[-1]["doomed_cells"] > without[-1]["doomed_cells"]
+
+
+def test_the_response_category_is_computed_on_the_lesion_cells():
+    from oncotwin.model.immune_field import immune_response
+
+    course = [1.0, 1.3, 1.1, 0.8]  # the infiltrate swells the lesion, then it shrinks below baseline
+    assert immune_response([{"time_s": float(i), "lesion_cells": c} for i, c in enumerate(course)]) == \
+        "pseudo-progression"
+    assert immune_response([{"time_s": 0.0, "tumour_cells": 1.0}]) is None
+
+
+def test_density_kinetics_put_the_published_capacity_at_the_growth_capacity():
+    from oncotwin.model.immune import kuznetsov_kinetics
+    from oncotwin.model.immune_field import density_kinetics
+
+    counts = kuznetsov_kinetics()
+    dense = density_kinetics(counts, 1e6)
+    volume = 1.0 / (counts.inverse_capacity * 1e6)  # 500 mm^3
+    assert volume == pytest.approx(500.0)
+    assert dense.inverse_capacity == pytest.approx(1e-6)
+    # the same cells in the volume V follow the same equations: the rates per cell agree
+    e, t = 3e5, 2e8
+    de_counts, dt_counts = counts.rates(e, t)
+    de_dense, dt_dense = dense.rates(e / volume, t / volume)
+    assert de_dense * volume == pytest.approx(de_counts, rel=1e-12)
+    assert dt_dense * volume == pytest.approx(dt_counts, rel=1e-12)
+    assert np.isfinite(dense.max_rate(1e3, 1e6))

@@ -39,7 +39,8 @@ class Case(StrictModel):
     physics: Physics = Physics()
     time: TimeOptions | None = None
     treatment: Treatment = Treatment()
-    solver: dict[Literal["fluid", "drug", "oxygen", "growth", "motion", "mechanics"], dict[str, PetscValue]] = {}
+    solver: dict[Literal["fluid", "drug", "oxygen", "growth", "motion", "mechanics", "immune"],
+                 dict[str, PetscValue]] = {}
     output: Output = Output()
     calibration: Calibration | None = None
 
