@@ -125,3 +125,30 @@ def test_density_kinetics_put_the_published_capacity_at_the_growth_capacity():
     assert de_dense * volume == pytest.approx(de_counts, rel=1e-12)
     assert dt_dense * volume == pytest.approx(dt_counts, rel=1e-12)
     assert np.isfinite(dense.max_rate(1e3, 1e6))
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(120)
+def test_a_radiotherapy_fraction_kills_effectors_by_the_lymphocyte_radiosensitivity(comm):
+    import yaml
+
+    from oncotwin.case.schema import Case
+    from oncotwin.mesh.distribute import mesh_in_memory
+    from oncotwin.model.tumour import TumourModel
+
+    data = yaml.safe_load(GROWING.replace("NAME", "rt_lymphocytes").replace("IMMUNE", "immune: {enabled: true}")
+                          .replace(" PROFILE", ""))
+    data["treatment"]["radiotherapy"]["target_regions"] = ["tumour", "necrotic"]
+    case = Case.model_validate(data)
+    model = TumourModel(case, mesh_in_memory(comm, case))
+    before = model.immune.problem.e.x.array.copy()
+    model.radiotherapy(0.0)  # no fraction on day 1 ("days 2-3"): nothing changes
+    assert np.array_equal(model.immune.problem.e.x.array, before)
+    model.radiotherapy(86400.0)
+    target = np.asarray(model.rt_target) > 0
+    assert target.any() and (~target).any()
+    survival = model.immune.problem.e.x.array / np.where(before > 0, before, 1.0)
+    alpha = case.physics.immune.radiosensitivity
+    np.testing.assert_allclose(survival[target & (before > 0)], np.exp(-alpha * 2.0), rtol=1e-12)
+    np.testing.assert_allclose(survival[~target & (before > 0)], 1.0, rtol=1e-12)
+    assert model.immune.problem.balance.error < 1e-12
