@@ -53,3 +53,12 @@ def test_immune_compartment_without_growth_is_one_line_error(tmp_path):
     path = tmp_path / "case.yaml"
     path.write_text(CASE.replace("treatment:", "physics: {immune: {enabled: true}}\ntreatment:"))
     _refused(tmp_path, path, "case.yaml", "physics.immune.enabled", "physics.growth")
+
+
+def test_a_checkpoint_inhibitor_needs_no_direct_drug_effect():
+    # its kill is immune mediated (physics.immune), so physics.growth.drug_effect need not name it
+    data = {**BASE, "physics": {"immune": {}, "growth": {}, "drug": {"enabled": True}}, "time": {"end": "2 day"},
+            "treatment": {"patient": {"weight": "70 kg", "height": "170 cm"},
+                          "drugs": [{"drug": "pembrolizumab", "dose": "200 mg", "duration": "30 min",
+                                     "schedule": "day 1"}]}}
+    assert Case.model_validate(data).physics.growth.drug_effect == {}

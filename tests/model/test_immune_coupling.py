@@ -101,7 +101,7 @@ def test_the_effector_kill_lowers_the_tumour_cells_compared_to_immune_off(immune
 
 
 def test_the_response_category_is_computed_on_the_lesion_cells():
-    from oncotwin.model.immune_field import immune_response
+    from oncotwin.model.immune import immune_response
 
     course = [1.0, 1.3, 1.1, 0.8]  # the infiltrate swells the lesion, then it shrinks below baseline
     assert immune_response([{"time_s": float(i), "lesion_cells": c} for i, c in enumerate(course)]) == \
@@ -152,3 +152,13 @@ def test_a_radiotherapy_fraction_kills_effectors_by_the_lymphocyte_radiosensitiv
     np.testing.assert_allclose(survival[target & (before > 0)], np.exp(-alpha * 2.0), rtol=1e-12)
     np.testing.assert_allclose(survival[~target & (before > 0)], 1.0, rtol=1e-12)
     assert model.immune.problem.balance.error < 1e-12
+
+
+def test_comparison_columns_carry_the_immune_response_only_with_the_t_cell_field():
+    from oncotwin.studies.outcome import immune_columns
+
+    rows_with = [{"time_s": 0.0, "lesion_cells": 1.0, "pd1_occupancy": 0.0, "immune_tumour_ratio": 0.1},
+                 {"time_s": 1.0, "lesion_cells": 0.5, "pd1_occupancy": 0.97, "immune_tumour_ratio": 0.3}]
+    assert immune_columns(rows_with) == {"immune_response": "response", "pd1_occupancy_final": 0.97,
+                                         "immune_tumour_ratio_final": 0.3}
+    assert immune_columns([{"time_s": 0.0, "tumour_cells": 1.0}]) == {}

@@ -16,7 +16,7 @@ vessel density is a region's vessel surface density over the tumour value of Bax
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -27,7 +27,7 @@ from oncotwin.core.units import to_internal
 from oncotwin.defaults.tissue import FLUID_DEFAULTS
 from oncotwin.kinetics.immune import ImmuneKinetics
 from oncotwin.mesh.distribute import TaggedMesh
-from oncotwin.model.immune import Trajectory, immune_kinetics, occupancy_curve, response_category
+from oncotwin.model.immune import immune_kinetics, occupancy_curve
 from oncotwin.physics.immune import TCellTransport
 from oncotwin.pk.antibodies import antibody
 from oncotwin.problems.growth import GrowthProblem
@@ -128,18 +128,3 @@ class ImmuneField:
     def restore(self, state: dict[str, np.ndarray]) -> None:
         self.problem.restore(state)
 
-
-def immune_response(rows: Sequence[dict[str, float]]) -> str | None:
-    """Response category under immunotherapy of a run's metrics rows (None without the T-cell field).
-
-    iRECIST-style (:func:`oncotwin.model.immune.response_category`) on the cells the lesion holds: viable and
-    doomed tumour cells and the effectors inside it, so an infiltrate that swells the lesion before it
-    shrinks is named ``pseudo-progression``.
-    """
-    if not rows or "lesion_cells" not in rows[0]:
-        return None
-    burden = np.array([r["lesion_cells"] for r in rows], dtype=float)
-    if not burden[0] > 0:
-        return None
-    times = np.array([r["time_s"] for r in rows], dtype=float)
-    return response_category(Trajectory(times, np.zeros_like(burden), burden))

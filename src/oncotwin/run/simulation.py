@@ -26,7 +26,7 @@ from oncotwin.mesh.cache import ensure_mesh, mesh_inputs
 from oncotwin.mesh.distribute import TaggedMesh, read_tagged_mesh
 from oncotwin.model.delivery import create_drug_problems, write_plasma_csv
 from oncotwin.model.fluid import solve_steady_flow
-from oncotwin.model.immune_field import immune_response
+from oncotwin.model.immune import immune_response
 from oncotwin.model.tumour import TumourModel
 from oncotwin.run import checkpoint, interrupt, partition
 from oncotwin.run.manifest import StageTimer, now, package_versions
