@@ -91,7 +91,8 @@ CASE = textwrap.dedent("""\
     name: antibody
     geometry: {kind: sphere, tumour_radius: "5 mm", host_radius: "20 mm"}
     regions: {tumour: {kind: tumour}, host: {kind: normal}}
-    physics: {immune: {enabled: true}}
+    physics: {immune: {enabled: true}, growth: {}}
+    time: {end: "1 day"}
     treatment:
       patient: {weight: "70 kg", height: "170 cm"}
       drugs: [{drug: pembrolizumab, dose: "%s", duration: "30 min", schedule: "day 1 every 21 days x 4"}]

@@ -26,6 +26,7 @@ from oncotwin.case.physics import Physics
 from oncotwin.case.regions import Region
 from oncotwin.case.run_options import Output, PetscValue, TimeOptions
 from oncotwin.case.treatment import Treatment
+from oncotwin.pk.antibodies import antibody
 
 
 class Case(StrictModel):
@@ -39,7 +40,8 @@ class Case(StrictModel):
     physics: Physics = Physics()
     time: TimeOptions | None = None
     treatment: Treatment = Treatment()
-    solver: dict[Literal["fluid", "drug", "oxygen", "growth", "motion", "mechanics"], dict[str, PetscValue]] = {}
+    solver: dict[Literal["fluid", "drug", "oxygen", "growth", "motion", "mechanics", "immune"],
+                 dict[str, PetscValue]] = {}
     output: Output = Output()
     calibration: Calibration | None = None
 
@@ -138,7 +140,8 @@ class Case(StrictModel):
                                f"must be a region of kind tumour: {', '.join(kinds) or 'none'}")
         drugs = treatment.drug_names()
         if phys.growth.enabled and phys.drug.enabled:
-            missing = [d for d in drugs if d not in phys.growth.drug_effect]
+            # a checkpoint inhibitor kills through the immune compartment, not by a direct Emax effect
+            missing = [d for d in drugs if d not in phys.growth.drug_effect and antibody(d) is None]
             if missing:
                 raise FieldProblem("physics.growth.drug_effect", sorted(phys.growth.drug_effect),
                                    f"no effect given for {', '.join(missing)}: add e.g. "

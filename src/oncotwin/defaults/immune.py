@@ -9,6 +9,7 @@ Sources (keys of :data:`oncotwin.defaults.sources.SOURCES`):
     [SC17] Scott et al., Lancet Oncol. 18:202, 2017.
     [RE16] Reck et al., N. Engl. J. Med. 375:1823, 2016.
     [TU14] Tumeh et al., Nature 515:568, 2014.
+    [NA93] Nakamura, Sposto & Akiyama, Radiat. Res. 134:316, 1993.
     [LQ] van Leeuwen et al., Radiat. Oncol. 13:96, 2018.
 
 Kuznetsov et al. 1994 write the effector (E) - tumour (T) kinetics in cells::
@@ -19,6 +20,11 @@ Kuznetsov et al. 1994 write the effector (E) - tumour (T) kinetics in cells::
 and fit it to the BCL1 lymphoma in the spleen of chimeric mice (their Section 3). In the scaled variables
 x = E / E0, y = T / T0 (E0 = T0 = 1e6 cells) and tau = n T0 t the parameters are sigma = 0.1181,
 rho = 1.131, eta = 20.19, mu = 0.00311, delta = 0.3743, alpha = 1.636, beta = 0.002.
+
+Checked: the scaled values above agree with independent implementations of the paper (e.g. the
+mmoody1/Tumor-Model code and a Lyon 1 teaching code citing Bull. Math. Biol. 56:295). The dimensional values
+below are from memory; they reproduce every scaled value to 4 digits (tests/kinetics/test_immune.py), so
+only the time scale, the kill n = 1.101e-7 1/(cell day), is not checked independently.
 """
 
 from __future__ import annotations
@@ -56,6 +62,10 @@ TRANSPORT_TABLE: dict[str, dict[str, Default]] = {
         "diffusivity": Default("0.1 mm^2/day", "modelling choice: the order of the random motility of effector "
                                                "T cells in tissue (speed ~10 um/min, persistence ~2 min)"),
         "death": Default("0.0412 1/day", "[KU94]: d"),
+        # exponential survival exp(-alpha D) with alpha = ln 10 / D10; G0 lymphocytes (activated effectors in
+        # tissue are likely more resistant); no oxygen modification (a modelling choice)
+        "radiosensitivity": Default("0.677 1/Gy", "[NA93]: ln 10 / D10 with D10 = 3.40 Gy of G0 peripheral-blood "
+                                                  "lymphocytes in vitro"),
     },
 }
 

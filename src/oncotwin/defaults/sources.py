@@ -95,6 +95,9 @@ SOURCES: dict[str, str] = {
              "d = 2 Gy, beta = 0.05 /Gy^2)."),
     "RE16": ("M. Reck et al. Pembrolizumab versus chemotherapy for PD-L1-positive non-small-cell lung cancer. "
              "N. Engl. J. Med. 375:1823-1833, 2016 (KEYNOTE-024, TPS >= 50 %: progression HR 0.50)."),
+    "NA93": ("N. Nakamura, R. Sposto, M. Akiyama. Dose survival of G0 lymphocytes irradiated in vitro: a test "
+             "for a possible population bias in the cohort of atomic bomb survivors exposed to high doses. Radiat. "
+             "Res. 134:316-322, 1993 (mean D10 3.40 Gy of peripheral-blood G0 lymphocytes, colony assay)."),
     "TU14": ("P.C. Tumeh et al. PD-1 blockade induces responses by inhibiting adaptive immune resistance. "
              "Nature 515:568-571, 2014 (pre-treatment CD8+ density at the invasive margin predicts response)."),
 }

@@ -92,7 +92,8 @@ class ImmuneKinetics:
         return diagonal + coupling
 
     def advance(self, e: np.ndarray, t: np.ndarray, time: float, dt: float,
-                occupancy: Callable[[float], float] | float = 0.0, max_increment: float = 0.02) -> int:
+                occupancy: Callable[[float], float] | float = 0.0, max_increment: float = 0.02,
+                substeps: int | None = None) -> int:
         """Integrate over [time, time + dt] in place (classical RK4, sub-steps of rate x step <= max_increment).
 
         Args:
@@ -101,6 +102,8 @@ class ImmuneKinetics:
             dt: step [s].
             occupancy: PD-1 occupancy, a number or a function of time.
             max_increment: largest rate x sub-step.
+            substeps: the number of sub-steps (None: from the largest cells of ``e`` and ``t``; a mesh
+                partition passes the count of the global maxima, so every rank takes the same sub-steps).
 
         Returns:
             The number of sub-steps.
@@ -108,7 +111,8 @@ class ImmuneKinetics:
         Raises:
             StiffKineticsError: more than :data:`MAX_SUBSTEPS` sub-steps would be needed.
         """
-        n = self.substeps(float(np.max(e, initial=0.0)), float(np.max(t, initial=0.0)), dt, max_increment)
+        n = substeps or self.substeps(float(np.max(e, initial=0.0)), float(np.max(t, initial=0.0)), dt,
+                                      max_increment)
         e[...], t[...] = self._rk4(e.copy(), t.copy(), time, dt, occupancy, n, np.maximum)
         return n
 

@@ -101,3 +101,19 @@ def response_category(trajectory: Trajectory) -> str:
     if relative[-1] >= PROGRESSION:
         return "progression"
     return "response" if relative[-1] <= RESPONSE else "stable"
+
+
+def immune_response(rows: Sequence[dict[str, float]]) -> str | None:
+    """Response category under immunotherapy of a run's metrics rows (None without the T-cell field).
+
+    iRECIST-style (:func:`oncotwin.model.immune.response_category`) on the cells the lesion holds: viable and
+    doomed tumour cells and the effectors inside it, so an infiltrate that swells the lesion before it
+    shrinks is named ``pseudo-progression``.
+    """
+    if not rows or "lesion_cells" not in rows[0]:
+        return None
+    burden = np.array([r["lesion_cells"] for r in rows], dtype=float)
+    if not burden[0] > 0:
+        return None
+    times = np.array([r["time_s"] for r in rows], dtype=float)
+    return response_category(Trajectory(times, np.zeros_like(burden), burden))

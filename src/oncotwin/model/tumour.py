@@ -27,6 +27,7 @@ from oncotwin.core.fenics import dolfinx
 from oncotwin.core.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.model.effects import drug_effects, fraction_survival, radiotherapy_target
+from oncotwin.model.immune_field import ImmuneField
 from oncotwin.model.tumour_problems import (
     create_growth_problem,
     create_mechanics_problem,
@@ -56,6 +57,7 @@ class TumourModel:
         self.oxygen = create_oxygen_problem(case, tmesh, self._density()) if phys.oxygen.enabled else None
         self.mechanics = create_mechanics_problem(case, tmesh, self.growth) if phys.mechanics.enabled else None
         self.effects = drug_effects(case, self.drugs) if self.growth is not None else {}
+        self.immune = ImmuneField(case, tmesh, self.growth) if phys.immune.enabled else None
         n = self.growth.V.dofmap.index_map.size_local + self.growth.V.dofmap.index_map.num_ghosts \
             if self.growth else 0
         self.kill_exponent = np.zeros(n)
@@ -148,6 +150,9 @@ class TumourModel:
             self.t_growth = t
             info = {"growth_iterations": step.iterations, "kinetic_substeps": step.kinetic_substeps,
                     "growth_clipped": step.clipped}
+            if self.immune is not None:
+                with self._timed("immune"):
+                    info.update(self.immune.step(dt))
             if self._mechanics_due(t):
                 self.solve_mechanics()
             if self._remodel_due(t):
@@ -246,6 +251,8 @@ class TumourModel:
         times = rt.fraction_times()
         while self.rt_fractions_given < len(times) and times[self.rt_fractions_given] <= t + 1e-6:
             self.growth.apply_survival(fraction_survival(rt, self.rt_target, self.last_oxygen))
+            if self.immune is not None:
+                self.immune.irradiate(self.rt_target)
             self.rt_fractions_given += 1
             self.rt_dose_given += rt.dose_per_fraction
 
@@ -288,6 +295,8 @@ class TumourModel:
             out["po2"] = self.oxygen.po2.x.array.copy()
         if self._peak_occupancy is not None:
             out["peak_occupancy"] = self._peak_occupancy.copy()
+        if self.immune is not None:
+            out.update({f"immune.{k}": v for k, v in self.immune.state().items()})
         if self.mechanics is not None:  # CG's initial guess and the stress that slows invasion
             out["displacement"] = self.mechanics.displacement.x.array.copy()
             out["stress"] = self._stress.x.array.copy()
@@ -311,6 +320,8 @@ class TumourModel:
             self.last_oxygen = self.oxygen.po2.x.array
         if "peak_occupancy" in state:  # absent in checkpoints of earlier versions
             self._peak_occupancy = state["peak_occupancy"].copy()
+        if self.immune is not None:
+            self.immune.restore({k.removeprefix("immune."): v for k, v in state.items() if k.startswith("immune.")})
         if self.mechanics is not None:
             self.mechanics.displacement.x.array[:] = state["displacement"]
             self._stress.x.array[:] = state["stress"]
@@ -333,6 +344,8 @@ class TumourModel:
             fields.append(self.oxygen.po2)
         if self.mechanics is not None:
             fields += self.mechanics.output_fields()
+        if self.immune is not None:
+            fields += self.immune.output_fields()
         return fields
 
     def metrics(self) -> dict[str, float]:
@@ -347,6 +360,8 @@ class TumourModel:
                         for k, v in self.oxygen.metrics().items()})
         if self.mechanics is not None:
             out.update(self.mechanics.metrics())
+        if self.immune is not None:
+            out.update(self.immune.metrics(self.t_growth, out["tumour_cells"]))
         if self.treatment.radiotherapy is not None:
             out["rt_fractions_given"] = self.rt_fractions_given
             out["rt_dose_given_Gy"] = self.rt_dose_given

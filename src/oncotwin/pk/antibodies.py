@@ -167,7 +167,8 @@ def _q(value: str, unit: str) -> float:
 #   CL 9.40e-3 L/h, V1 3.63 L, Q 3.21e-2 L/h, V2 2.78 L at the reference patient (80 kg, eGFR 90, female,
 #   ECOG 0); weight exponents 0.566 (CL) and 0.597 (V1); time-varying CL with Emax -0.295, T50 1410 h,
 #   Hill 3.15. EC50 of occupancy: binding affinity KD 3.06 nM to human PD-1 (Wang C et al., Cancer Immunol
-#   Res 2014;2:846), with the molecular weight 146 kDa (label) -> 0.45 ug/mL; approximate (in vivo
+#   Res 2014;2:846: the paper is checked, the value 3.06 nM is from memory and not verified; a secondary
+#   source gives ~2.6 nM), with the molecular weight 146 kDa (label) -> 0.45 ug/mL; approximate (in vivo
 #   occupancy is near-saturated at clinical troughs, Brahmer JR et al., J Clin Oncol 2010;28:3167).
 ANTIBODIES = MappingProxyType({
     "pembrolizumab": AntibodyModel(

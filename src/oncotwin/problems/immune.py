@@ -23,11 +23,24 @@ IMMUNE_PETSC_DEFAULTS = {"ksp_type": "cg", "pc_type": "jacobi", "ksp_rtol": 1e-1
 
 @dataclass
 class Balance:
-    """Integrated effector balance: entered by extravasation, died, and content [cells]."""
+    """Integrated effector balance [cells]: entered by extravasation, died, changed by the nodal reactions
+    (stimulation, inactivation, radiotherapy), the content at the start and now."""
 
     entered: float = 0.0
     died: float = 0.0
     content: float = 0.0
+    reacted: float = 0.0
+    initial: float = 0.0
+
+    @property
+    def error(self) -> float:
+        """|content - (initial + entered - died + reacted)| relative to the largest of them (0: exact)."""
+        expected = self.initial + self.entered - self.died + self.reacted
+        scale = max(abs(self.content), abs(self.initial), abs(self.entered), abs(self.died), 1e-300)
+        return abs(self.content - expected) / scale
+
+    def as_array(self) -> np.ndarray:
+        return np.array([self.entered, self.died, self.content, self.reacted, self.initial])
 
 
 class TCellProblem:
@@ -93,17 +106,57 @@ class TCellProblem:
         self.t += dt
         return info
 
-    def react(self, tumour: np.ndarray, kinetics: ImmuneKinetics, dt: float, occupancy=0.0) -> None:
-        """Apply the tumour interaction at the nodes over ``dt`` (recruitment and death are in the transport).
+    def settle(self) -> SolveInfo:
+        """Start from the tumour-free steady state (extravasation balanced by death and motility): one
+        backward-Euler step of a step far beyond every time scale; the clock and the balance start here."""
+        info = self.step(1e16)
+        self._levels.pop(float(f"{1e16:.12g}"), None)
+        self.t = 0.0
+        self.balance = Balance(content=self.total(), initial=self.total())
+        return info
+
+    def react(self, tumour: np.ndarray, kinetics: ImmuneKinetics, dt: float, occupancy=0.0) -> int:
+        """Apply the tumour interaction at the nodes over ``dt`` (recruitment and death are in the transport,
+        the tumour's own growth in the growth problem): stimulated proliferation, inactivation, and the kill.
 
         Args:
             tumour: nodal tumour density [cells/mm^3] (owned and ghost entries, changed in place).
             kinetics: rates in density form (per cells/mm^3).
             dt: step [s].
             occupancy: PD-1 occupancy (number or function of time).
+
+        Returns:
+            The RK4 sub-steps (the same on every rank: from the global largest densities).
         """
-        interaction = replace(kinetics, recruitment=0.0, death=0.0)
-        interaction.advance(self.e.x.array, tumour, self.t - dt, dt, occupancy)
+        interaction = replace(kinetics, recruitment=0.0, death=0.0, growth=0.0)
+        e_max = self.comm.allreduce(float(np.max(self.e.x.array, initial=0.0)), op=MPI.MAX)
+        t_max = self.comm.allreduce(float(np.max(tumour, initial=0.0)), op=MPI.MAX)
+        n = interaction.substeps(e_max, t_max, dt, 0.02)
+        before = self.total()
+        interaction.advance(self.e.x.array, tumour, self.t - dt, dt, occupancy, substeps=n)
+        self._changed(before)
+        return n
+
+    def scale(self, factor: np.ndarray | float) -> None:
+        """Multiply the nodal density by a surviving fraction (e.g. of a radiotherapy fraction)."""
+        before = self.total()
+        self.e.x.array[:] *= factor
+        self._changed(before)
+
+    def _changed(self, before: float) -> None:
+        self.balance.content = self.total()
+        self.balance.reacted += self.balance.content - before
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The density (local and ghost entries), the clock and the balance, for checkpoints."""
+        return {"effector_density": self.e.x.array.copy(),
+                "scalars": np.concatenate([[self.t], self.balance.as_array()])}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Set the state of :meth:`state` (on this partition)."""
+        self.e.x.array[:] = state["effector_density"]
+        self.t = float(state["scalars"][0])
+        self.balance = Balance(*(float(v) for v in state["scalars"][1:]))
 
     def total(self) -> float:
         """Effector cells in the domain, int E dx (lumped, exact for P1 with the partition of unity)."""

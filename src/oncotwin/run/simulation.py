@@ -26,6 +26,7 @@ from oncotwin.mesh.cache import ensure_mesh, mesh_inputs
 from oncotwin.mesh.distribute import TaggedMesh, read_tagged_mesh
 from oncotwin.model.delivery import create_drug_problems, write_plasma_csv
 from oncotwin.model.fluid import solve_steady_flow
+from oncotwin.model.immune import immune_response
 from oncotwin.model.tumour import TumourModel
 from oncotwin.run import checkpoint, interrupt, partition
 from oncotwin.run.manifest import StageTimer, now, package_versions
@@ -324,6 +325,9 @@ class Simulation:
             write_plasma_csv(work / "plasma.csv", drugs, self.case.time.end, self.case.time.min_step)
         summary = {"case": self.case.name, "final": self.rows[-1], "regions": tmesh.regions,
                    "tumour_regions": list(tmesh.tumour_regions), "boundaries": tmesh.boundaries}
+        if (category := immune_response(self.rows)) is not None:
+            summary["immune_response"] = category
+            log.info("response under immunotherapy (iRECIST-style, lesion cells): %s", category)
         (work / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_float) + "\n")
 
     def render(self, work: Path) -> None:

@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 from oncotwin.case.regimens import ResponseThresholds
+from oncotwin.model.immune import immune_response
 
 
 def read_metrics(path: Path) -> list[dict[str, float]]:
@@ -76,4 +77,15 @@ def regimen_metrics(rows: list[dict[str, float]], drugs: list[str], response: Re
         "tumour_auc_mg_h_per_L": per_drug("{d}_tumour_auc_mean_mg_h_per_L"),
         "resistant_fraction_final": last.get("resistant_fraction", math.nan),
         "hypoxic_fraction_final": last.get("hypoxic_fraction", math.nan),
+        **immune_columns(rows),
     }
+
+
+def immune_columns(rows: list[dict[str, float]]) -> dict:
+    """Response under immunotherapy (lesion cells, iRECIST-style), final PD-1 occupancy and immune/tumour
+    ratio of a run with the T-cell field; nothing without it."""
+    category = immune_response(rows)
+    if category is None:
+        return {}
+    return {"immune_response": category, "pd1_occupancy_final": rows[-1]["pd1_occupancy"],
+            "immune_tumour_ratio_final": rows[-1]["immune_tumour_ratio"]}
