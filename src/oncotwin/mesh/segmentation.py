@@ -20,6 +20,9 @@ Pipeline (all on one rank, in the caller's current gmsh model):
 6. :func:`~oncotwin.mesh.cap_repair.remove_surface_caps` repairs the flat tetrahedra spanning two
    surface triangles of one patch (local deletion on the outer boundary, edge removal otherwise),
    which no optimiser can touch.
+7. Whole-organ meshes (``geometry.extent: whole_brain``) mesh the host tissues as one region and give
+   each host tetrahedron the tissue at its centroid (:mod:`oncotwin.mesh.tissue_cells`): conforming to
+   the cortex-shaped grey/white interface would triple the surface triangles.
 
 Components (rather than regions) bound the gmsh volumes because gmsh identifies each volume from the
 set of surfaces around a connected cavity: a region in two pieces must be two volumes.
