@@ -88,11 +88,16 @@ class AtlasRegistration(StrictModel):
     atlas maps (:mod:`oncotwin.imaging.registration`; the lesion is excluded from the similarity metric,
     and inside it the registered healthy anatomy is kept). ``min_dice`` is the quality check: the Dice of
     the warped atlas brain mask with ``tissue_mask`` must reach it.
+
+    ``csf_from_image``: ``dark`` (T1, T1c, FLAIR) or ``bright`` (T2) replaces the atlas CSF outside the
+    lesion by the CSF class of a Gaussian mixture of ``geometry.image``'s intensities
+    (:mod:`oncotwin.imaging.csf`: the patient's own ventricles and sulci); ``off`` (default) keeps the atlas's.
     """
 
     min_dice: Annotated[float, Field(ge=0, le=1)] = 0.9
     deformable: bool = True
     grid_spacing: Length = 40.0
+    csf_from_image: Literal["off", "dark", "bright"] = "off"
 
 
 ATLAS_TISSUES = ("grey", "white", "csf")

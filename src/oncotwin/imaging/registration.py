@@ -205,6 +205,12 @@ def load_mni152() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.nd
     return np.where(brain, t1, 0.0).astype(np.float32), brain, grey, white, np.asarray(mask_img.affine, float)
 
 
+def excluded_lesion(lesion: np.ndarray, affine: np.ndarray, margin: float) -> np.ndarray:
+    """The lesion dilated by ``margin`` mm (the voxels left out of the metric)."""
+    spacing = np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)
+    return ndimage.distance_transform_edt(~np.asarray(lesion, bool), sampling=spacing) <= margin
+
+
 def atlas_tissue_maps(image: np.ndarray, affine: np.ndarray, brain: np.ndarray, lesion: np.ndarray,
                       settings: RegistrationSettings = RegistrationSettings(), min_dice: float = 0.0,
                       key: str = "geometry.atlas.min_dice") -> AtlasMaps:
@@ -226,8 +232,7 @@ def atlas_tissue_maps(image: np.ndarray, affine: np.ndarray, brain: np.ndarray, 
     if not brain.any():
         raise InputDataError("atlas registration: the patient's brain mask is empty")
     t1, atlas_brain, grey, white, atlas_affine = load_mni152()
-    spacing = np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)
-    excluded = ndimage.distance_transform_edt(~np.asarray(lesion, bool), sampling=spacing) <= settings.exclude_margin
+    excluded = excluded_lesion(lesion, affine, settings.exclude_margin)
     fixed = to_sitk(_normalised(np.asarray(image, dtype=np.float64), brain), affine)
     moving = to_sitk(_normalised(t1.astype(np.float64), atlas_brain), atlas_affine)
     fixed_brain = to_sitk(brain.astype(np.uint8), affine)

@@ -16,7 +16,8 @@ import numpy as np
 from oncotwin.case.geometry import ATLAS_TISSUES, SegmentationGeometry
 from oncotwin.core.errors import InputDataError
 from oncotwin.imaging import images
-from oncotwin.imaging.registration import RegistrationSettings, atlas_tissue_maps
+from oncotwin.imaging.csf import csf_probability, with_patient_csf
+from oncotwin.imaging.registration import RegistrationSettings, atlas_tissue_maps, excluded_lesion
 
 SUM_TOLERANCE = 0.1
 MIN_FRACTION_NEAR_ONE = 0.95
@@ -62,7 +63,17 @@ def registered_tissue_maps(geometry: SegmentationGeometry, labels: images.Image,
     maps = atlas_tissue_maps(scan.array, scan.affine, mask.array, lesion, settings, options.min_dice)
     progress(f"MNI152 atlas registered to {scan.path.name}: brain-mask Dice {maps.dice:.4f}, Mattes MI "
              f"{maps.metric:.4f} ({maps.seconds:.1f} s); inside the lesion the registered healthy anatomy is kept")
-    return dict(zip(ATLAS_TISSUES, (maps.grey, maps.white, maps.csf)))
+    tissues = (maps.grey, maps.white, maps.csf)
+    if options.csf_from_image != "off":
+        brain = np.asarray(mask.array, bool)
+        keep = excluded_lesion(lesion, scan.affine, settings.exclude_margin)
+        patient_csf, mean = csf_probability(scan.array, brain, keep, options.csf_from_image)
+        tissues = with_patient_csf(*tissues, patient_csf, brain, keep)
+        voxel_cm3 = float(abs(np.linalg.det(scan.affine[:3, :3]))) / 1000.0
+        progress(f"CSF from {scan.path.name} ({options.csf_from_image} class, mean {mean:.3g}): "
+                 f"{float(maps.csf[brain].sum()) * voxel_cm3:.1f} cm^3 in the atlas -> "
+                 f"{float(tissues[2][brain].sum()) * voxel_cm3:.1f} cm^3")
+    return dict(zip(ATLAS_TISSUES, tissues))
 
 
 def host_tissue_tags(geometry: SegmentationGeometry, region_tags: dict[str, int], labels: images.Image,
