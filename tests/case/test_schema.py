@@ -49,7 +49,8 @@ def test_good_case_resolves_units_and_defaults(tmp_path):
 
 # regimen files of `oncotwin compare` and the patient case each is meant for
 REGIMEN_FILES = {"brats2013_regimens.yaml": "brats2013_pat0001_regimens.yaml",
-                 "lung1_regimens.yaml": "lung1_001_regimens.yaml"}
+                 "lung1_regimens.yaml": "lung1_001_regimens.yaml",
+                 "lung1_001_immunotherapy_regimens.yaml": "lung1_001_immunotherapy.yaml"}
 
 
 def _needs_data(name: str) -> None:
@@ -70,7 +71,8 @@ def test_shipped_regimen_files_validate_with_their_case(regimens):
 
     _needs_data(regimens)
     names = [r.name for r in read_regimens(REPO / "cases" / REGIMEN_FILES[regimens], REPO / "cases" / regimens)[3]]
-    assert names[0] == "control" and len(names) == {"brats2013_regimens.yaml": 5, "lung1_regimens.yaml": 3}[regimens]
+    assert names[0] == "control" and len(names) == {"brats2013_regimens.yaml": 5, "lung1_regimens.yaml": 3,
+                                                       "lung1_001_immunotherapy_regimens.yaml": 3}[regimens]
 
 
 def test_every_shipped_yaml_is_a_case_or_a_known_regimen_file():
