@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from oncotwin.case.base import StrictModel
 from oncotwin.case.cellularity import CellularityMap
 from oncotwin.case.immune import ImmunePhysics
+from oncotwin.case.initial_profile import InitialProfile
 from oncotwin.case.quantity import (
     MAX_KILL_RATE,
     Duration,
@@ -120,7 +121,8 @@ class GrowthPhysics(StrictModel):
     necrotic cells leave free (Simpson, Hughes & Landman 2009): a rim does not drain into a full necrotic
     core; off, invasion is Fisher diffusion that ignores them. ``cellularity`` takes the baseline viable
     density inside tumour regions from an ADC map (Atuegwu et al. 2011) instead of the regions' uniform
-    ``initial_density`` (or its ``initial_density_depth`` ramp).
+    ``initial_density`` (or its ``initial_density_depth`` ramp). ``initial_profile`` lays a two-edge lesion
+    out as the model's travelling-wave tail instead (:class:`~oncotwin.case.initial_profile.InitialProfile`).
 
     Imaging readouts: the total tumour (all cells at or above ``detection_threshold``) always; with
     ``readouts``, also ``enhancing`` (viable and doomed cells at or above ``enhancing_threshold``, necrosis
@@ -140,6 +142,7 @@ class GrowthPhysics(StrictModel):
     tissue_motion: bool = True
     volume_exclusion: bool = True
     cellularity: CellularityMap | None = None
+    initial_profile: InitialProfile = InitialProfile()
     readouts: list[Literal["enhancing", "flair"]] = []
     enhancing_threshold: Annotated[float, Field(gt=0, lt=1)] = ENHANCING_THRESHOLD
     flair_threshold: Annotated[float, Field(gt=0, lt=1)] = FLAIR_THRESHOLD

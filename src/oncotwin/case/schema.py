@@ -100,6 +100,31 @@ class Case(StrictModel):
                                    f"not a tumour region of this case; allowed: {tumour}")
         return self
 
+    @model_validator(mode="after")
+    def _profile_regions(self) -> Case:
+        profile = self.physics.growth.initial_profile
+        if profile.kind != "travelling_wave":
+            return self
+        if getattr(self.geometry, "labels", None) is None:
+            raise FieldProblem("physics.growth.initial_profile.kind", profile.kind,
+                               "needs a segmentation geometry (the distances are computed on its label grid)")
+        if self.physics.growth.cellularity is not None:
+            raise FieldProblem("physics.growth.initial_profile.kind", profile.kind,
+                               "give either an ADC cellularity map or the travelling-wave profile, not both")
+        for i, name in enumerate(profile.enhancing_regions or []):
+            if name not in self.regions or self.regions[name].kind != "tumour":
+                tumour = ", ".join(n for n in self.tumour_regions() if self.regions[n].kind == "tumour")
+                raise FieldProblem(f"physics.growth.initial_profile.enhancing_regions.{i}", name,
+                                   f"not a region of kind tumour of this case; allowed: {tumour}")
+        return self
+
+    def enhancing_regions(self) -> list[str]:
+        """Regions seen on T1c at baseline for the travelling-wave profile."""
+        profile = self.physics.growth.initial_profile
+        if profile.enhancing_regions is not None:
+            return list(profile.enhancing_regions)
+        return [n for n in self.geometry.region_names() if self.regions[n].kind == "tumour"]
+
     def cellularity_regions(self) -> list[str]:
         """Regions whose baseline density comes from the ADC map (none without one)."""
         cellularity = self.physics.growth.cellularity

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from oncotwin.case.cellularity import CellularityMap
@@ -9,7 +11,8 @@ from oncotwin.case.schema import Case
 from oncotwin.core.errors import InputDataError
 from oncotwin.core.fenics import MPI, dolfinx
 from oncotwin.imaging.cellularity import cellularity_from_adc
-from oncotwin.imaging.images import read_image
+from oncotwin.imaging.front_profile import edge_distances, front_profile, infiltration_length
+from oncotwin.imaging.images import read_image, read_label_map
 from oncotwin.io.raster import sample_image_at_nodes
 from oncotwin.kinetics.response import CloneKinetics
 from oncotwin.mesh.distribute import TaggedMesh
@@ -67,7 +70,65 @@ def create_growth_problem(case: Case, tmesh: TaggedMesh) -> tuple[GrowthProblem,
                             readouts=readouts(case), volume_exclusion=g.volume_exclusion)
     if g.cellularity is not None:
         density_from_adc(problem, g.cellularity, case.cellularity_regions())
+    if g.initial_profile.kind == "travelling_wave":
+        travelling_wave_baseline(problem, case)
     return problem, stress
+
+
+def travelling_wave_baseline(problem: GrowthProblem, case: Case) -> float:
+    """Baseline viable and necrotic densities of the travelling-wave profile (:mod:`oncotwin.imaging.front_profile`):
+    distances to the enhancing, necrotic and lesion surfaces on the label grid (cropped around the lesion),
+    interpolated at the nodes. Their sign is the node's side of the mesh's region surfaces, and nodes on a
+    surface take distance 0: the readouts' level sets then pass through the meshed surfaces (whose volumes
+    are the segmented ones) instead of a fraction of a cell off them, which the profile's shallow slope
+    inside the enhancing tumour would magnify. Every rank computes the same maps (no communication).
+
+    Returns:
+        The tail's decay length lambda [mm].
+    """
+    g = case.physics.growth
+    labels = read_label_map(case.geometry.labels, "geometry.labels")
+    label_map = case.geometry.label_map()
+    hosts = set(case.geometry.host_names())
+
+    def values(names) -> list[int]:
+        return [v for n in names for v in label_map.get(n, [])]
+
+    names = {"lesion": [n for n in label_map if n not in hosts], "enhancing": case.enhancing_regions()}
+    names["necrotic"] = [n for n in names["lesion"] if case.regions[n].kind == "necrotic"]
+    lesion, necrotic, enhancing = (values(names[k]) for k in ("lesion", "necrotic", "enhancing"))
+    edges = imaging_edges(case)
+    inner, outer = g.enhancing_threshold, edges.outer
+    spacing = np.linalg.norm(labels.affine[:3, :3], axis=0)
+    length = g.initial_profile.infiltration_length or infiltration_length(
+        int(np.isin(labels.array, enhancing + necrotic).sum()), int(np.isin(labels.array, lesion).sum()),
+        labels.voxel_volume, inner, outer)
+    if length is None:
+        d_lesion = case.regions[case.enhancing_regions()[0]].growth.diffusivity
+        length = math.sqrt(d_lesion / g.proliferation_rate)
+    array, affine = _crop(labels.array, labels.affine, np.isin(labels.array, lesion),
+                          int(np.ceil((10.0 * length + 5.0) / spacing.min())))
+    maps = edge_distances(array, spacing, enhancing, necrotic, lesion)
+    signed = []
+    for key in ("enhancing", "necrotic", "lesion"):
+        distance = np.abs(sample_image_at_nodes(problem.V, getattr(maps, key), affine, order=1, outside=1e6))
+        share = problem.share(names[key])
+        signed.append(np.where(share >= 1.0 - 1e-9, np.maximum(distance, 1e-6),
+                               np.where(share <= 1e-9, -np.maximum(distance, 1e-6), 0.0)))
+    at_nodes = type(maps)(*signed)
+    viable, dead = front_profile(at_nodes, length, inner, outer, float(spacing.min()))
+    problem.set_baseline(viable, dead)
+    return length
+
+
+def _crop(array: np.ndarray, affine: np.ndarray, mask: np.ndarray, pad: int) -> tuple[np.ndarray, np.ndarray]:
+    """The box of ``mask`` widened by ``pad`` voxels (within the image) and its voxel-to-world affine."""
+    where = np.argwhere(mask)
+    lo = np.maximum(where.min(axis=0) - pad, 0)
+    hi = np.minimum(where.max(axis=0) + pad + 1, array.shape)
+    shift = np.eye(4)
+    shift[:3, 3] = lo
+    return array[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], affine @ shift
 
 
 def density_from_adc(problem: GrowthProblem, cellularity: CellularityMap, regions: list[str]) -> None:

@@ -178,10 +178,13 @@ class GrowthProblem:
         self._volume_forms = self._level_set_volumes()
         self.motion = TissueMotion(self.V, self.mass, motion_petsc_options) if tissue_motion else None
 
+    def share(self, regions: list[str]) -> np.ndarray:
+        """Nodal share of ``regions`` (local, with ghosts): 1 inside, 0 outside, between on their surface."""
+        return sum((self._shares[n] for n in regions if n in self._shares), np.zeros_like(self.mass))
+
     def interior_nodes(self, regions: list[str]) -> np.ndarray:
         """Nodes (local, with ghosts) whose every cell belongs to one of ``regions`` (off their surfaces)."""
-        share = sum((self._shares[n] for n in regions if n in self._shares), np.zeros_like(self.mass))
-        return share >= 1.0 - 1e-9
+        return self.share(regions) >= 1.0 - 1e-9
 
     def set_baseline_viable(self, density: np.ndarray, where: np.ndarray) -> None:
         """Replace the baseline viable density at the nodes ``where`` (e.g. from a cellularity map), split
@@ -190,6 +193,12 @@ class GrowthProblem:
         self.sensitive.x.array[where] = (1.0 - self.initial_resistant_fraction) * density
         self.resistant.x.array[where] = self.initial_resistant_fraction * density
         self._update_viable()
+
+    def set_baseline(self, viable: np.ndarray, necrotic: np.ndarray) -> None:
+        """Replace the baseline viable and necrotic densities at every node (local, with ghosts; e.g. a
+        travelling-wave profile), the viable cells split between the clones as at construction."""
+        self.necrotic.x.array[:] = necrotic
+        self.set_baseline_viable(viable, np.ones_like(viable, dtype=bool))
 
     # ------------------------------------------------------------------ helpers
     def _nodal(self, space: dolfinx.fem.FunctionSpace, tissue: dict[str, GrowthTissue], value) -> np.ndarray:

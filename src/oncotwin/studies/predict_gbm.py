@@ -45,11 +45,11 @@ from oncotwin.core.errors import InputDataError
 from oncotwin.core.units import to_internal
 from oncotwin.defaults.tissue import PROLIFERATION_RATE
 from oncotwin.imaging import images
+from oncotwin.imaging.front_profile import equivalent_radius, infiltration_length
 
 REQUIRED = ("gm", "wm", "csf", "tumorseg")
 LABELS = {"necrotic": 1, "edema": 2, "enhancing": 3}  # BraTS 2023, the benchmark's convention
 CORE = ("necrotic", "enhancing")
-GAP_FACTOR = math.log(0.8 / 0.16)  # exponential tail between the T1Gd (80 %) and FLAIR (16 %) edges
 WHITE_TO_GREY = 5.0  # Swanson et al. 2000
 D_BOUNDS = (0.005, 5.0)  # mm^2/day, the calibration bounds of cases/brats2013_pat0001_calibration.yaml
 DEFAULT_D_WHITE = 0.65  # mm^2/day: 5x the grey-matter default 0.13 (Swanson et al. 2000)
@@ -134,13 +134,11 @@ def choose_parameters(data: dict[str, images.Image]) -> Parameters:
     voxel = data["tumorseg"].voxel_volume
     rho = to_internal(PROLIFERATION_RATE, "1/s") * DAY  # 1/day
 
-    def radius(mask) -> float:
-        return (3.0 * voxel * float(np.count_nonzero(mask)) / (4.0 * math.pi)) ** (1.0 / 3.0)
-
-    core = radius(np.isin(seg, [LABELS[n] for n in CORE]))
-    lesion = radius(seg > 0)
-    if lesion - core > 1e-9:
-        length = (lesion - core) / GAP_FACTOR
+    core_voxels = int(np.count_nonzero(np.isin(seg, [LABELS[n] for n in CORE])))
+    lesion_voxels = int(np.count_nonzero(seg > 0))
+    length = infiltration_length(core_voxels, lesion_voxels, voxel)  # T1Gd 80 %, FLAIR 16 % (Rockne 2010)
+    if length is not None:
+        core, lesion = equivalent_radius(core_voxels, voxel), equivalent_radius(lesion_voxels, voxel)
         d_white = float(np.clip(length**2 * rho, *D_BOUNDS))
         how = (f"D/rho from the edges: core radius {core:.1f} mm, lesion radius {lesion:.1f} mm, "
                f"lambda {length:.2f} mm")
