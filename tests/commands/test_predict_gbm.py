@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from oncotwin.imaging.front_profile import front_level_gap
 from oncotwin.imaging.images import Image
 from oncotwin.studies.predict_gbm import choose_parameters
 from tests.conftest import run_cli
@@ -91,7 +92,7 @@ def test_parameters_from_the_two_edges():
     p = choose_parameters(data)
     core = (3 * np.count_nonzero(seg == 3) / (4 * math.pi)) ** (1 / 3)
     lesion = (3 * np.count_nonzero(seg > 0) / (4 * math.pi)) ** (1 / 3)
-    length = (lesion - core) / math.log(0.8 / 0.16)  # the T1Gd (80 %) and FLAIR (16 %) edges of Rockne 2010
+    length = (lesion - core) / front_level_gap(0.8, 0.16)  # the T1Gd (80 %) and FLAIR (16 %) edges of Rockne 2010
     assert core == pytest.approx(6, rel=0.02) and lesion == pytest.approx(10, rel=0.02)
     assert p.infiltration_length == pytest.approx(length)
     assert p.d_white == pytest.approx(length**2 * p.proliferation_rate)

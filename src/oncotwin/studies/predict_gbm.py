@@ -14,10 +14,11 @@ From the single time point (no follow-up to fit), per patient:
 * **Proliferation rate** ``rho``: the literature default (:data:`oncotwin.defaults.tissue.PROLIFERATION_RATE`,
   within the high-grade range of Rockne et al. 2010).
 * **Invasion**: ``D/rho`` from the two visible edges (Harpold, Alvord & Swanson, J. Neuropathol. Exp. Neurol.
-  66:1, 2007: the T1Gd and T2/FLAIR radii fix ``D/rho``). With the travelling wave's exponential tail
-  ``exp(-r / lambda)``, ``lambda = sqrt(D / rho)``, between the 80 % (T1Gd) and 16 % (FLAIR) edges of Rockne
-  et al. 2010, the gap between the sphere-equivalent radii of the core (labels 1, 3) and of the whole
-  lesion is ``lambda ln 5`` (a simplification of their calibration). ``D_white = lambda^2 rho`` (bounded to
+  66:1, 2007: the T1Gd and T2/FLAIR radii fix ``D/rho``). The gap between the sphere-equivalent radii of the
+  core (labels 1, 3) and of the whole lesion is the distance between the 80 % (T1Gd) and 16 % (FLAIR) levels
+  (Rockne et al. 2010) of the model's own front, the minimal-speed Fisher-KPP wave: 6.11 ``lambda``,
+  ``lambda = sqrt(D / rho)`` (:func:`oncotwin.imaging.front_profile.front_level_gap`; the pure exponential
+  tail's ``lambda ln 5`` would make ``D`` 14x too large). ``D_white = lambda^2 rho`` (bounded to
   0.005-5 mm^2/day), ``D_grey = D_white / 5`` (Swanson et al. 2000), none in CSF; lesion regions take the
   white/grey mix of the tissue maps inside the lesion. Without edema the defaults are used.
 * **Initial condition**: the segmentation's regions at the defaults of the region kinds (enhancing tumour
@@ -45,7 +46,7 @@ from oncotwin.core.errors import InputDataError
 from oncotwin.core.units import to_internal
 from oncotwin.defaults.tissue import PROLIFERATION_RATE
 from oncotwin.imaging import images
-from oncotwin.imaging.front_profile import equivalent_radius, infiltration_length
+from oncotwin.imaging.front_profile import equivalent_radius, front_length
 
 REQUIRED = ("gm", "wm", "csf", "tumorseg")
 LABELS = {"necrotic": 1, "edema": 2, "enhancing": 3}  # BraTS 2023, the benchmark's convention
@@ -136,7 +137,7 @@ def choose_parameters(data: dict[str, images.Image]) -> Parameters:
 
     core_voxels = int(np.count_nonzero(np.isin(seg, [LABELS[n] for n in CORE])))
     lesion_voxels = int(np.count_nonzero(seg > 0))
-    length = infiltration_length(core_voxels, lesion_voxels, voxel)  # T1Gd 80 %, FLAIR 16 % (Rockne 2010)
+    length = front_length(core_voxels, lesion_voxels, voxel)  # T1Gd 80 %, FLAIR 16 % (Rockne 2010)
     if length is not None:
         core, lesion = equivalent_radius(core_voxels, voxel), equivalent_radius(lesion_voxels, voxel)
         d_white = float(np.clip(length**2 * rho, *D_BOUNDS))
