@@ -86,3 +86,26 @@ def test_unknown_drug_is_a_one_line_error(tmp_path):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "treatment.drugs.1.drug" in lines[0] and "doxorubicin" in lines[0], lines
     assert not (tmp_path / "results").exists()
+
+
+def test_a_checkpoint_inhibitor_gets_tissue_transport_only_when_its_tissue_concentration_is_read():
+    import yaml
+
+    from oncotwin.case.schema import Case
+    from oncotwin.model.delivery import needs_transport, plasma_only_curves
+
+    data = yaml.safe_load(CASE)
+    effect = {"max_kill_rate": "0.3 1/day", "ec50": "1 mg/L"}
+    data["physics"].update(immune={"enabled": True},
+                           growth={"drug_effect": {"doxorubicin": effect, "cisplatin": effect}})
+    data["treatment"]["drugs"].append({"drug": "pembrolizumab", "dose": "200 mg", "route": "infusion",
+                                       "duration": "30 min", "schedule": "day 1"})
+    case = Case.model_validate(data)
+    assert [needs_transport(case, d) for d in ("doxorubicin", "cisplatin", "pembrolizumab")] == [True, True, False]
+    assert list(plasma_only_curves(case)) == ["pembrolizumab"]
+    data["physics"]["drug"]["antibody_transport"] = True  # the case asks for the antibody's exposure maps
+    assert needs_transport(Case.model_validate(data), "pembrolizumab")
+    assert plasma_only_curves(Case.model_validate(data)) == {}
+    data["physics"]["drug"]["antibody_transport"] = False
+    data["physics"]["growth"]["drug_effect"]["pembrolizumab"] = effect  # a direct effect reads the tissue
+    assert needs_transport(Case.model_validate(data), "pembrolizumab")

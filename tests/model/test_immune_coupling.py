@@ -68,10 +68,34 @@ def immune_runs(tmp_path_factory):
     comm = MPI.COMM_WORLD
     tmp = Path(comm.bcast(str(tmp_path_factory.mktemp("immune")), root=0))
     off = _run(tmp, comm, "immune_absent", GROWING.replace("IMMUNE", "").replace(" PROFILE", ""))
-    on_text = GROWING.replace("IMMUNE", "immune: {enabled: true}").replace(" PROFILE", IMMUNE_MARKERS)
+    on_text = (GROWING.replace("IMMUNE", "immune: {enabled: true}\n  drug: {enabled: true}")
+               .replace(" PROFILE", IMMUNE_MARKERS))
     on_text = on_text.replace("  radiotherapy:", "  drugs:" + BLOCKADE + "\n  radiotherapy:")
     on = _run(tmp, comm, "immune_on", on_text)
     return off, on
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(300)
+def test_skipping_the_antibody_tissue_transport_changes_neither_occupancy_nor_result(immune_runs, shared_tmp,
+                                                                                    comm):
+    # the occupancy reads the plasma PK only: the same run with the antibody transported in tissue (computed
+    # and never read) must give the same occupancy, effectors and tumour to round-off
+    _, on = immune_runs
+    text = (GROWING.replace("IMMUNE", "immune: {enabled: true}\n  drug: {antibody_transport: true}")
+            .replace(" PROFILE", IMMUNE_MARKERS)
+            .replace("  radiotherapy:", "  drugs:" + BLOCKADE + "\n  radiotherapy:"))
+    transported = rows(_run(shared_tmp, comm, "immune_on_transported", text))
+    skipped = rows(on)
+    assert "pembrolizumab_tumour_mean_mg_per_L" in transported[-1]  # the tissue problem was there
+    assert "pembrolizumab_tumour_mean_mg_per_L" not in skipped[-1]
+    assert skipped[-1]["pembrolizumab_plasma_mg_per_L"] > 0  # the plasma PK is still reported
+    for key in ("pd1_occupancy", "pembrolizumab_plasma_mg_per_L", "pembrolizumab_plasma_auc_mg_h_per_L",
+                "tumour_cells", "doomed_cells", "effector_cells", "effector_cells_in_tumour", "immune_tumour_ratio",
+                "lesion_cells", "tumour_volume_mm3"):
+        for a, b in zip(transported, skipped, strict=True):
+            assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-300), key
+    assert skipped[-1]["tumour_cells"] != skipped[0]["tumour_cells"]
 
 
 @pytest.mark.mpi

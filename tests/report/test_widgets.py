@@ -49,3 +49,17 @@ def test_read_csv_of_a_missing_file(tmp_path):
 def test_the_report_cites_the_sources_table():
     assert literature_sources() == list(SOURCES.items())
     assert calibration_notes() == list(CALIBRATION_NOTES)
+
+
+def test_the_immune_figure_is_drawn_only_for_runs_with_the_t_cell_field(tmp_path):
+    from oncotwin.report.figures import immune_curves
+    from oncotwin.report.load import RunData
+
+    days = [0.0, 1.0, 2.0]
+    plain = RunData(tmp_path, "control", {"time_day": days, "tumour_volume_mm3": [1.0, 1.1, 1.2]})
+    assert immune_curves([plain], {"control"}) is None
+    immune = RunData(tmp_path, "pembrolizumab", {"time_day": days, "tumour_volume_mm3": [1.0, 0.9, 0.8],
+                                                 "pd1_occupancy": [0.0, 0.99, 0.98],
+                                                 "immune_tumour_ratio": [0.1, 0.2, 0.3]})
+    png = immune_curves([plain, immune], {"control"})
+    assert png is not None and png.startswith(b"\x89PNG")

@@ -89,11 +89,17 @@ class FluidPhysics(StrictModel):
 
 
 class DrugPhysics(StrictModel):
-    """Drug transport in tissue for every drug of the treatment (needs a treatment and a time section)."""
+    """Drug transport in tissue for every drug of the treatment (needs a treatment and a time section).
+
+    ``antibody_transport``: a checkpoint inhibitor without a ``physics.growth.drug_effect`` acts only
+    through its PD-1 occupancy, which the plasma PK gives (:mod:`oncotwin.model.delivery`); it gets a tissue
+    transport problem (and exposure maps) only when this is true.
+    """
 
     enabled: bool = True
     degree: Annotated[int, Field(ge=1, le=2)] = 1
     supg: Literal["auto", "on", "off"] = "auto"
+    antibody_transport: bool = False
 
 
 class DrugEffectSpec(StrictModel):

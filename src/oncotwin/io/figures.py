@@ -19,6 +19,7 @@ FIELD_LABELS = {
     "oxygen_mmHg": "oxygen pO2 [mmHg]",
     "displacement_mm": "displacement [mm]",
     "von_mises_mmHg": "von Mises stress [mmHg]",
+    "effector_density": "effector T cells [cells/mm³]",
 }
 
 

@@ -17,6 +17,7 @@ from oncotwin.core.fenics import dolfinx, ufl
 from oncotwin.core.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.model.tissues import drug_tissues
+from oncotwin.pk.antibodies import antibody
 from oncotwin.pk.plasma import PlasmaCurve, plasma_curves
 from oncotwin.problems.drug import DrugProblem
 from oncotwin.problems.fluid import FluidProblem
@@ -118,8 +119,7 @@ class DrugDelivery:
         self._outputs["auc"].x.array[:] = MG_PER_L / 3600.0 * p.auc.x.array
         self._outputs["cmax"].x.array[:] = MG_PER_L * p.cmax.x.array
         self.min_concentration_mg_per_l = min(self.min_concentration_mg_per_l, MG_PER_L * p.minimum())
-        out = {f"{n}_plasma_mg_per_L": _scalar(self.curve.concentration_mg_per_l(p.t)),
-               f"{n}_plasma_auc_mg_h_per_L": _scalar(self.curve.auc_mg_h_per_l(p.t))}
+        out = plasma_metrics(n, self.curve, p.t)
         for label, tags in (("tumour", self.tumour), ("normal", self.normal)):
             if not tags:
                 continue
@@ -175,13 +175,55 @@ def vessel_coupling(case: Case, tmesh: TaggedMesh, fluid: FluidProblem | None = 
                           surface_density)
 
 
-def create_drug_problems(case: Case, tmesh: TaggedMesh, fluid=None) -> dict[str, DrugDelivery]:
-    """Transport problems for every drug of ``case.treatment`` (coupled to ``fluid`` when given)."""
+def needs_transport(case: Case, name: str) -> bool:
+    """Whether drug ``name`` of the case gets a tissue transport problem.
+
+    Every drug does except a checkpoint inhibitor whose only effect is its PD-1 occupancy. The occupancy
+    is a function of the plasma concentration (:func:`oncotwin.model.immune_field.blockade_occupancy`):
+    the population PK of Ahamadi et al. 2017 (pembrolizumab) and Bajaj et al. 2017 (nivolumab) are plasma
+    models, and the occupancy EC50 of Elassaiss-Schaap et al. 2017 is an ex vivo blood assay, so a tissue
+    concentration would be computed and never read. An IgG's cell Peclet number is above 1 on patient
+    meshes (SUPG on), and each new step size after a dose reassembles the stabilised matrix (16 s per
+    assembly on the 246,825 cells of LUNG1-001): that cost buys nothing. The antibody is transported when
+    the case reads its tissue concentration (an entry in ``physics.growth.drug_effect``) or asks for its
+    exposure maps (``physics.drug.antibody_transport: true``).
+    """
+    if antibody(name) is None:
+        return True
+    return case.physics.drug.antibody_transport or name in case.physics.growth.drug_effect
+
+
+def _case_curves(case: Case) -> dict[str, PlasmaCurve]:
     treatment = case.treatment
-    curves = plasma_curves(treatment.library_parameters(), treatment.events(),
-                           crcl_ml_per_min=treatment.patient.crcl_ml_per_min,
-                           hepatic_factor=treatment.patient.hepatic_factor, bsa_m2=treatment.patient.bsa_m2,
-                           weight_kg=treatment.patient.weight_kg)
+    return plasma_curves(treatment.library_parameters(), treatment.events(),
+                         crcl_ml_per_min=treatment.patient.crcl_ml_per_min,
+                         hepatic_factor=treatment.patient.hepatic_factor, bsa_m2=treatment.patient.bsa_m2,
+                         weight_kg=treatment.patient.weight_kg)
+
+
+def plasma_only_curves(case: Case) -> dict[str, PlasmaCurve]:
+    """Plasma curves of the checkpoint inhibitors without a tissue problem (:func:`needs_transport`, or
+    ``physics.drug`` off): their occupancy acts all the same, so their plasma PK is reported."""
+    if case.treatment is None:
+        return {}
+    transport = case.physics.drug.enabled
+    return {name: curve for name, curve in _case_curves(case).items()
+            if antibody(name) is not None and not (transport and needs_transport(case, name))}
+
+
+def plasma_metrics(name: str, curve: PlasmaCurve, t: float) -> dict[str, float]:
+    """Plasma concentration [mg/L] and AUC [mg h/L] of one drug at ``t`` [s] (the plasma part of the
+    metrics of :class:`DrugDelivery`)."""
+    return {f"{name}_plasma_mg_per_L": _scalar(curve.concentration_mg_per_l(t)),
+            f"{name}_plasma_auc_mg_h_per_L": _scalar(curve.auc_mg_h_per_l(t))}
+
+
+def create_drug_problems(case: Case, tmesh: TaggedMesh, fluid=None) -> dict[str, DrugDelivery]:
+    """Transport problems for the drugs of ``case.treatment`` that need one (coupled to ``fluid`` when
+    given); :func:`plasma_only_curves` has the others."""
+    curves = {n: c for n, c in _case_curves(case).items() if needs_transport(case, n)}
+    for name in plasma_only_curves(case):
+        log.info("drug %s: plasma PK only (PD-1 occupancy; no tissue transport, see needs_transport)", name)
     vessels = vessel_coupling(case, tmesh, fluid)
     surface = vessels.vascular_scale * vessels.surface_density
     opts = case.physics.drug
@@ -200,13 +242,13 @@ def create_drug_problems(case: Case, tmesh: TaggedMesh, fluid=None) -> dict[str,
     return deliveries
 
 
-def write_plasma_csv(path: Path, deliveries: dict[str, DrugDelivery], t_end: float, resolution: float) -> None:
+def write_plasma_csv(path: Path, curves: dict[str, PlasmaCurve], t_end: float, resolution: float) -> None:
     """Plasma concentration and AUC of every drug on a uniform time grid (mg/L, mg h/L)."""
     times = np.arange(0.0, t_end + 0.5 * resolution, resolution)
     columns = {"time_s": times, "time_h": times / 3600.0}
-    for name, d in deliveries.items():
-        columns[f"{name}_mg_per_L"] = d.curve.concentration_mg_per_l(times)
-        columns[f"{name}_auc_mg_h_per_L"] = d.curve.auc_mg_h_per_l(times)
+    for name, curve in curves.items():
+        columns[f"{name}_mg_per_L"] = curve.concentration_mg_per_l(times)
+        columns[f"{name}_auc_mg_h_per_L"] = curve.auc_mg_h_per_l(times)
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(list(columns))

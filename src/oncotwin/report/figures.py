@@ -124,6 +124,35 @@ def composition_curves(run: RunData) -> bytes | None:
     return _figure_png(fig)
 
 
+IMMUNE_PANELS = (("pd1_occupancy", "PD-1 occupancy [–]"),
+                 ("immune_tumour_ratio", "effectors / tumour cells in the tumour [–]"),
+                 ("tumour_volume_mm3", "tumour volume [mm³]"))
+
+
+def immune_curves(runs: list[RunData], controls: set[str]) -> bytes | None:
+    """PD-1 occupancy, immune/tumour ratio and tumour volume against time of the runs with the T-cell field
+    (PNG bytes; None when no run has one)."""
+    runs = [run for run in runs if run.column("pd1_occupancy") is not None and run.days]
+    if not runs:
+        return None
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(IMMUNE_PANELS), figsize=(12, 3.8), constrained_layout=True)
+    for ax, (key, ylabel) in zip(axes, IMMUNE_PANELS, strict=True):
+        for i, run in enumerate(runs):
+            values = run.column(key)
+            if values is None:
+                continue
+            dashed = run.name in controls
+            ax.plot(run.days, values, color="#555555" if dashed else PALETTE[i % len(PALETTE)],
+                    linestyle="--" if dashed else "-", linewidth=2.0, label=run.name)
+        ax.set_xlabel("time since start of treatment [day]")
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    axes[0].legend(frameon=False, fontsize=9, loc="best")
+    return _figure_png(fig)
+
+
 def region_names_by_tag(run: RunData) -> dict[int, str]:
     """Region tag -> name from ``summary.json`` (falls back to the resolved case's region order)."""
     regions = run.summary.get("regions")

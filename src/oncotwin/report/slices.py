@@ -7,9 +7,9 @@ from pathlib import Path
 from oncotwin.io.figures import label_of
 from oncotwin.report.markup import esc
 
-FIGURE_ORDER = ("tumour_cells", "necrotic_cells", "resistant_cells", "oxygen_mmHg", "_auc_mg_h_per_L",
-                "_cmax_mg_per_L", "_mg_per_L", "pressure_mmHg", "velocity_um_per_s", "fluid_source_per_s",
-                "displacement_mm", "von_mises_mmHg")
+FIGURE_ORDER = ("tumour_cells", "necrotic_cells", "resistant_cells", "effector_density", "oxygen_mmHg",
+                "_auc_mg_h_per_L", "_cmax_mg_per_L", "_mg_per_L", "pressure_mmHg", "velocity_um_per_s",
+                "fluid_source_per_s", "displacement_mm", "von_mises_mmHg")
 
 
 def sort_figures(paths: list[Path]) -> list[Path]:

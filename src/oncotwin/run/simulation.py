@@ -24,7 +24,7 @@ from oncotwin.io.figures import render_run
 from oncotwin.io.tables import write_csv
 from oncotwin.mesh.cache import ensure_mesh, mesh_inputs
 from oncotwin.mesh.distribute import TaggedMesh, read_tagged_mesh
-from oncotwin.model.delivery import create_drug_problems, write_plasma_csv
+from oncotwin.model.delivery import create_drug_problems, plasma_metrics, plasma_only_curves, write_plasma_csv
 from oncotwin.model.fluid import solve_steady_flow
 from oncotwin.model.immune import immune_response
 from oncotwin.model.tumour import TumourModel
@@ -72,6 +72,7 @@ class Simulation:
     resumed_from: float | None = None
     physics_seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     layouts: dict = field(default_factory=dict)  # partition-independent keys of the state arrays (checkpoints)
+    plasma_only: dict = field(default_factory=dict)  # plasma curves of the drugs without a tissue problem
 
     def run(self) -> Path:
         """Execute the pipeline; returns the final run folder."""
@@ -85,7 +86,7 @@ class Simulation:
                 with self.timer.stage("fluid"):
                     fluid, fluid_fields = self.solve_fluid(tmesh)
                     fields += fluid_fields
-            drugs = {}
+            drugs, self.plasma_only = {}, plasma_only_curves(self.case)
             if self.case.physics.drug.enabled:
                 with self.timer.stage("drug setup"):
                     drugs = self.create_drugs(tmesh, fluid)
@@ -197,7 +198,7 @@ class Simulation:
         return problem, outputs
 
     def create_drugs(self, tmesh: TaggedMesh, fluid) -> dict:
-        """One transport problem per drug of the treatment, fed by its plasma curve."""
+        """One transport problem per drug of the treatment that needs one, fed by its plasma curve."""
         return create_drug_problems(self.case, tmesh, fluid)
 
     def create_tumour(self, tmesh: TaggedMesh, fluid, drugs: dict):
@@ -219,6 +220,8 @@ class Simulation:
             row.update(tumour.metrics())
         for problem in drugs.values():
             row.update(problem.metrics())
+        for name, curve in self.plasma_only.items():
+            row.update(plasma_metrics(name, curve, t))
         self.rows.append(row)
         if writer is not None:
             writer.write(t)
@@ -231,6 +234,7 @@ class Simulation:
         """
         fluid = self.solve_fluid(tmesh)[0] if self.case.physics.fluid.enabled else None
         drugs = self.create_drugs(tmesh, fluid) if self.case.physics.drug.enabled else {}
+        self.plasma_only = plasma_only_curves(self.case)
         tumour = self.create_tumour(tmesh, fluid, drugs)
         self.record(0.0, drugs, None, tumour)
         observe(0.0, tumour, drugs)
@@ -321,8 +325,9 @@ class Simulation:
         write_csv(work / "metrics.csv", self.rows)
         if self.steps:  # every time step: size, Krylov iterations and mass balance of each drug
             write_csv(work / "steps.csv", self.steps)
-        if drugs and self.case.time is not None:
-            write_plasma_csv(work / "plasma.csv", drugs, self.case.time.end, self.case.time.min_step)
+        curves = {**{name: d.curve for name, d in drugs.items()}, **self.plasma_only}
+        if curves and self.case.time is not None:
+            write_plasma_csv(work / "plasma.csv", curves, self.case.time.end, self.case.time.min_step)
         summary = {"case": self.case.name, "final": self.rows[-1], "regions": tmesh.regions,
                    "tumour_regions": list(tmesh.tumour_regions), "boundaries": tmesh.boundaries}
         if (category := immune_response(self.rows)) is not None:

@@ -7,7 +7,7 @@ from typing import Any
 from oncotwin.io.figures import label_of
 from oncotwin.report.assumptions import assumptions_section
 from oncotwin.report.clinical import fmt, treatment_summary
-from oncotwin.report.figures import data_uri, file_uri, is_control, volume_curves
+from oncotwin.report.figures import data_uri, file_uri, immune_curves, is_control, volume_curves
 from oncotwin.report.load import ComparisonData, RunData
 from oncotwin.report.markup import RESPONSE_WORDS, badge, esc, figure
 from oncotwin.report.numbers import percent_change, signed_percent
@@ -121,9 +121,9 @@ def _times(value: Any, factor: float) -> Any:
 
 
 def exposure_maps(data: ComparisonData) -> str:
-    """Drug AUC, tumour-cell and oxygen slice figures of every regimen, grouped by field."""
+    """Drug AUC, tumour-cell, T-cell and oxygen slice figures of every regimen, grouped by field."""
     drugs = list(dict.fromkeys(d for run in data.runs.values() for d in run.drugs()))
-    fields = [f"{d}_auc_mg_h_per_L" for d in drugs] + ["tumour_cells", "oxygen_mmHg"]
+    fields = [f"{d}_auc_mg_h_per_L" for d in drugs] + ["tumour_cells", "effector_density", "oxygen_mmHg"]
     parts = []
     for field in fields:
         items = [(name, run.path / "figures" / f"{field}_slices.png") for name, run in data.runs.items()]
@@ -151,6 +151,11 @@ def comparison_page(data: ComparisonData) -> str:
                        "<b>Modelled tumour volume under each regimen</b> (control dashed). Dotted lines: volume "
                        "thresholds of partial response and progression relative to the baseline volume.",
                        "tumour volume of all regimens"))
+    immune = immune_curves(runs, controls)
+    if immune is not None:
+        body.append(figure(data_uri(immune), "<b>Immune response under each regimen</b> (control dashed): PD-1 "
+                           "occupancy from the plasma PK, effector T cells per tumour cell inside the tumour, "
+                           "and the tumour volume.", "PD-1 occupancy, immune/tumour ratio and volume"))
     body.append(outcomes_section(data.regimens))
     body.append("</section><section><h2>4. Exposure and response maps</h2>")
     body.append('<p class="note">Each figure shows the end of the simulated period. Colour scales differ '
