@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from oncotwin.core.fenics import MPI, dolfinx, ufl
-from oncotwin.io.raster import rasterise, sample_image_at_nodes, world_to_voxel
+from oncotwin.imaging.images import world_to_voxel
+from oncotwin.io.raster import rasterise, sample_image_at_nodes
 
 GRAD = np.array([0.7, -1.3, 0.4])
 OFFSET = 2.5

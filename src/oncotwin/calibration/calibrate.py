@@ -49,8 +49,7 @@ from oncotwin.core.hashing import file_sha256
 from oncotwin.core.log import get_logger
 from oncotwin.core.parallel import on_root
 from oncotwin.core.rundir import RunDirectory
-from oncotwin.imaging.images import read_label_map
-from oncotwin.io.raster import world_to_voxel
+from oncotwin.imaging.images import read_label_map, world_to_voxel
 from oncotwin.io.tables import json_safe
 from oncotwin.mesh.cache import ensure_mesh
 from oncotwin.mesh.distribute import read_tagged_mesh

@@ -206,3 +206,28 @@ def check_labels_present(image: Image, regions: dict[str, list[int]], key_prefix
             if value not in found:
                 raise _fail(image.path, f"{key_prefix}.{name}",
                             f"label {value} not present; labels found: {found}")
+
+
+def check_affine(affine) -> np.ndarray:
+    """The affine as a float 4x4 array; ValueError unless finite and non-singular."""
+    affine = np.asarray(affine, dtype=float)
+    if affine.shape != (4, 4) or not np.all(np.isfinite(affine)):
+        raise ValueError(f"affine must be a finite 4x4 matrix, got shape {affine.shape}")
+    if abs(np.linalg.det(affine[:3, :3])) < 1e-12:
+        raise ValueError("affine is singular (zero voxel volume)")
+    return affine
+
+
+def world_to_voxel(points: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """Continuous voxel coordinates of world points.
+
+    Args:
+        points: world coordinates in mm, shape ``(n, 3)``.
+        affine: voxel-to-world affine (4x4).
+
+    Returns:
+        Voxel coordinates, shape ``(n, 3)``: integers at voxel centres.
+    """
+    affine = check_affine(affine)
+    inverse = np.linalg.inv(affine)
+    return np.asarray(points, dtype=float)[:, :3] @ inverse[:3, :3].T + inverse[:3, 3]

@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from oncotwin.core.errors import InputDataError
-from oncotwin.imaging.images import Image
+from oncotwin.imaging.images import Image, world_to_voxel
 from oncotwin.io.probe import LOCATE_TOLERANCE_MM
-from oncotwin.io.raster import world_to_voxel
 
 #: Voxels sampled per probe call (bounds the memory of the VTK point set).
 CHUNK = 500_000

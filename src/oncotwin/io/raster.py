@@ -17,36 +17,13 @@ import numpy as np
 from scipy import ndimage
 
 from oncotwin.core.fenics import MPI, dolfinx
+from oncotwin.imaging.images import check_affine, world_to_voxel
 
 #: Voxel centres handled per batch by :func:`rasterise` (bounds the memory of the point location).
 RASTER_CHUNK = 200_000
 
 #: Slack in voxel units when deciding whether a point lies within the grid (rounding of the affine).
 _VOXEL_TOL = 1e-6
-
-
-def _check_affine(affine) -> np.ndarray:
-    affine = np.asarray(affine, dtype=float)
-    if affine.shape != (4, 4) or not np.all(np.isfinite(affine)):
-        raise ValueError(f"affine must be a finite 4x4 matrix, got shape {affine.shape}")
-    if abs(np.linalg.det(affine[:3, :3])) < 1e-12:
-        raise ValueError("affine is singular (zero voxel volume)")
-    return affine
-
-
-def world_to_voxel(points: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    """Continuous voxel coordinates of world points.
-
-    Args:
-        points: world coordinates in mm, shape ``(n, 3)``.
-        affine: voxel-to-world affine (4x4).
-
-    Returns:
-        Voxel coordinates, shape ``(n, 3)``: integers at voxel centres.
-    """
-    affine = _check_affine(affine)
-    inverse = np.linalg.inv(affine)
-    return np.asarray(points, dtype=float)[:, :3] @ inverse[:3, :3].T + inverse[:3, 3]
 
 
 def sample_image_at_nodes(V, image_array: np.ndarray, affine: np.ndarray, *, order: int = 1,
@@ -79,7 +56,7 @@ def sample_image_at_nodes(V, image_array: np.ndarray, affine: np.ndarray, *, ord
         raise ValueError(f"order must be 0 (nearest) or 1 (trilinear), got {order}")
     if V.dofmap.index_map_bs != 1:
         raise ValueError("sample_image_at_nodes needs a scalar (unblocked) function space")
-    affine = _check_affine(affine)
+    affine = check_affine(affine)
     shape = np.asarray(array.shape)
     ijk = world_to_voxel(V.tabulate_dof_coordinates(), affine)
     values = np.full(ijk.shape[0], float(outside))
@@ -232,7 +209,7 @@ def _check_raster_inputs(u, shape: Sequence[int], affine: np.ndarray,
     shape = np.asarray([int(n) for n in shape], dtype=np.int64)
     if shape.size != 3 or np.any(shape < 1):
         raise ValueError(f"shape must be three positive sizes, got {tuple(shape)}")
-    affine = _check_affine(affine)
+    affine = check_affine(affine)
     if int(np.prod(u.ufl_shape, dtype=np.int64)) != 1:
         raise ValueError(f"rasterise needs a scalar function, got value shape {u.ufl_shape}")
     if mesh.geometry.x.shape[1] < 3 or mesh.topology.dim != 3:

@@ -14,6 +14,8 @@ import gmsh
 import numpy as np
 from scipy import ndimage
 
+from oncotwin.imaging.images import world_to_voxel
+
 
 def filled(tissue: np.ndarray) -> np.ndarray:
     """Tissue tags with every zero voxel given the nearest tissue voxel's tag (so any centroid finds one)."""
@@ -26,7 +28,7 @@ def filled(tissue: np.ndarray) -> np.ndarray:
 
 def tissue_at(tissue: np.ndarray, affine: np.ndarray, points: np.ndarray) -> np.ndarray:
     """The tissue tag of the voxel containing each point (world mm); points outside take the nearest voxel."""
-    index = np.rint((points - affine[:3, 3]) @ np.linalg.inv(affine[:3, :3]).T).astype(np.int64)
+    index = np.rint(world_to_voxel(points, affine)).astype(np.int64)
     index = np.clip(index, 0, np.asarray(tissue.shape) - 1)
     return tissue[tuple(index.T)]
 
