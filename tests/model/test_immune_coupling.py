@@ -186,3 +186,45 @@ def test_comparison_columns_carry_the_immune_response_only_with_the_t_cell_field
     assert immune_columns(rows_with) == {"immune_response": "response", "pd1_occupancy_final": 0.97,
                                          "immune_tumour_ratio_final": 0.3}
     assert immune_columns([{"time_s": 0.0, "tumour_cells": 1.0}]) == {}
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(120)
+def test_chemotherapy_kills_effectors_by_their_relative_sensitivity_of_de_pillis_2009(comm):
+    import yaml
+
+    from oncotwin.case.schema import Case
+    from oncotwin.defaults.immune import TRANSPORT
+    from oncotwin.mesh.distribute import mesh_in_memory
+    from oncotwin.model.tumour import TumourModel
+
+    # de Pillis et al. 2009: both kills are K (1 - exp(-delta M)) X with one delta, K_T = 0.9, K_L = 0.0486 /day
+    assert TRANSPORT["chemotherapy_sensitivity"] == pytest.approx(0.0486 / 0.9, rel=1e-12)
+    data = yaml.safe_load(GROWING.replace("NAME", "chemo_lymphocytes").replace("IMMUNE", "immune: {enabled: true}")
+                          .replace(" PROFILE", ""))
+    case = Case.model_validate(data)
+    model = TumourModel(case, mesh_in_memory(comm, case))
+    effectors, sensitive = model.immune.problem.e.x.array.copy(), model.growth.sensitive.x.array.copy()
+    exposure = np.linspace(0.0, 3.0, model.kill_exponent.size)  # the tumour cells' log kill at each node
+    model.kill_exponent[:] = exposure
+    model.apply_chemotherapy()
+    assert not model.kill_exponent.any()
+    ratio = case.physics.immune.chemotherapy_sensitivity
+    seen = effectors > 0
+    assert seen.any()
+    np.testing.assert_allclose(model.immune.problem.e.x.array[seen] / effectors[seen], np.exp(-ratio * exposure[seen]),
+                               rtol=1e-12)
+    alive = sensitive > 0  # the resistant clone is not killed (survival 1)
+    np.testing.assert_allclose(model.growth.sensitive.x.array[alive] / sensitive[alive], np.exp(-exposure[alive]),
+                               rtol=1e-12)
+    assert model.immune.problem.balance.error < 1e-12
+
+
+def test_a_negative_chemotherapy_sensitivity_is_refused():
+    from pydantic import ValidationError
+
+    from oncotwin.case.immune import ImmunePhysics
+
+    with pytest.raises(ValidationError):
+        ImmunePhysics(chemotherapy_sensitivity=-0.1)
+    assert ImmunePhysics(chemotherapy_sensitivity=0.0).chemotherapy_sensitivity == 0.0

@@ -8,6 +8,7 @@ Example::
         diffusivity: "0.1 mm^2/day"     # effector random motility (default: modelling choice)
         death: "0.0412 1/day"           # effector death rate d (Kuznetsov et al. 1994)
         radiosensitivity: "0.677 1/Gy"  # effectors surviving a fraction of dose D: exp(-alpha D) (Nakamura 1993)
+        chemotherapy_sensitivity: 0.054 # effector log survival / tumour-cell log survival (de Pillis 2009)
 
 The effector recruitment, kill and PD-1/PD-L1 suppression come from the published kinetics
 (:data:`oncotwin.defaults.immune.KUZNETSOV`) with the priors of ``treatment.patient.profile``. A checkpoint
@@ -15,6 +16,8 @@ inhibitor acts only through this compartment: giving one without it is an error.
 """
 
 from __future__ import annotations
+
+from pydantic import Field
 
 from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.quantity import Quantity
@@ -32,6 +35,7 @@ class ImmunePhysics(StrictModel):
     death: Quantity("1/s", example="0.0412 1/day", nonnegative=True) = to_internal(TRANSPORT["death"], "1/s")
     radiosensitivity: Quantity("1/Gy", example="0.677 1/Gy", nonnegative=True) = to_internal(
         TRANSPORT["radiosensitivity"], "1/Gy")
+    chemotherapy_sensitivity: float = Field(TRANSPORT["chemotherapy_sensitivity"], ge=0.0)
 
 
 def check_blockade_has_immune_compartment(case) -> None:

@@ -66,6 +66,10 @@ TRANSPORT_TABLE: dict[str, dict[str, Default]] = {
         # tissue are likely more resistant); no oxygen modification (a modelling choice)
         "radiosensitivity": Default("0.677 1/Gy", "[NA93]: ln 10 / D10 with D10 = 3.40 Gy of G0 peripheral-blood "
                                                   "lymphocytes in vitro"),
+        # both kills have the form K (1 - exp(-delta M)) X with one delta, so at any drug exposure the
+        # effectors' log survival is K_L/K_T times the tumour cells' (applied to oncotwin's own tumour kill)
+        "chemotherapy_sensitivity": Default(0.054, "[DP09]: K_L / K_T = 0.0486 / 0.9, the cytotoxic kill rate "
+                                                   "of CD8+ T cells relative to tumour cells"),
     },
 }
 

@@ -98,6 +98,10 @@ SOURCES: dict[str, str] = {
     "NA93": ("N. Nakamura, R. Sposto, M. Akiyama. Dose survival of G0 lymphocytes irradiated in vitro: a test "
              "for a possible population bias in the cohort of atomic bomb survivors exposed to high doses. Radiat. "
              "Res. 134:316-322, 1993 (mean D10 3.40 Gy of peripheral-blood G0 lymphocytes, colony assay)."),
+    "DP09": ("L.G. de Pillis, K.R. Fister, W. Gu, C. Collins, M. Daub, D. Gross, J. Moore, B. Preskill. "
+             "Mathematical model creation for cancer chemo-immunotherapy. Comput. Math. Methods Med. 10:165-184, "
+             "2009 (chemotherapy kill K (1 - exp(-delta M)) of tumour cells K_T = 0.9 /day and CD8+ T cells "
+             "K_L = 0.0486 /day, the same delta; BioModels BIOMD0000000779)."),
     "TU14": ("P.C. Tumeh et al. PD-1 blockade induces responses by inhibiting adaptive immune resistance. "
              "Nature 515:568-571, 2014 (pre-treatment CD8+ density at the invasive margin predicts response)."),
 }

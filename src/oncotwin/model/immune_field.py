@@ -6,7 +6,8 @@ with the tumour cells at the nodes (Kuznetsov et al. 1994: stimulated proliferat
 the kill, suppressed by PD-1/PD-L1 and lifted by the PD-1 occupancy of the checkpoint inhibitors); the
 tumour cells the effectors kill become doomed cells of the growth problem (cleared by its kinetics). The
 tumour's own growth stays in the growth problem. Radiotherapy kills effectors with the lymphocyte
-radiosensitivity of ``physics.immune``.
+radiosensitivity of ``physics.immune``; cytotoxic chemotherapy kills them with the log survival of the tumour
+cells at the same node times ``chemotherapy_sensitivity`` (de Pillis et al. 2009: K_L / K_T).
 
 Density form of the Kuznetsov kinetics (a modelling choice): the published whole-organ cell counts are
 divided by the reference volume ``V = 1 / (b K)`` at which their carrying capacity ``1/b`` is the growth
@@ -77,6 +78,7 @@ class ImmuneField:
         self.growth, self.capacity = growth, growth.carrying_capacity
         self.kinetics = density_kinetics(immune_kinetics(priors), self.capacity)
         self.radiosensitivity = immune.radiosensitivity
+        self.chemotherapy_sensitivity = immune.chemotherapy_sensitivity
         self.occupancy = blockade_occupancy(case)
         vessels = region_field(dg0_space(tmesh), tmesh, {
             tmesh.regions[n]: r.fluid.vessel_surface_density / REFERENCE_VESSELS
@@ -103,6 +105,11 @@ class ImmuneField:
     def irradiate(self, dose: np.ndarray | float) -> None:
         """A radiotherapy fraction of nodal ``dose`` [Gy]: effectors survive exp(-alpha D)."""
         self.problem.scale(np.exp(-self.radiosensitivity * np.asarray(dose, dtype=float)))
+
+    def expose(self, kill_exponent: np.ndarray) -> None:
+        """Cytotoxic drugs over a step whose tumour cells survive exp(-kill_exponent) at the nodes: the
+        effectors survive exp(-chemotherapy_sensitivity * kill_exponent)."""
+        self.problem.scale(np.exp(-self.chemotherapy_sensitivity * np.asarray(kill_exponent, dtype=float)))
 
     def output_fields(self) -> list[dolfinx.fem.Function]:
         """The effector (T-cell) density map [cells/mm^3]."""

@@ -127,6 +127,14 @@ class TumourModel:
             self.kill_exponent += 0.5 * dt * (rate + (rate if before is None else before))
             self._kill_rate_before[name] = rate
 
+    def apply_chemotherapy(self) -> None:
+        """The kill accumulated since the last growth step: sensitive tumour cells survive exp(-kill), the
+        effectors (with the immune compartment) by their relative sensitivity; then the kill restarts."""
+        self.growth.apply_survival(np.exp(-self.kill_exponent), 1.0)
+        if self.immune is not None:
+            self.immune.expose(self.kill_exponent)
+        self.kill_exponent[:] = 0.0
+
     def _nodal_concentration(self, name: str) -> np.ndarray:
         """Drug concentration [mg/mm^3] at the growth nodes (interpolated when the drug space differs)."""
         c = self.drugs[name].problem.c
@@ -145,8 +153,7 @@ class TumourModel:
             with self._timed("growth"):
                 step = self.growth.step(dt, po2)
                 if self.effects:
-                    self.growth.apply_survival(np.exp(-self.kill_exponent), 1.0)
-                    self.kill_exponent[:] = 0.0
+                    self.apply_chemotherapy()
             self.t_growth = t
             info = {"growth_iterations": step.iterations, "kinetic_substeps": step.kinetic_substeps,
                     "growth_clipped": step.clipped}
