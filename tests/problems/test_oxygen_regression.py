@@ -11,6 +11,7 @@ import pytest
 from oncotwin.case.schema import Case
 from oncotwin.core.fenics import MPI, dolfinx, ufl
 from oncotwin.defaults.oxygen import OXYGEN_DEFAULTS, REGRESSION_ONSET, REGRESSION_RESIDUAL
+from oncotwin.la.assembly import assemble_matrix
 from oncotwin.mesh.distribute import mesh_in_memory
 from oncotwin.physics.oxygen import VesselRegression
 from oncotwin.problems.oxygen import OxygenProblem, OxygenTissue
@@ -125,3 +126,40 @@ def test_occupancy_starts_from_the_density_and_is_checked(comm):
     plain.solve()
     low = comm.allreduce(float(np.abs(same.po2.x.array - plain.po2.x.array).max()), op=MPI.MAX)
     assert low < 1e-9
+
+
+def _difference_norm(A, B) -> float:
+    D = A.copy()
+    D.axpy(-1.0, B)
+    return D.norm()
+
+
+@pytest.mark.mpi
+def test_set_occupancy_reuses_the_diffusion_matrix_and_equals_a_fresh_problem(comm):
+    """The cached diffusion matrices give the correction and the Jacobian's constant part of a problem built
+    for the new occupancy, to round-off; a diffusivity change invalidates them (remodelling)."""
+    def distorted():
+        tm = cube(comm, 5)
+        x = tm.mesh.geometry.x
+        x[:, :] += 0.15 * np.sin(2 * np.pi * x[:, [1, 2, 0]]) * np.sin(np.pi * x)  # obtuse cells
+        return tm
+
+    tm = distorted()
+    t = OxygenTissue(**OXYGEN_DEFAULTS["tumour"])
+    tissue = {"tumour": t, "host": t}
+    start = p1(tm, lambda x: 0.3 * x[0])
+    problem = OxygenProblem(tm, tissue, start, 15.0, vessel_regression=DEFAULT_LAW, **THRESHOLDS)
+    later = p1(tm, lambda x: np.clip(1.2 - x[0], 0.0, 1.0))
+    problem.set_occupancy(0.5 * later.x.array)
+    problem.set_occupancy(later.x.array)
+    fresh = OxygenProblem(tm, tissue, later, 15.0, vessel_regression=DEFAULT_LAW, **THRESHOLDS)
+    assert fresh._correction.norm() > 1e-3 * fresh._constant_part.norm()  # the correction is not trivial
+    scale = fresh._constant_part.norm()
+    assert _difference_norm(problem._correction, fresh._correction) < 1e-12 * scale
+    assert _difference_norm(problem._constant_part, fresh._constant_part) < 1e-12 * scale
+    # remodelling: the diffusivity changes in place, the constant part follows it (the correction stays)
+    problem.physics.diffusivity.x.array[:] *= 2.0
+    problem.coefficients_changed()
+    expected = assemble_matrix(problem._diffusion, problem.bcs, space=problem.V)
+    expected.axpy(1.0, problem._correction)
+    assert _difference_norm(problem._constant_part, expected) < 1e-12 * expected.norm()

@@ -170,6 +170,10 @@ class OxygenProblem:
         self._compile_forms(extra_source)
         self._correction_supply = self.base_supply if vessel_regression is None \
             else self.base_supply * vessel_regression.factor(self.occupancy)
+        # diffusion matrices without and with the Dirichlet rows: rebuilt only when the coefficients change
+        self._plain_diffusion: PETSc.Mat | None = None
+        self._dirichlet_diffusion: PETSc.Mat | None = None
+        self._lumped_forms = None
         self._correction = self._monotone_correction() if monotone else None
         self._constant_part = self._assemble_constant_part()
         self.A = self._constant_part.copy()  # the Jacobian: same sparsity, values set per Newton step
@@ -221,7 +225,8 @@ class OxygenProblem:
         if self._correction is not None:
             self._correction.destroy()
             self._correction = self._monotone_correction()
-            self.coefficients_changed()
+            self._constant_part.destroy()
+            self._constant_part = self._assemble_constant_part()
 
     def _compile_forms(self, extra_source: ufl.core.expr.Expr | None) -> None:
         """Residual, diffusion, diagonal reaction derivative and residual scale (compiled once)."""
@@ -267,25 +272,27 @@ class OxygenProblem:
         the supply is the regressed one (:meth:`set_occupancy` rebuilds the correction): where the vessels
         are gone diffusion sets the pO2, and a correction weighted by the intact supply would distort it.
         """
-        c, q = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
-        K = assemble_matrix(dolfinx.fem.form(ufl.inner(self.physics.diffusivity * ufl.grad(c), ufl.grad(q)) * self.dx),
-                            space=self.V)
+        if self._plain_diffusion is None:
+            self._plain_diffusion = assemble_matrix(self._diffusion, space=self.V)
+        K = self._plain_diffusion
+        if self._lumped_forms is None:
+            q = ufl.TestFunction(self.V)
+            self._lumped_forms = [dolfinx.fem.form(coefficient * q * self.dx_lumped) for coefficient in
+                                  (1.0 + 0.0 * self.base_supply, self._correction_supply, self.physics.diffusivity)]
         # weights Da / (1 + Da) with the nodal Damkoehler number Da = S_v h^2 / D (h = cube root of the
         # lumped volume): 1 where the supply balance sets the pO2, 0 where diffusion matters (avascular).
         # Geometric, not from K's diagonal, which slivers inflate exactly where the correction is needed.
-        def lumped(coefficient) -> np.ndarray:
-            vec = dolfinx.fem.assemble_vector(dolfinx.fem.form(coefficient * q * self.dx_lumped))
+        def lumped(form) -> np.ndarray:
+            vec = dolfinx.fem.assemble_vector(form)
             vec.scatter_reverse(dolfinx.la.InsertMode.add)
             return vec.array[: self.V.dofmap.index_map.size_local]
 
-        volume = lumped(1.0 + 0.0 * self.base_supply)
-        damkoehler = lumped(self._correction_supply) * np.cbrt(volume) ** 2 / np.maximum(
-            lumped(self.physics.diffusivity), 1e-300)
+        volume, supply, diffusivity = (lumped(form) for form in self._lumped_forms)
+        damkoehler = supply * np.cbrt(volume) ** 2 / np.maximum(diffusivity, 1e-300)
         weights = K.createVecRight()
         weights.array[:] = damkoehler / (1.0 + damkoehler)
         D = m_matrix_correction(K, weights)
         weights.destroy()
-        K.destroy()
         imap = self.V.dofmap.index_map
         owned = [bc.dof_indices()[0][: bc.dof_indices()[1]] for bc in self.bcs]
         if owned:
@@ -297,12 +304,18 @@ class OxygenProblem:
 
     def coefficients_changed(self) -> None:
         """The diffusivity was updated in place (tissue remodelling): rebuild the constant Jacobian part."""
+        for matrix in (self._plain_diffusion, self._dirichlet_diffusion):
+            if matrix is not None:
+                matrix.destroy()
+        self._plain_diffusion = self._dirichlet_diffusion = None
         self._constant_part.destroy()
         self._constant_part = self._assemble_constant_part()
 
     def _assemble_constant_part(self) -> PETSc.Mat:
         """Diffusion matrix (Dirichlet rows and columns: identity) plus the monotone correction."""
-        K = assemble_matrix(self._diffusion, self.bcs, space=self.V)
+        if self._dirichlet_diffusion is None:
+            self._dirichlet_diffusion = assemble_matrix(self._diffusion, self.bcs, space=self.V)
+        K = self._dirichlet_diffusion.copy()
         if self._correction is not None:
             K.axpy(1.0, self._correction, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
         return K
