@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
-from oncotwin.la.assembly import assemble_matrix
+from oncotwin.la.assembly import NativeMatrix
 from oncotwin.la.petsc import create_ksp, solve
 
 PRESSURE_PETSC_DEFAULTS = {
@@ -50,6 +50,36 @@ class MotionStep:
     """What one advection did."""
 
     substeps: int
+
+
+@dataclass(frozen=True)
+class _UpwindStructure:
+    """Sorted CSR layout of the convection matrix and its transpose (the same pattern, sorted rows)."""
+
+    indptr: np.ndarray
+    cols: np.ndarray
+    row: np.ndarray
+    order: np.ndarray
+    order_t: np.ndarray
+    off: np.ndarray
+    diagonal: np.ndarray
+    n: int
+
+    @classmethod
+    def of(cls, L: PETSc.Mat, Lt: PETSc.Mat) -> _UpwindStructure:
+        first = L.getOwnershipRange()[0]
+        sorted_csr = []
+        for matrix in (L, Lt):
+            indptr, cols, _ = matrix.getValuesCSR()
+            row = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+            order = np.lexsort((cols, row))
+            sorted_csr.append((indptr, cols[order], row[order], order))
+        (indptr, cols, row, order), (indptr_t, cols_t, _, order_t) = sorted_csr
+        if not (np.array_equal(indptr, indptr_t) and np.array_equal(cols, cols_t)):
+            raise RuntimeError("tissue motion: the convection matrix has an unsymmetric sparsity pattern")
+        off = cols != row + first
+        return cls(indptr.astype(PETSc.IntType), cols.astype(PETSc.IntType), row, order, order_t, off, ~off,
+                   len(indptr) - 1)
 
 
 class TissueMotion:
@@ -84,6 +114,8 @@ class TissueMotion:
         self.ksp = create_ksp(self.comm, self._A, self.prefix, PRESSURE_PETSC_DEFAULTS, petsc_options)
         velocity = -ufl.grad(self.pressure)
         self._convection = dolfinx.fem.form(p * ufl.inner(velocity, ufl.grad(q)) * ufl.dx)
+        self._native: NativeMatrix | None = None
+        self._Lt = self._A_upwind = self._structure = None
 
     def solve_velocity(self, source: np.ndarray) -> None:
         """Tissue pressure for the nodal net volume source ``S`` [1/s] (local values including ghosts)."""
@@ -98,32 +130,31 @@ class TissueMotion:
         self.pressure.x.scatter_forward()
 
     def _operator(self) -> PETSc.Mat:
-        """L + D: the upwinded convection matrix of the current velocity (owned rows, global columns)."""
-        L = assemble_matrix(self._convection, space=self.V)
-        Lt = L.transpose(PETSc.Mat())
-        (first, _), size = L.getOwnershipRange(), L.getSizes()
-        rows = []
-        for matrix in (L, Lt):
-            indptr, cols, vals = matrix.getValuesCSR()
-            row = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-            order = np.lexsort((cols, row))
-            rows.append((indptr, cols[order], vals[order], row[order]))
-        (indptr, cols, lv, row), (indptr_t, cols_t, ltv, _) = rows
-        if not (np.array_equal(indptr, indptr_t) and np.array_equal(cols, cols_t)):
-            raise RuntimeError("tissue motion: the convection matrix has an unsymmetric sparsity pattern")
-        off = cols != row + first
-        upwind = np.where(off, np.maximum(0.0, np.maximum(-lv, -ltv)), 0.0)
+        """L + D: the upwinded convection matrix of the current velocity (owned rows, global columns).
+
+        The pattern is fixed: the first call builds L, its transpose, the sort orders of both CSR arrays
+        and L + D; later calls reassemble L in place, reuse the transpose and write the values only."""
+        if self._native is None:
+            self._native = NativeMatrix(self._convection, space=self.V)
+            L = self._native.mat
+            self._Lt = L.transpose(PETSc.Mat())
+            self._structure = _UpwindStructure.of(L, self._Lt)
+        else:
+            L = self._native.assemble()
+            L.transpose(self._Lt)  # MAT_REUSE_MATRIX: same pattern
+        st = self._structure
+        lv, ltv = L.getValuesCSR()[2][st.order], self._Lt.getValuesCSR()[2][st.order_t]
+        upwind = np.where(st.off, np.maximum(0.0, np.maximum(-lv, -ltv)), 0.0)
         values = lv + upwind
-        diagonal = ~off
-        values[diagonal] -= np.bincount(row, weights=upwind, minlength=len(indptr) - 1)[row[diagonal]]
-        A = PETSc.Mat().createAIJ(size, csr=(indptr.astype(PETSc.IntType), cols.astype(PETSc.IntType), values),
-                                  comm=self.comm)
-        A.assemble()
-        L.destroy()
-        Lt.destroy()
-        self._diagonal = np.zeros(len(indptr) - 1)
-        self._diagonal[row[diagonal]] = values[diagonal]
-        return A
+        values[st.diagonal] -= np.bincount(st.row, weights=upwind, minlength=st.n)[st.row[st.diagonal]]
+        if self._A_upwind is None:
+            self._A_upwind = PETSc.Mat().createAIJ(L.getSizes(), csr=(st.indptr, st.cols, values), comm=self.comm)
+        else:
+            self._A_upwind.setValuesCSR(st.indptr, st.cols, values)
+        self._A_upwind.assemble()
+        self._diagonal = np.zeros(st.n)
+        self._diagonal[st.row[st.diagonal]] = values[st.diagonal]
+        return self._A_upwind
 
     def advect(self, fields: list[dolfinx.fem.Function], dt: float) -> MotionStep:
         """Move the densities ``fields`` with the current velocity over ``dt`` [s] (in place, conservative)."""
@@ -143,5 +174,4 @@ class TissueMotion:
                 f.x.array[:n] += tau * change.array / self.mass[:n]
                 f.x.scatter_forward()
         change.destroy()
-        A.destroy()
         return MotionStep(substeps)
