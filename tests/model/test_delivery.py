@@ -109,3 +109,29 @@ def test_a_checkpoint_inhibitor_gets_tissue_transport_only_when_its_tissue_conce
     data["physics"]["drug"]["antibody_transport"] = False
     data["physics"]["growth"]["drug_effect"]["pembrolizumab"] = effect  # a direct effect reads the tissue
     assert needs_transport(Case.model_validate(data), "pembrolizumab")
+
+
+@pytest.mark.mpi
+def test_metrics_compiled_once_equal_freshly_compiled_forms_as_the_drug_moves(comm):
+    from oncotwin.mesh.distribute import mesh_in_memory
+    from oncotwin.model.delivery import create_drug_problems
+    from oncotwin.problems.regions import integrate
+    from tests.model.test_barrier import case_with
+
+    case = case_with({})
+    delivery = create_drug_problems(case, mesh_in_memory(comm, case))["temozolomide"]
+    means = []
+    for _ in range(2):
+        for _ in range(4):
+            delivery.step(1800.0)
+        m = delivery.metrics()
+        c, auc = delivery.output_fields()[:2]
+        for label, tags in (("tumour", delivery.tumour), ("normal", delivery.normal)):
+            volume = integrate(comm, 1.0 * delivery.dx(tags))
+            assert delivery.volumes[label] == pytest.approx(volume, rel=1e-12)
+            mean = integrate(comm, c * delivery.dx(tags)) / volume
+            assert m[f"temozolomide_{label}_mean_mg_per_L"] == pytest.approx(mean, rel=1e-12)
+            auc_mean = integrate(comm, auc * delivery.dx(tags)) / volume
+            assert m[f"temozolomide_{label}_auc_mean_mg_h_per_L"] == pytest.approx(auc_mean, rel=1e-12)
+        means.append(m["temozolomide_tumour_mean_mg_per_L"])
+    assert means[1] != pytest.approx(means[0], rel=1e-3)

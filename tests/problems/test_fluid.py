@@ -16,6 +16,7 @@ from oncotwin.mesh.distribute import TaggedMesh, mesh_in_memory
 from oncotwin.model.fluid import fluid_boundaries
 from oncotwin.model.tissues import fluid_tissues
 from oncotwin.problems.fluid import FluidProblem, FluidTissue
+from oncotwin.problems.regions import integrate
 from oncotwin.verification.spherical_fluid import LayeredSphere, Shell
 
 REPO = Path(__file__).resolve().parents[2]
@@ -167,6 +168,30 @@ def test_vascular_scaling_lowers_tumour_pressure(comm):
     problem.solve()
     after = problem.metrics()["ifp_mean_tumour_mmHg"]
     assert after < before
+
+
+@pytest.mark.mpi
+def test_metrics_compiled_once_equal_freshly_compiled_forms_after_the_state_changes(comm):
+    tm = cube(comm, 6)
+    problem = FluidProblem(tm, MMS_TISSUE, degree=1)
+    problem.solve()
+    first = problem.metrics()
+    problem.output_fields()
+    problem.set_vascular_scaling({"tumour": 0.3})
+    problem.solve()
+    p, dxT = problem.p, problem.dx(1)
+    volume = integrate(comm, 1.0 * dxT)
+    problem.ifp_threshold = integrate(comm, p * dxT) / volume  # a new threshold inside the new range
+    m = problem.metrics()
+    source = problem.output_fields()[2]
+    above = integrate(comm, ufl.conditional(ufl.gt(p, problem.ifp_threshold), 1.0, 0.0) * dxT) / volume
+    assert 0.0 < above < 1.0 and m["ifp_fraction_above_threshold"] == pytest.approx(above, rel=1e-12)
+    assert m["ifp_mean_tumour_mmHg"] == pytest.approx(integrate(comm, p * dxT) / volume, rel=1e-12)
+    assert m["ifp_mean_tumour_mmHg"] != pytest.approx(first["ifp_mean_tumour_mmHg"], rel=1e-6)
+    exchange = integrate(comm, problem.physics.source(p) * problem.dx_exchange(1))
+    assert m["tumour_net_fluid_source_mm3_per_s"] == pytest.approx(exchange, rel=1e-12)
+    cell_total = integrate(comm, source * problem.dx)
+    assert cell_total == pytest.approx(integrate(comm, problem.physics.source(p) * problem.dx), rel=1e-12)
 
 
 def test_unresolved_rim_layer_is_reported(comm):

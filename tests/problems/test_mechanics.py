@@ -11,7 +11,7 @@ from oncotwin.case.schema import Case
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.mesh.distribute import TaggedMesh, mesh_in_memory
 from oncotwin.problems.mechanics import MechanicsProblem, MechanicsTissue
-from oncotwin.problems.regions import region_indicator
+from oncotwin.problems.regions import integrate, region_indicator
 from oncotwin.verification.spherical_inclusion import SphericalInclusion
 from tests.problems.test_fluid import cube
 
@@ -164,6 +164,29 @@ def test_second_solve_reuses_the_preconditioner_and_is_linear_in_density(comm):
     assert p1 is problem.displacement_p1()
     u_max = problem.metrics()["displacement_max_mm"]
     assert comm.allreduce(np.abs(p1.x.array).max(), op=MPI.MAX) <= u_max * (1 + 1e-12)
+
+
+@pytest.mark.mpi
+def test_metrics_compiled_once_equal_freshly_compiled_forms_after_a_new_solve(comm):
+    tm = boxed_cube(comm, 4)
+    P1 = dolfinx.fem.functionspace(tm.mesh, ("Lagrange", 1))
+    density = dolfinx.fem.Function(P1)
+    density.interpolate(lambda x: np.exp(-10 * ((x[0] - 0.4) ** 2 + (x[1] - 0.5) ** 2 + (x[2] - 0.5) ** 2)))
+    tissue = {"tumour": MechanicsTissue(5.0, 0.45, 0.05), "host": MechanicsTissue(2.0, 0.45, 0.0)}
+    problem = MechanicsProblem(tm, tissue, density, ["outer"], degree=1)
+    problem.solve()
+    first = problem.metrics()
+    density.x.array[:] = 1.0 - 0.5 * density.x.array  # not a multiple of the first density
+    problem.solve()
+    m = problem.metrics()
+    u, vm, dxT = problem.displacement, problem.von_mises(), problem.dx(1)
+    volume = integrate(comm, 1.0 * dxT)
+    change = integrate(comm, ufl.div(u) * dxT)
+    assert m["tumour_volume_change_mm3"] == pytest.approx(change, rel=1e-12)
+    assert m["tumour_volume_change_fraction"] == pytest.approx(change / volume, rel=1e-12)
+    assert m["von_mises_mean_tumour_mmHg"] == pytest.approx(integrate(comm, vm * dxT) / volume, rel=1e-12)
+    assert m["volume_change_mm3"] == pytest.approx(integrate(comm, ufl.div(u) * problem.dx), rel=1e-12)
+    assert m["tumour_volume_change_mm3"] != pytest.approx(first["tumour_volume_change_mm3"], rel=1e-3)
 
 
 def test_zero_density_gives_zero_displacement(comm):

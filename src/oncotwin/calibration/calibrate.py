@@ -35,6 +35,7 @@ from oncotwin.calibration.misfit import (
     SegmentationMisfit,
     concatenate,
 )
+from oncotwin.calibration.multilevel import coarse_start
 from oncotwin.calibration.optimise import Result, levenberg_marquardt
 from oncotwin.calibration.parameters import case_fragment
 from oncotwin.calibration.surrogate import SurrogateSearch
@@ -458,11 +459,15 @@ def calibrate(comm: MPI.Comm, case_file: Path, observations_file: Path, out: Pat
             folder, _ = ensure_mesh(comm, case, mesh_root, progress=log.info)
             tmesh = read_tagged_mesh(comm, folder)
         subject = Subject(case, Path(case_file), digest, observations, tmesh, folder)
+        coarse = None
+        if case.calibration.multilevel is not None:
+            with timer.stage("coarse level"):
+                start, coarse = coarse_start(comm, subject, mesh_root, Calibrator, start, ranks_per_run)
         with timer.stage("setup"):
             calibrator = Calibrator(comm, [subject], start=start, ranks_per_run=ranks_per_run)
         with timer.stage("optimise"):
             result = calibrator.run()
-        summary = calibrator.summary(result)
+        summary = dict(calibrator.summary(result), multilevel=coarse)
         with timer.stage("fit curve"):
             curves = {subject.name: calibrator.fit_curve(result.x, subject)}
         if comm.rank == 0:

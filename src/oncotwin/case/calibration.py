@@ -13,6 +13,7 @@ Example::
       optimiser: {max_iterations: 12, tolerance: 1e-3, fd_step: 0.01}
       surrogate: off                       # on | off | auto: a Gaussian-process emulator of the readouts
       surrogate_design: 12                 # full runs of its space-filling design (>= parameters + 1)
+      multilevel: {coarse_factor: 2}       # start on a coarser mesh (sizes x 2), finish on the case's; or off
 
 Parameters are fitted in log space: the prior is log-normal with median ``prior`` and standard deviation
 ``prior_log_sd`` of the natural logarithm (the regularisation), the search stays within ``bounds``
@@ -26,6 +27,11 @@ refined where a full-model check fails, then finishes with the full model; ``off
 only; ``auto`` is ``on`` when every calibrated parameter and observation is one the emulator represents.
 The emulator represents :data:`SURROGATE_PARAMETERS` (those its accuracy test covers) and segmentation
 observations (not scalar series).
+
+``multilevel`` (:mod:`oncotwin.calibration.multilevel`): ``{coarse_factor: f}`` first calibrates on a mesh of
+the same patient whose element sizes (``size_tumour``, ``size_far``, ``size_rim``) are the case's times ``f``
+(> 1), then starts the calibration on the case's mesh from that MAP; ``off`` (the default) calibrates on
+the case's mesh only.
 
 ``prior: FILE`` (relative to the case file) reads a prior file (:mod:`oncotwin.case.prior_file`, e.g. the
 ``prior.yaml`` of ``oncotwin calibrate --cohort``): its entries win over the case's own prior, prior_log_sd
@@ -99,6 +105,12 @@ class Optimiser(StrictModel):
     fd_step: Annotated[float, Field(gt=0, le=0.5)] = 0.01
 
 
+class Multilevel(StrictModel):
+    """Start the calibration on a coarser mesh of the same patient (element sizes times ``coarse_factor``)."""
+
+    coarse_factor: float = 2.0
+
+
 class Calibration(StrictModel):
     """Which parameters a calibration fits, with priors and bounds, and how the misfit is weighted."""
 
@@ -108,12 +120,17 @@ class Calibration(StrictModel):
     prior: Path | None = None
     surrogate: Literal["on", "off", "auto"] = "off"
     surrogate_design: Annotated[int, Field(ge=2, le=1000)] | None = None
+    multilevel: Multilevel | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _switch(cls, data: Any) -> Any:
         if isinstance(data, dict) and isinstance(data.get("surrogate"), bool):  # YAML 1.1 reads on/off as booleans
             data = dict(data, surrogate="on" if data["surrogate"] else "off")
+        if isinstance(data, dict) and data.get("multilevel") in ("off", False, None):
+            data = dict(data, multilevel=None)
+        elif isinstance(data, dict) and data.get("multilevel") in ("on", True):
+            data = dict(data, multilevel={})
         return data
 
     @model_validator(mode="after")
@@ -126,6 +143,10 @@ class Calibration(StrictModel):
         if self.surrogate_design is not None and self.surrogate_design < len(self.parameters) + 1:
             raise FieldProblem("surrogate_design", self.surrogate_design, f"at least the number of parameters plus "
                                f"one ({len(self.parameters) + 1}) full runs are needed to fit the surrogate")
+        factor = self.multilevel.coarse_factor if self.multilevel else 2.0
+        if not 1.0 < factor <= 8.0:
+            raise FieldProblem("multilevel.coarse_factor", factor, "must be > 1 and <= 8 (the coarse mesh's "
+                               "element sizes are the case's times this factor)")
         return self
 
     def surrogate_on(self, scalar_observations: int = 0) -> bool:

@@ -22,8 +22,8 @@ from oncotwin.pk.plasma import PlasmaCurve, plasma_curves
 from oncotwin.problems.drug import DrugProblem
 from oncotwin.problems.fluid import FluidProblem
 from oncotwin.problems.regions import (
+    Integrals,
     dg0_space,
-    integrate,
     measures,
     region_field,
     region_ids,
@@ -65,8 +65,8 @@ class DrugDelivery:
         self.dx, _, _ = measures(tmesh)
         self.tumour = region_ids(tmesh, tmesh.tumour_regions)
         self.normal = region_ids(tmesh, [r for r in tmesh.regions if r not in tmesh.tumour_regions])
-        comm = tmesh.comm
-        self.volumes = {label: integrate(comm, 1.0 * self.dx(tags)) if tags else 0.0
+        self._integrals = integral = Integrals(tmesh.comm)
+        self.volumes = {label: integral(f"{label}_volume", lambda: 1.0 * self.dx(tags)) if tags else 0.0
                         for label, tags in (("tumour", self.tumour), ("normal", self.normal))}
         self.balance_error_max = 0.0
         self.min_concentration_mg_per_l = 0.0
@@ -114,7 +114,7 @@ class DrugDelivery:
 
     def metrics(self) -> dict[str, float]:
         """Plasma and tissue exposure metrics at the current time; refreshes the output fields."""
-        p, comm, n = self.problem, self.tmesh.comm, self.name
+        p, comm, n, integral = self.problem, self.tmesh.comm, self.name, self._integrals
         self._outputs["c"].x.array[:] = MG_PER_L * p.c.x.array
         self._outputs["auc"].x.array[:] = MG_PER_L / 3600.0 * p.auc.x.array
         self._outputs["cmax"].x.array[:] = MG_PER_L * p.cmax.x.array
@@ -125,9 +125,9 @@ class DrugDelivery:
                 continue
             volume = self.volumes[label]
             c, auc = self._outputs["c"], self._outputs["auc"]
-            out[f"{n}_{label}_mean_mg_per_L"] = integrate(comm, c * self.dx(tags)) / volume
+            out[f"{n}_{label}_mean_mg_per_L"] = integral(f"{label}_c", lambda: c * self.dx(tags)) / volume
             out[f"{n}_{label}_max_mg_per_L"] = region_max(comm, c, self.tmesh, tags)
-            out[f"{n}_{label}_auc_mean_mg_h_per_L"] = integrate(comm, auc * self.dx(tags)) / volume
+            out[f"{n}_{label}_auc_mean_mg_h_per_L"] = integral(f"{label}_auc", lambda: auc * self.dx(tags)) / volume
             out[f"{n}_{label}_cmax_max_mg_per_L"] = region_max(comm, self._outputs["cmax"], self.tmesh, tags)
         normal_auc = out.get(f"{n}_normal_auc_mean_mg_h_per_L", 0.0)
         if self.tumour and self.normal:

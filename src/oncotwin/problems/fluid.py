@@ -21,9 +21,9 @@ from oncotwin.la.petsc import (
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.fluid import FarField, StarlingDarcy, effective_vascular_pressure
 from oncotwin.problems.regions import (
+    Integrals,
     TumourBlend,
     dg0_space,
-    integrate,
     measures,
     region_coefficient,
     region_ids,
@@ -191,6 +191,9 @@ class FluidProblem:
         self._configure_solver()
         self._matrix_stale = False
         self._projection = None
+        self._net_source = None
+        self._integrals = Integrals(self.comm)
+        self._ifp_threshold = dolfinx.fem.Constant(mesh, PETSc.ScalarType(ifp_threshold))
         self.last_solve: SolveInfo | None = None
 
     # ---------------------------------------------------------------- set-up
@@ -322,36 +325,43 @@ class FluidProblem:
     def net_source(self) -> dolfinx.fem.Function:
         """Net fluid source per unit volume (vascular gain - lymphatic loss) as a DG0 field [1/s]."""
         # Cell averages: exact integrals of the source over each cell divided by its volume.
-        v = ufl.TestFunction(self.Q0)
-        cellvol = ufl.CellVolume(self.tmesh.mesh)
-        form = dolfinx.fem.form(self.physics.source(self.p) / cellvol * v * self.dx)
-        vec = dolfinx.fem.petsc.assemble_vector(form)
+        if self._net_source is None:
+            v = ufl.TestFunction(self.Q0)
+            cellvol = ufl.CellVolume(self.tmesh.mesh)
+            form = dolfinx.fem.form(self.physics.source(self.p) / cellvol * v * self.dx)
+            self._net_source = (form, dolfinx.fem.petsc.create_vector(self.Q0))
+        form, vec = self._net_source
+        with vec.localForm() as local:
+            local.set(0.0)
+        dolfinx.fem.petsc.assemble_vector(vec, form)
         vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         f = dolfinx.fem.Function(self.Q0, name="fluid_source")
         vec.copy(f.x.petsc_vec)
         f.x.scatter_forward()
-        vec.destroy()
         return f
 
     def metrics(self) -> dict[str, float]:
         """IFP and rim-flow metrics of the current solution (same values on every rank)."""
-        tm, comm, p = self.tmesh, self.comm, self.p
+        tm, comm, p, integral = self.tmesh, self.comm, self.p, self._integrals
         tumour = region_ids(tm, tm.tumour_regions)
         dxT = self.dx(tumour) if tumour else None
-        volume = integrate(comm, 1.0 * dxT)
-        above = ufl.conditional(ufl.gt(p, self.ifp_threshold), 1.0, 0.0)
+        volume = integral("volume", lambda: 1.0 * dxT)
+        self._ifp_threshold.value = self.ifp_threshold
         rim = tm.boundaries.get("tumour_boundary")
-        chi = region_indicator(tm, tm.tumour_regions)
-        rim_area = integrate(comm, 1.0 * self.dS(rim)) + integrate(comm, chi * self.ds(rim))
+        rim_area = integral("rim_interior", lambda: 1.0 * self.dS(rim)) + integral(
+            "rim_exterior", lambda: region_indicator(tm, tm.tumour_regions) * self.ds(rim))
         # Conservative rim flux: by the divergence theorem, the outflow through the tumour boundary
         # equals the net fluid production inside the tumour, integrated exactly as the discrete
         # equations do (discrete mass balance), unlike a pointwise -K grad p . n at the rim.
-        source = integrate(comm, self.physics.source(p) * self.dx_exchange(tumour)) if tumour else 0.0
+        source = integral("source", lambda: self.physics.source(p) * self.dx_exchange(tumour)) if tumour else 0.0
+        def above():
+            return ufl.conditional(ufl.gt(p, self._ifp_threshold), 1.0, 0.0) * dxT
+
         return {
             "segmented_tumour_volume_mm3": volume,
             "ifp_max_tumour_mmHg": region_max(comm, p, tm, tumour),
-            "ifp_mean_tumour_mmHg": integrate(comm, p * dxT) / volume,
-            "ifp_fraction_above_threshold": integrate(comm, above * dxT) / volume,
+            "ifp_mean_tumour_mmHg": integral("pressure", lambda: p * dxT) / volume,
+            "ifp_fraction_above_threshold": integral("above", above) / volume,
             "ifp_threshold_mmHg": self.ifp_threshold,
             "rim_outward_velocity_mean_um_per_s": UM_PER_MM * source / rim_area if rim_area > 0 else math.nan,
             "tumour_net_fluid_source_mm3_per_s": source,

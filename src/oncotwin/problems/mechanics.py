@@ -28,8 +28,8 @@ from oncotwin.la.petsc import (
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.elasticity import GrowthElasticity
 from oncotwin.problems.regions import (
+    Integrals,
     dg0_space,
-    integrate,
     max_over,
     measures,
     region_coefficient,
@@ -137,6 +137,7 @@ class MechanicsProblem:
         self.last_solve: SolveInfo | None = None
         self._von_mises = None
         self._vertex_projection = None
+        self._integrals = Integrals(self.comm)
         self._p1 = None
 
     # ---------------------------------------------------------------- set-up
@@ -269,9 +270,10 @@ class MechanicsProblem:
         vm_owned = vm.x.array[self.Q0.dofmap.list[np.arange(num_cells), 0]]
         tumour = region_ids(tm, tm.tumour_regions)
         dxT = self.dx(tumour) if tumour else None
-        tumour_volume = integrate(comm, 1.0 * dxT) if tumour else 0.0
-        tumour_change = integrate(comm, ufl.div(u) * dxT) if tumour else 0.0
-        mean_vm = integrate(comm, vm * dxT) / tumour_volume if tumour_volume > 0 else math.nan
+        integral = self._integrals
+        tumour_volume = integral("tumour_volume", lambda: 1.0 * dxT) if tumour else 0.0
+        tumour_change = integral("tumour_change", lambda: ufl.div(u) * dxT) if tumour else 0.0
+        mean_vm = integral("von_mises", lambda: vm * dxT) / tumour_volume if tumour_volume > 0 else math.nan
         return {
             "displacement_max_mm": max(max_over(comm, norms), 0.0),
             "host_displacement_max_mm": max(max_over(comm, norms[host_dofs]), 0.0),
@@ -279,7 +281,7 @@ class MechanicsProblem:
             "von_mises_mean_tumour_mmHg": mean_vm,
             "tumour_volume_change_mm3": tumour_change,
             "tumour_volume_change_fraction": tumour_change / tumour_volume if tumour_volume > 0 else math.nan,
-            "volume_change_mm3": integrate(comm, ufl.div(u) * self.dx),
+            "volume_change_mm3": integral("volume_change", lambda: ufl.div(u) * self.dx),
             "mechanics_iterations": self.last_solve.iterations if self.last_solve else -1,
         }
 

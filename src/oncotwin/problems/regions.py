@@ -73,6 +73,27 @@ def integrate(comm, form) -> float:
     return comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(form)), op=MPI.SUM)
 
 
+class Integrals:
+    """Scalar integrals compiled once per problem and reassembled at every call (summed over ranks).
+
+    Compiling a form (UFL signature, JIT cache look-up, integration entities of its subdomains) costs
+    more than assembling it on the meshes of a run, and metrics are evaluated at every output; so each
+    integrand is built and compiled at its first use under a key and reused. The integrand must refer
+    only to the problem's persistent Functions and Constants (values that change are set in place).
+    """
+
+    def __init__(self, comm):
+        self.comm = comm
+        self._forms: dict[str, dolfinx.fem.Form] = {}
+
+    def __call__(self, key: str, integrand: Callable[[], ufl.Form]) -> float:
+        """The integral of ``integrand()`` (built only at the first call with this key)."""
+        form = self._forms.get(key)
+        if form is None:
+            form = self._forms[key] = dolfinx.fem.form(integrand())
+        return self.comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM)
+
+
 def typical_cell_size(comm, mesh: dolfinx.mesh.Mesh) -> float:
     """Edge of the regular tetrahedron of the mean cell volume [mesh units] (same value on every rank).
 
