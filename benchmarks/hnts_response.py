@@ -28,8 +28,9 @@ Design (fixed before looking at any result; nothing is tuned on a test patient):
   cohort takes them with ``--reuse``: a patient's fit does not depend on the others, and a fold's prior
   uses its training patients' fits only;
 * baselines on the same folds: no change (the pre-RT volume), cohort ratio (pre-RT volume times the
-  training patients' geometric-mean mid/pre ratio) and the 0-D PSI model of Prokopiou et al. 2015
-  (:mod:`oncotwin.series.psi`, as ``benchmarks/hnts_psi.py``).
+  training patients' geometric-mean mid/pre ratio), the training patients' median mid-RT volume
+  (ignoring the patient) and the 0-D PSI model of Prokopiou et al. 2015 (:mod:`oncotwin.series.psi`, as
+  ``benchmarks/hnts_psi.py``).
 
 Writes ``<out>/hnts_response.json``: per patient ``id``, ``set`` (train/test), ``fold``, observed
 ``pre_volume_cm3`` and ``mid_volume_cm3``, ``predicted_volume_cm3`` {day: cm^3} of the spatial model and
@@ -172,7 +173,8 @@ def predicted_cm3(run: Path) -> dict[str, float]:
 
 
 def baselines(patients: dict[str, dict], train: list[str], pid: str) -> dict:
-    """No change, cohort ratio and the 0-D PSI model fitted on ``train``, for patient ``pid`` [cm^3]."""
+    """No change, cohort ratio, the training mid-RT median volume and the 0-D PSI model fitted on ``train``,
+    for patient ``pid`` [cm^3]."""
     pre, mid = [patients[p]["pre"] for p in train], [patients[p]["mid"] for p in train]
     fractions = weekday_fractions(RT_START_DAY, FRACTIONS)
     ratio = float(np.exp(np.mean(np.log(np.divide(mid, pre)))))
@@ -181,6 +183,7 @@ def baselines(patients: dict[str, dict], train: list[str], pid: str) -> dict:
     days = [str(d) for d in PREDICT_DAYS]
     return {"no_change": dict.fromkeys(days, patients[pid]["pre"]),
             "cohort_ratio": dict.fromkeys(days, patients[pid]["pre"] * ratio),
+            "cohort_median_volume": dict.fromkeys(days, float(np.median(mid))),
             "psi": {d: float(v) for d, v in zip(days, psi, strict=True)},
             "psi_fit": {"gamma": fit.gamma, "capacity_cm3": fit.capacity}, "cohort_ratio_value": ratio}
 
@@ -197,7 +200,8 @@ def run_fold(name: str, train: list[str], predict: list[str], patients: dict, ar
     fit = {"train": train, **{n: {k: p[k] for k in ("population_median", "population_median_interval_95",
                                                       "between_patient_log_sd", "informed", "unit")}
                               for n, p in summary["parameters"].items()},
-           "individual": {p["label"]: {n: v["map"] for n, v in p["individual"].items()} for p in summary["patients"]}}
+           "individual": {p["label"]: p["individual"] | {"forward_runs": p["forward_runs"], "reused": p["reused"]}
+                          for p in summary["patients"]}}
     rows = []
     for pid in predict:
         run = folder / f"run_{pid}"
@@ -213,7 +217,7 @@ def median_errors(rows: list[dict]) -> dict[str, dict[str, float]]:
     """Median over the test patients of |predicted - observed mid-RT volume| [cm^3], per method and day."""
     test = [r for r in rows if r["set"] == "test"]
     methods = {"spatial": lambda r: r["predicted_volume_cm3"]}
-    methods.update({m: (lambda r, m=m: r["baselines"][m]) for m in ("psi", "no_change", "cohort_ratio")})
+    methods.update({m: (lambda r, m=m: r["baselines"][m]) for m in ("psi", "no_change", "cohort_ratio", "cohort_median_volume")})
     return {m: {str(d): float(np.median([abs(get(r)[str(d)] - r["mid_volume_cm3"]) for r in test]))
                 for d in PREDICT_DAYS} for m, get in methods.items()}
 
@@ -292,6 +296,12 @@ def print_table(payload: dict) -> None:
         print(f"| {r['id']} | {r['set']} | {r['pre_volume_cm3']:.2f} | {r['mid_volume_cm3']:.2f} | "
               + " | ".join(cells) + f" | {fold['radiosensitivity']['population_median']:.3g}, "
               f"{fold['clearance_half_time']['population_median']:.3g} |")
+    individual = {}
+    for fold in payload["folds"].values():
+        individual |= fold["individual"]
+    for label, fit in individual.items():  # the same fit in every fold (a patient's fit ignores the others)
+        print(f"{label}: own fit (MAP, log sd) " + ", ".join(f"{n} {fit[n]['map']:.3g} ({fit[n]['log_sd']:.2f})"
+                                                             for n in PARAMETERS))
     for m, by_day in payload["median_absolute_error_cm3"].items():
         print(f"median |error| {m:13s}: " + ", ".join(f"day {d} {v:.2f} cm^3" for d, v in by_day.items()))
     print(f"wall time {payload['wall_seconds']:.0f} s")

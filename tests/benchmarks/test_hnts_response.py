@@ -7,6 +7,7 @@ mid-RT sphere) in the dataset's file layout; two train, one is predicted from th
 
 from __future__ import annotations
 
+import csv
 import importlib
 import json
 import math
@@ -69,10 +70,12 @@ def test_split_through_the_cli_writes_the_required_fields(script, data, tmp_path
     commands = [c["command"].split()[1] for c in payload["commands"]]
     assert commands == ["calibrate", "run", "run", "run"] and all(c["status"] == 0 for c in payload["commands"])
     errors = payload["median_absolute_error_cm3"]
-    assert set(errors) == {"spatial", "psi", "no_change", "cohort_ratio"}
+    assert set(errors) == {"spatial", "psi", "no_change", "cohort_ratio", "cohort_median_volume"}
     assert errors["no_change"]["35"] == pytest.approx(rows["s3"]["pre_volume_cm3"] - rows["s3"]["mid_volume_cm3"])
-    assert "masks" not in (out / "inputs").iterdir().__next__().name  # inputs point at the data, not copies
-    assert not list((out / "inputs").rglob("*.nii.gz"))
+    assert not list((out / "inputs").rglob("*.nii.gz"))  # the inputs point at the data, never copies
+    metrics = {float(r["time_day"]): float(r["tumour_volume_mm3"])
+               for r in csv.DictReader((out / "split" / "run_s3" / "metrics.csv").open())}
+    assert rows["s3"]["predicted_volume_cm3"]["35"] == pytest.approx(metrics[35.0] / 1000, rel=1e-12)
 
 
 def test_a_bad_train_id_is_one_line_and_exit_2(script, data, tmp_path, capsys):

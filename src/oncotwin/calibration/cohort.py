@@ -33,7 +33,7 @@ import yaml
 from mpi4py import MPI
 
 from oncotwin import __version__
-from oncotwin.calibration.calibrate import Calibrator, Subject
+from oncotwin.calibration.calibrate import Calibrator, Prior, Subject
 from oncotwin.calibration.optimise import Result
 from oncotwin.calibration.population import Individual, Population, two_stage
 from oncotwin.case import load_case
@@ -92,12 +92,12 @@ def earlier_fits(folder: Path) -> dict[tuple[str, str], dict]:
                             f"of `oncotwin calibrate --cohort`): {exc}") from None
 
 
-def reused_result(earlier: dict | None, calibrator: Calibrator) -> Result | None:
+def reused_result(earlier: dict | None, names: list[str], prior: Prior) -> Result | None:
     """The earlier fit as a :class:`Result` (no forward run), or None when it used other parameters or priors."""
-    if earlier is None or list(earlier["individual"]) != calibrator.names:
+    if earlier is None or list(earlier["individual"]) != names:
         return None
-    if not (np.allclose(earlier["prior_mean_log"], calibrator.prior.mean, rtol=0, atol=1e-12)
-            and np.allclose(earlier["prior_precision_log"], calibrator.prior.precision, rtol=1e-12, atol=0)):
+    if not (np.allclose(earlier["prior_mean_log"], prior.mean, rtol=0, atol=1e-12)
+            and np.allclose(earlier["prior_precision_log"], prior.precision, rtol=1e-12, atol=0)):
         return None
     return Result(x=np.asarray(earlier["log_map"], float), covariance=np.asarray(earlier["log_covariance"], float),
                   objective=earlier["objective"], data_misfit=math.nan, prior_misfit=math.nan,
@@ -107,37 +107,39 @@ def reused_result(earlier: dict | None, calibrator: Calibrator) -> Result | None
 def fit_patients(comm: MPI.Comm, cohort: Cohort, patients: list, mesh_root: Path, timer: StageTimer,
                  reuse: dict[tuple[str, str], dict] | None = None) -> list[dict]:
     """The individual Laplace fit of every patient (meshes are cached under ``mesh_root``; ``reuse``: earlier
-    fits by content hashes, see :func:`earlier_fits`)."""
+    fits by content hashes, see :func:`earlier_fits`, which need neither mesh nor forward run)."""
     fits = []
     for label, case_file, (case, digest, observations) in zip(cohort.labels, cohort.cases, patients, strict=True):
+        prior = Prior.from_case(case.calibration)
+        earlier = (reuse or {}).get((digest, observations.sha256))
+        result = reused_result(earlier, list(case.calibration.parameters), prior)
+        fit = {"label": label, "prior": prior, "spec": case.calibration, "result": result, "reused": True,
+               "cells": earlier and earlier["cells"], "forward_seconds": 0.0}
+        if result is not None:
+            log.info("calibrate --cohort: %s: the earlier fit is reused (same case, observations and priors)", label)
+            fits.append(fit)
+            continue
         with timer.stage(f"mesh {label}"):
             folder, _ = ensure_mesh(comm, case, mesh_root, progress=log.info)
             tmesh = read_tagged_mesh(comm, folder)
         with timer.stage(f"fit {label}"):
-            calibrator = Calibrator(comm, [Subject(case, Path(case_file), digest, observations, tmesh)])
-            result = reused_result((reuse or {}).get((digest, observations.sha256)), calibrator)
-            reused = result is not None
-            if not reused:
-                log.info("calibrate --cohort: fitting %s (%d observation(s))", label,
-                         len(observations.segmentations) + len(observations.scalars))
-                result = calibrator.run()
-            else:
-                log.info("calibrate --cohort: %s: the earlier fit is reused (same case, observations and priors)",
-                         label)
-        fits.append({"label": label, "calibrator": calibrator, "result": result, "reused": reused,
-                     "cells": tmesh.mesh.topology.index_map(3).size_global,
-                     "forward_seconds": calibrator.subjects[0].forward.seconds})
+            calibrator = Calibrator(comm, [Subject(case, Path(case_file), digest, observations, tmesh)], prior)
+            log.info("calibrate --cohort: fitting %s (%d observation(s))", label,
+                     len(observations.segmentations) + len(observations.scalars))
+            fit["result"] = calibrator.run()
+        fits.append(fit | {"reused": False, "cells": tmesh.mesh.topology.index_map(3).size_global,
+                           "forward_seconds": calibrator.subjects[0].forward.seconds})
     return fits
 
 
 def prior_document(names: list[str], population: Population, fits: list[dict], n: int) -> dict:
     """The ``prior.yaml`` content (quantities in the reporting units)."""
-    first = fits[0]["calibrator"].prior
+    first = fits[0]["prior"]
     mean, sd = population.predictive(first.mean, first.precision)
     parameters = {}
     for j, name in enumerate(names):
         kind = PARAMETERS[name]
-        specs = [f["calibrator"].spec.parameters[name] for f in fits]
+        specs = [f["spec"].parameters[name] for f in fits]
         lower, upper = min(s.lower for s in specs), max(s.upper for s in specs)
         median = min(max(math.exp(mean[j]), lower), upper)
         parameters[name] = {"prior": kind.text(median), "prior_log_sd": round(float(sd[j]), 6),
@@ -171,8 +173,8 @@ def cohort_summary(names: list[str], population: Population, fits: list[dict]) -
             "label": fit["label"], "converged": result.converged, "flat": result.flat, "forward_runs": result.runs,
             "objective": result.objective, "cells": fit["cells"], "reused": fit["reused"],
             "log_map": result.x.tolist(), "log_covariance": np.asarray(result.covariance).tolist(),
-            "prior_mean_log": fit["calibrator"].prior.mean.tolist(),
-            "prior_precision_log": fit["calibrator"].prior.precision.tolist(),
+            "prior_mean_log": fit["prior"].mean.tolist(),
+            "prior_precision_log": fit["prior"].precision.tolist(),
             "individual": {n: {"map": PARAMETERS[n].user_value(math.exp(result.x[j])), "log_sd": float(sd[j])}
                            for j, n in enumerate(names)},
             "random_effect": {n: {"value": PARAMETERS[n].user_value(math.exp(effect[j])),
@@ -193,8 +195,8 @@ def calibrate_cohort(comm: MPI.Comm, cohort_file: Path, out: Path, mesh_root: Pa
                                inputs=(cohort.file, *cohort.cases, *cohort.observations))
     try:
         fits = fit_patients(comm, cohort, patients, mesh_root, timer, earlier)
-        individuals = [Individual(f["result"].x, f["result"].covariance, f["calibrator"].prior.mean,
-                                  f["calibrator"].prior.precision) for f in fits]
+        individuals = [Individual(f["result"].x, f["result"].covariance, f["prior"].mean,
+                                  f["prior"].precision) for f in fits]
         population = on_root(comm, two_stage, individuals)
         summary = cohort_summary(names, population, fits)
         if comm.rank == 0:
