@@ -64,6 +64,7 @@ FRACTIONS = 35               # 70 Gy in 35 fractions of 2 Gy, Monday to Friday
 WINDOW_DAYS = (28, 42)       # mid-RT scan: 2-4 weeks after the start of RT
 PREDICT_DAYS = (28, 35, 42)  # window start, middle and end
 PARAMETERS = ("radiosensitivity", "clearance_half_time")
+BASELINES = ("psi", "no_change", "cohort_ratio", "cohort_median_volume")
 ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -216,10 +217,12 @@ def run_fold(name: str, train: list[str], predict: list[str], patients: dict, ar
 def median_errors(rows: list[dict]) -> dict[str, dict[str, float]]:
     """Median over the test patients of |predicted - observed mid-RT volume| [cm^3], per method and day."""
     test = [r for r in rows if r["set"] == "test"]
-    methods = {"spatial": lambda r: r["predicted_volume_cm3"]}
-    methods.update({m: (lambda r, m=m: r["baselines"][m]) for m in ("psi", "no_change", "cohort_ratio", "cohort_median_volume")})
-    return {m: {str(d): float(np.median([abs(get(r)[str(d)] - r["mid_volume_cm3"]) for r in test]))
-                for d in PREDICT_DAYS} for m, get in methods.items()}
+
+    def predicted(r: dict, method: str) -> dict[str, float]:
+        return r["predicted_volume_cm3"] if method == "spatial" else r["baselines"][method]
+
+    return {m: {str(d): float(np.median([abs(predicted(r, m)[str(d)] - r["mid_volume_cm3"]) for r in test]))
+                for d in PREDICT_DAYS} for m in ("spatial", *BASELINES)}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
