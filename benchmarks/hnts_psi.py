@@ -21,24 +21,14 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from oncotwin.imaging.images import read_label_map
 from oncotwin.series.psi import PUBLISHED, leave_one_out, median_absolute_errors, weekday_fractions
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from hnts_response import FRACTIONS, GTVP, PREDICT_DAYS, RT_START_DAY
+from hnts_response import DATA, FRACTIONS, PREDICT_DAYS, RT_START_DAY, gtvp_volume_cm3  # noqa: E402
 
-DATA = HERE.parent.parent / "shared" / "data" / "hnts_mrg_2024"
 PATIENTS = (77, 78, 80, 88, 99)
-
-
-def gtvp_volume_cm3(path: Path) -> float:
-    """Voxel count of label 1 x voxel volume [cm^3]."""
-    image = read_label_map(path, "hnts mask")
-    return float(np.count_nonzero(image.array == GTVP) * image.voxel_volume / 1000.0)
 
 
 def main(argv: list[str] | None = None) -> int:

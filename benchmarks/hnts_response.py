@@ -1,53 +1,40 @@
-"""Benchmark: radiotherapy response of real head-and-neck tumours (HNTS-MRG 2024), calibrate then predict.
+"""Benchmark: HNTS-MRG 2024 mid-radiotherapy volumes predicted through the command line (issue 17).
 
-Run (from the repository root; needs ``../shared/data/hnts_mrg_2024``)::
+Run (from the repository root; needs ``../shared/data/hnts_mrg_2024`` or ``--data DIR``)::
 
-    .venv/bin/mpirun -n 2 .venv/bin/python benchmarks/hnts_response.py [--out results/hnts]
+    python benchmarks/hnts_response.py [--train 77,78,80] [--test 88,99] [--out DIR] [--ranks 2]
+    python benchmarks/hnts_response.py --loo [--ranks 2]        # leave-one-out over every given patient
 
-The data are five patients' primary-tumour masks (label 1, GTVp) before radiotherapy (registered onto the
-mid-treatment grid) and 2-4 weeks into it. They are read where they lie (non-commercial licence: never
-copied); only case and observation files that point at them are written into ``--out``.
+The script itself is serial; with ``--ranks N`` (N > 1) every ``oncotwin`` command runs as
+``mpirun -n N python -m oncotwin ...``, otherwise in process (:func:`oncotwin.cli.main`). A patient id
+``P`` names ``P_preRT_mask_registered.nii.gz`` and ``P_midRT_mask.nii.gz`` in ``--data``; the masks are
+read where they lie (non-commercial licence: never copied), ``<out>/inputs`` holds case and observation
+files that point at them.
 
-Fixed design (decided before looking at any result; nothing here is tuned on the test patients):
+Design (fixed before looking at any result; nothing is tuned on a test patient):
 
-* primary tumour only (label 1; the nodes, label 2, are host tissue when they fall within the margin);
-* train on patients 77, 78, 80 (one population fit: radiosensitivity and proliferation rate shared);
-  test on 88, 99 (predicted from their pre-RT mask and the standard schedule only);
-* time axis: t = 0 at the pre-RT scan; radiotherapy starts 14 days later (middle of the 1-3 week gap),
-  2 Gy on weekdays, 35 fractions (70 Gy); the mid-RT scan lies 2-4 weeks into RT, i.e. somewhere in the
-  window t = 28-42 days. The window enters the calibration as such (moment matching of the unknown date,
-  see :mod:`oncotwin.calibration.misfit`) and every prediction is reported at its start, middle and end.
-  Fractions land on whole days and one is given at t = 28 and t = 42 (Mondays) before the model is
-  sampled, so the window spans 11-21 fractions (22-42 Gy);
-* model: logistic growth and invasion (``physics.growth``; diffusivity at its default 0.13 mm^2/day), LQ
-  radiotherapy with alpha/beta = 10 Gy, fully oxygenated (no oxygen model: OER factor 1), no fluid, drug
-  or mechanics. The baseline density is 0.8 inside the mask, graded linearly from the detection threshold
-  (0.2) on the segmented surface over ``INITIAL_DENSITY_DEPTH`` (10 mm, about the radius of these tumours:
-  cellularity rises towards the core). A shallow edge (3 mm, the first run) left a saturated core that
-  is visible until the surviving fraction falls below 0.2/0.8 and then vanishes at once, so every
-  predicted tumour vanished inside the window; the deep gradient lets the visible volume shrink
-  gradually with the surviving fraction;
-* priors: radiosensitivity alpha log-normal, median 0.2 1/Gy (HNSCC clinical alpha estimates are
-  0.1-0.35 1/Gy), log sd 1, bounds 0.01-2 1/Gy; net proliferation rate median 0.02 1/day (potential
-  doubling 3-5 days, i.e. 0.14-0.23 1/day, but a net rate far lower because of cell loss), log sd 1,
-  bounds 0.001-0.5 1/day;
-* misfit: ``volume_sd`` 0.2 and ``shape_discordance`` 0.4 (a symmetric difference of 40 % of the volume,
-  i.e. an inter-observer Dice of about 0.8), because head-and-neck GTVs vary a lot between observers and
-  the registration of the pre-RT mask alters its shape and volume (data README);
-* mesh: ``size_tumour`` chosen from the pre-RT volume for about 20k cells in the tumour if the size field
-  ruled (1.5-2 mm), margin 10 mm, graded to 4 mm over 6 mm. The mesher keeps the surface triangles at
-  voxel size, so the surfaces rule instead: 68k cells on the 1 mm grid of patient 77, 170-270k cells on
-  the 0.5 mm grids of the others (about 20 s per 42-day forward run of the largest on 2 cores);
-* start of the optimiser: the priors. Where the model tumour has vanished over the whole window the
-  misfit is flat; the optimiser then scans each parameter over its bounds and restarts from the best
-  point (:mod:`oncotwin.calibration.optimise`).
+* primary tumour only (label 1, GTVp; the nodes are host tissue); t = 0 at the pre-RT scan, 2 Gy on
+  weekdays from day 14, 35 fractions; the mid-RT scan lies 2-4 weeks into RT: an observation window
+  ``["28 day", "42 day"]`` (the calibration marginalises over the date);
+* the model of ``physics.growth`` with its defaults (doomed cells cleared with T_c, tissue motion,
+  volume exclusion), uniform baseline density 0.8 inside the mask, proliferation 0.02 1/day, LQ with
+  alpha/beta 10 Gy, no oxygen; fitted: ``radiosensitivity`` and ``clearance_half_time`` with the
+  package's sourced default priors (0.19 /Gy, log sd 0.3; 10 days, log sd 0.7, Lim et al. 2008);
+  misfit ``volume_sd`` 0.2, ``shape_discordance`` 0.4 (inter-observer variation of head-and-neck GTVs);
+* per fold: ``oncotwin calibrate --cohort`` on the training patients (``prior.yaml``), then
+  ``oncotwin run CASE --prior prior.yaml`` for every test patient (and, without ``--loo``, the training
+  patients in sample); the predicted volume is ``tumour_volume_mm3`` of ``metrics.csv`` at days 28, 35
+  and 42. With ``--loo`` every patient's individual fit is made once (a cohort of all) and each fold's
+  cohort takes them with ``--reuse``: a patient's fit does not depend on the others, and a fold's prior
+  uses its training patients' fits only;
+* baselines on the same folds: no change (the pre-RT volume), cohort ratio (pre-RT volume times the
+  training patients' geometric-mean mid/pre ratio), the training patients' median mid-RT volume
+  (ignoring the patient) and the 0-D PSI model of Prokopiou et al. 2015 (:mod:`oncotwin.series.psi`, as
+  ``benchmarks/hnts_psi.py``).
 
-Reported per patient (test, and train as in-sample): observed mid-RT volume (voxel count x voxel volume),
-predicted visible volume (density >= detection threshold, rasterised onto the mask grid and counted) and
-voxel Dice at days 28, 35 and 42 after the pre-RT scan: the relative volume error and Dice at the middle
-(day 35) with their range over the window; baselines "no change" (the pre-RT mask itself) and "cohort
-ratio" (pre-RT volume times the training patients' geometric-mean volume ratio; volume only). Results go
-to ``<out>/hnts_response.{json,csv,md}``; the calibration summary to ``<out>/calibration.json``.
+Writes ``<out>/hnts_response.json``: per patient ``id``, ``set`` (train/test), ``fold``, observed
+``pre_volume_cm3`` and ``mid_volume_cm3``, ``predicted_volume_cm3`` {day: cm^3} of the spatial model and
+``baselines``; per fold the fitted population medians; the median absolute errors of the test patients.
 """
 
 from __future__ import annotations
@@ -55,6 +42,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
+import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -62,365 +52,263 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from oncotwin.core.fenics import MPI
+from oncotwin.imaging.images import read_label_map
+from oncotwin.series.psi import fit_psi, psi_volume, weekday_fractions
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-sys.path.insert(0, str(HERE))
-
-from common import machine_note
-
-DATA = REPO.parent / "shared" / "data" / "hnts_mrg_2024"
-TRAIN = (77, 78, 80)
-TEST = (88, 99)
+DATA = HERE.parent.parent / "shared" / "data" / "hnts_mrg_2024"
+TRAIN, TEST = ("77", "78", "80"), ("88", "99")
 GTVP = 1
-DAY = 86400.0
-RT_START_DAY = 14           # t of the first fraction [day after the pre-RT scan]
-FRACTIONS = 35              # 70 Gy in 35 fractions of 2 Gy, Monday to Friday
-WINDOW_DAYS = (28, 42)      # mid-RT scan: 2-4 weeks after the start of RT
+RT_START_DAY = 14            # t of the first fraction [day after the pre-RT scan]
+FRACTIONS = 35               # 70 Gy in 35 fractions of 2 Gy, Monday to Friday
+WINDOW_DAYS = (28, 42)       # mid-RT scan: 2-4 weeks after the start of RT
 PREDICT_DAYS = (28, 35, 42)  # window start, middle and end
-INITIAL_DENSITY = 0.8
-INITIAL_DENSITY_DEPTH_MM = 10.0
-TUMOUR_CELLS_TARGET = 20000
-CELLS_PER_H3 = 7.8          # gmsh tetrahedra per size^3 of volume away from voxel-size surfaces
+PARAMETERS = ("radiosensitivity", "clearance_half_time")
+BASELINES = ("psi", "no_change", "cohort_ratio", "cohort_median_volume")
+ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
-# ------------------------------------------------------------------------------------------- inputs
-def pre_mask(patient: int) -> Path:
-    """The pre-RT mask (registered onto the mid-RT grid)."""
-    return DATA / f"{patient}_preRT_mask_registered.nii.gz"
+class UsageError(Exception):
+    """A bad command-line value: one line, exit 2, nothing written."""
 
 
-def mid_mask(patient: int) -> Path:
-    """The mid-RT mask."""
-    return DATA / f"{patient}_midRT_mask.nii.gz"
+def masks(data: Path, pid: str) -> tuple[Path, Path]:
+    """The pre-RT (registered) and mid-RT masks of a patient."""
+    return data / f"{pid}_preRT_mask_registered.nii.gz", data / f"{pid}_midRT_mask.nii.gz"
 
 
-def read_gtvp(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
-    """Boolean GTVp mask, affine and voxel volume [mm^3] of a label map."""
-    from oncotwin.imaging.images import read_label_map
+def patient_ids(text: str, flag: str, data: Path) -> list[str]:
+    """Comma-separated ids, each with both masks in ``data``."""
+    ids = [p.strip() for p in text.split(",") if p.strip()]
+    available = sorted(p.name.split("_")[0] for p in data.glob("*_midRT_mask.nii.gz"))
+    for pid in ids or [text]:
+        if not ID.match(pid) or not all(m.is_file() for m in masks(data, pid)):
+            raise UsageError(f"{flag}: got {pid!r}; allowed: ids with {pid}_preRT_mask_registered.nii.gz and "
+                             f"{pid}_midRT_mask.nii.gz in {data} (there: {', '.join(available) or 'none'})")
+    return ids
 
+
+def gtvp_volume_cm3(path: Path) -> float:
+    """Voxel count of label 1 x voxel volume [cm^3]."""
     image = read_label_map(path, "hnts mask")
-    return image.array == GTVP, image.affine, image.voxel_volume
+    return float(np.count_nonzero(image.array == GTVP) * image.voxel_volume / 1000.0)
 
 
-def schedule() -> str:
-    """The standard course: 2 Gy on weekdays, 35 fractions, the first on day RT_START_DAY + 1 (day 1 is t = 0)."""
-    return f"days 1-5 every 7 days x {FRACTIONS // 5} from day {RT_START_DAY + 1}"
+def size_tumour(volume_cm3: float) -> float:
+    """Tumour mesh size [mm] for about 20k cells in the tumour (7.8 tetrahedra per h^3), within 1.5-2 mm."""
+    return float(np.clip(round((7.8 * volume_cm3 * 1000.0 / 20000) ** (1 / 3), 1), 1.5, 2.0))
 
 
-def size_tumour(volume_mm3: float) -> float:
-    """Tumour mesh size [mm] for about TUMOUR_CELLS_TARGET cells in the tumour, within 1.5-2 mm."""
-    h = (CELLS_PER_H3 * volume_mm3 / TUMOUR_CELLS_TARGET) ** (1.0 / 3.0)
-    return float(np.clip(round(h, 1), 1.5, 2.0))
-
-
-def case_data(patient: int, pre_volume_mm3: float) -> dict:
-    """The case file of one patient (the template: only the mask and the mesh size differ)."""
+def case_data(pid: str, labels: Path, pre_cm3: float, mesh: dict, max_iterations: int) -> dict:
+    """The case file of one patient (only the mask and the mesh size differ between patients)."""
     return {
-        "name": f"hnts_{patient}",
-        "description": (f"HNTS-MRG 2024 patient {patient}: primary tumour (GTVp) of the pre-RT mask, standard "
-                        "70 Gy / 35 fractions from day 14 after the pre-RT scan (t = 0)"),
-        "geometry": {"kind": "segmentation", "labels": str(pre_mask(patient)), "regions": {"gtvp": [GTVP]},
+        "name": f"hnts_{pid}",
+        "description": f"HNTS-MRG 2024 patient {pid}: GTVp, 70 Gy / 35 fractions from day 14 after the pre-RT scan",
+        "geometry": {"kind": "segmentation", "labels": str(labels), "regions": {"gtvp": [GTVP]},
                      "host_region": "host"},
-        "mesh": {"size_tumour": f"{size_tumour(pre_volume_mm3):g} mm", "size_far": "4 mm",
-                 "grading_distance": "6 mm", "margin": "10 mm"},
-        "regions": {
-            "gtvp": {"kind": "tumour", "growth": {"initial_density": INITIAL_DENSITY,
-                                                  "initial_density_depth": f"{INITIAL_DENSITY_DEPTH_MM:g} mm"}},
-            "host": {"kind": "normal"},
-        },
+        "mesh": {"size_tumour": f"{mesh.get('size_tumour') or size_tumour(pre_cm3):g} mm", "size_far": "4 mm",
+                 "grading_distance": "6 mm", "margin": f"{mesh['margin']:g} mm"},
+        "regions": {"gtvp": {"kind": "tumour", "growth": {"initial_density": 0.8}}, "host": {"kind": "normal"}},
         "physics": {"growth": {"step": "1 day", "proliferation_rate": "0.02 1/day"}},
-        "time": {"end": f"{WINDOW_DAYS[1]} day", "max_step": "1 day", "min_step": "1 day",
-                 "output_every": "7 day"},
-        "treatment": {"radiotherapy": {"dose_per_fraction": "2 Gy", "schedule": schedule(), "alpha": "0.2 1/Gy",
-                                       "alpha_beta": "10 Gy"}},
-        "calibration": {
-            "parameters": {
-                "radiosensitivity": {"prior": "0.2 1/Gy", "prior_log_sd": 1.0, "bounds": ["0.01 1/Gy", "2 1/Gy"]},
-                "proliferation_rate": {"prior": "0.02 1/day", "prior_log_sd": 1.0,
-                                       "bounds": ["0.001 1/day", "0.5 1/day"]},
-            },
-            "misfit": {"volume_sd": 0.2, "shape_discordance": 0.4},
-            "optimiser": {"max_iterations": 12},
-        },
+        "time": {"end": f"{WINDOW_DAYS[1]} day", "max_step": "1 day", "min_step": "1 day", "output_every": "7 day"},
+        "treatment": {"radiotherapy": {"dose_per_fraction": "2 Gy", "alpha_beta": "10 Gy", "alpha": "0.19 1/Gy",
+                                       "schedule": f"days 1-5 every 7 days x {FRACTIONS // 5} from day "
+                                                   f"{RT_START_DAY + 1}"}},
+        "calibration": {"parameters": {name: {} for name in PARAMETERS},
+                        "misfit": {"volume_sd": 0.2, "shape_discordance": 0.4},
+                        "optimiser": {"max_iterations": max_iterations}},
         "output": {"fields": False, "figures": False},
     }
 
 
-def observation_data(patient: int) -> dict:
-    """The observation file of one patient: the mid-RT GTVp within the date window."""
-    return {"observations": [{"segmentation": str(mid_mask(patient)), "labels": [GTVP], "name": "midRT",
-                              "time": [f"{WINDOW_DAYS[0]} day", f"{WINDOW_DAYS[1]} day"]}]}
-
-
-def write_inputs(comm: MPI.Comm, patient: int, folder: Path) -> tuple[Path, Path, dict]:
-    """Write the case and observation files of a patient (rank 0); return them and the mask volumes."""
-    info = None
-    if comm.rank == 0:
-        pre, _, voxel = read_gtvp(pre_mask(patient))
-        mid, _, _ = read_gtvp(mid_mask(patient))
-        info = {"pre_volume_mm3": float(pre.sum() * voxel), "mid_volume_mm3": float(mid.sum() * voxel),
-                "voxel_mm3": voxel}
+def write_inputs(out: Path, data: Path, ids: list[str], mesh: dict, max_iterations: int) -> dict[str, dict]:
+    """Case and observation files of every patient; returns per id the files and the observed volumes."""
+    patients = {}
+    for pid in ids:
+        pre, mid = masks(data, pid)
+        folder = out / "inputs" / f"hnts_{pid}"
         folder.mkdir(parents=True, exist_ok=True)
-        header = "# written by benchmarks/hnts_response.py; the masks are read from ../shared/data (not copied)\n"
-        (folder / f"hnts_{patient}.yaml").write_text(
-            header + yaml.safe_dump(case_data(patient, info["pre_volume_mm3"]), sort_keys=False))
-        (folder / f"hnts_{patient}_observations.yaml").write_text(
-            header + yaml.safe_dump(observation_data(patient), sort_keys=False))
-    info = comm.bcast(info, root=0)
-    return folder / f"hnts_{patient}.yaml", folder / f"hnts_{patient}_observations.yaml", info
+        info = {"pre": gtvp_volume_cm3(pre), "mid": gtvp_volume_cm3(mid),
+                "case": folder / "case.yaml", "observations": folder / "observations.yaml"}
+        header = "# written by benchmarks/hnts_response.py; the masks are read where they lie (not copied)\n"
+        info["case"].write_text(header + yaml.safe_dump(case_data(pid, pre, info["pre"], mesh, max_iterations),
+                                                        sort_keys=False))
+        observation = {"segmentation": str(mid), "labels": [GTVP], "name": "midRT",
+                       "time": [f"{WINDOW_DAYS[0]} day", f"{WINDOW_DAYS[1]} day"]}
+        info["observations"].write_text(header + yaml.safe_dump({"observations": [observation]}, sort_keys=False))
+        patients[pid] = info
+    return patients
 
 
-# -------------------------------------------------------------------------------------- subjects
-def load_subject(comm: MPI.Comm, case_file: Path, observations_file: Path, mesh_root: Path):
-    """Case, observations and distributed mesh of one patient (meshing on rank 0 when not cached)."""
-    from oncotwin.calibration.calibrate import Subject
-    from oncotwin.case import load_case
-    from oncotwin.case.observations import read_observations
-    from oncotwin.mesh.cache import ensure_mesh
-    from oncotwin.mesh.distribute import read_tagged_mesh
-    from oncotwin.core.parallel import on_root
+def oncotwin(argv: list[str], ranks: int, log: list[dict]) -> None:
+    """Run one ``oncotwin`` command (in process, or under ``mpirun -n ranks``); its wall time goes to ``log``."""
+    started = time.perf_counter()
+    if ranks > 1:
+        mpirun = Path(sys.executable).parent / "mpirun"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "HYDRA_", "OMPI_"))}
+        status = subprocess.run([str(mpirun), "-n", str(ranks), sys.executable, "-m", "oncotwin", *argv],
+                                env=env, check=False).returncode
+    else:
+        from oncotwin.cli import main
 
-    case, digest = load_case(comm, case_file)
-    observations = on_root(comm, read_observations, observations_file, case)
-    folder, cached = ensure_mesh(comm, case, mesh_root)
-    tmesh = read_tagged_mesh(comm, folder)
-    cells = tmesh.mesh.topology.index_map(3).size_global
-    return Subject(case, case_file, digest, observations, tmesh), {"cells": cells, "mesh_cached": cached}
-
-
-# ----------------------------------------------------------------------------------------- calibrate
-def calibrate_population(comm: MPI.Comm, subjects: list) -> tuple[dict, dict]:
-    """One population fit over the training subjects; returns the parameter values (internal) and summary."""
-    from oncotwin.calibration.calibrate import Calibrator
-
-    calibrator = Calibrator(comm, subjects)  # starts at the priors; a flat start is scanned by the optimiser
-    result = calibrator.run()
-    summary = calibrator.summary(result)
-    summary["forward_seconds"] = {s.name: round(s.forward.seconds, 1) for s in subjects}
-    return calibrator.values(result.x), summary
+        status = main(argv)
+    log.append({"command": "oncotwin " + " ".join(argv), "ranks": ranks,
+                "seconds": round(time.perf_counter() - started, 1), "status": status})
+    if status != 0:
+        raise SystemExit(f"hnts_response.py: `oncotwin {' '.join(argv)}` failed (exit {status})")
 
 
-# ------------------------------------------------------------------------------------------ predict
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    """Voxel Dice of two boolean masks (1 when both are empty)."""
-    total = int(a.sum()) + int(b.sum())
-    return 2.0 * int((a & b).sum()) / total if total else 1.0
+def cohort_file(path: Path, patients: dict[str, dict], ids: list[str]) -> Path:
+    """A cohort file of ``ids`` (labels: the patient ids)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entries = [{"label": f"hnts_{p}", "case": str(patients[p]["case"]),
+                "observations": str(patients[p]["observations"])} for p in ids]
+    path.write_text(yaml.safe_dump({"description": "HNTS-MRG 2024 training patients", "patients": entries}))
+    return path
 
 
-def predict(comm: MPI.Comm, subject, values: dict[str, float]) -> dict | None:
-    """Run the model at ``values`` and compare its visible tumour with the mid-RT mask on the voxel grid.
-
-    Returns (rank 0; None elsewhere) the visible volume and Dice at t = 0 (how well the mesh and the
-    graded baseline density reproduce the pre-RT mask) and at each of PREDICT_DAYS.
-    """
-    from oncotwin.calibration.forward import ForwardModel
-    from oncotwin.core.fenics import dolfinx
-    from oncotwin.io.raster import rasterise
-
-    patient = int(subject.name.split("_")[1])
-    observed = pre = affine = voxel = None
-    if comm.rank == 0:
-        observed, affine, voxel = read_gtvp(mid_mask(patient))
-        pre, _, _ = read_gtvp(pre_mask(patient))
-    affine = comm.bcast(affine, root=0)
-    shape = comm.bcast(None if observed is None else observed.shape, root=0)
-    times = [0.0] + [d * DAY for d in PREDICT_DAYS]
-    trajectory = ForwardModel(subject.case, subject.tmesh, times, subject.case_file).run(values)
-    u = dolfinx.fem.Function(dolfinx.fem.functionspace(subject.tmesh.mesh, ("Lagrange", 1)))
-    threshold = subject.case.physics.growth.detection_threshold
-    out: dict = {}
-    for t in times:
-        density = trajectory.density[t]  # owned nodes first (with or without the ghosts)
-        u.x.array[:density.size] = density
-        u.x.scatter_forward()
-        grid = rasterise(u, shape, affine, fill=0.0)
-        if comm.rank == 0:
-            visible = grid >= threshold
-            reference = pre if t == 0.0 else observed
-            out[round(t / DAY)] = {"volume_mm3": float(visible.sum() * voxel), "dice": dice(visible, reference),
-                                   "mesh_volume_mm3": trajectory.metric("tumour_volume_mm3", t)}
-    return out if comm.rank == 0 else None
+def predicted_cm3(run: Path) -> dict[str, float]:
+    """``tumour_volume_mm3`` of a run's ``metrics.csv`` at PREDICT_DAYS [cm^3]."""
+    rows = {round(float(r["time_day"]), 6): r for r in csv.DictReader((run / "metrics.csv").open())}
+    return {str(d): float(rows[float(d)]["tumour_volume_mm3"]) / 1000.0 for d in PREDICT_DAYS}
 
 
-def patient_row(patient: int, role: str, info: dict, mesh: dict, prediction: dict, cohort_ratio: float) -> dict:
-    """One row of the results table (rank 0)."""
-    observed = info["mid_volume_mm3"]
-    middle = PREDICT_DAYS[1]
-    errors = [prediction[d]["volume_mm3"] / observed - 1.0 for d in PREDICT_DAYS]
-    dices = [prediction[d]["dice"] for d in PREDICT_DAYS]
-    pre, mid = read_gtvp(pre_mask(patient))[0], read_gtvp(mid_mask(patient))[0]
-    return {
-        "patient": patient, "role": role, "cells": mesh["cells"],
-        "pre_volume_cm3": info["pre_volume_mm3"] / 1000, "observed_mid_volume_cm3": observed / 1000,
-        "observed_ratio": observed / info["pre_volume_mm3"],
-        "model_t0_volume_cm3": prediction[0]["volume_mm3"] / 1000, "model_t0_dice_vs_pre": prediction[0]["dice"],
-        **{f"predicted_volume_day{d}_cm3": prediction[d]["volume_mm3"] / 1000 for d in PREDICT_DAYS},
-        **{f"volume_error_day{d}": e for d, e in zip(PREDICT_DAYS, errors, strict=True)},
-        **{f"dice_day{d}": prediction[d]["dice"] for d in PREDICT_DAYS},
-        "volume_error_mid": errors[1], "volume_error_min": min(errors), "volume_error_max": max(errors),
-        "dice_mid": prediction[middle]["dice"], "dice_min": min(dices), "dice_max": max(dices),
-        "baseline_nochange_volume_error": info["pre_volume_mm3"] / observed - 1.0,
-        "baseline_nochange_dice": dice(pre, mid),
-        "baseline_cohort_ratio_volume_error": cohort_ratio * info["pre_volume_mm3"] / observed - 1.0,
-    }
+def baselines(patients: dict[str, dict], train: list[str], pid: str) -> dict:
+    """No change, cohort ratio, the training mid-RT median volume and the 0-D PSI model fitted on ``train``,
+    for patient ``pid`` [cm^3]."""
+    pre, mid = [patients[p]["pre"] for p in train], [patients[p]["mid"] for p in train]
+    fractions = weekday_fractions(RT_START_DAY, FRACTIONS)
+    ratio = float(np.exp(np.mean(np.log(np.divide(mid, pre)))))
+    fit = fit_psi(pre, mid, PREDICT_DAYS, fractions)
+    psi = psi_volume(patients[pid]["pre"], PREDICT_DAYS, fractions, fit.gamma, fit.capacity, fit.rate)
+    days = [str(d) for d in PREDICT_DAYS]
+    return {"no_change": dict.fromkeys(days, patients[pid]["pre"]),
+            "cohort_ratio": dict.fromkeys(days, patients[pid]["pre"] * ratio),
+            "cohort_median_volume": dict.fromkeys(days, float(np.median(mid))),
+            "psi": {d: float(v) for d, v in zip(days, psi, strict=True)},
+            "psi_fit": {"gamma": fit.gamma, "capacity_cm3": fit.capacity}, "cohort_ratio_value": ratio}
 
 
-# ------------------------------------------------------------------------------------------- output
-COLUMNS = [("patient", "patient", ""), ("role", "set", ""), ("cells", "cells", ""),
-           ("pre_volume_cm3", "V pre [cm3]", ".2f"), ("observed_mid_volume_cm3", "V mid obs [cm3]", ".2f"),
-           ("predicted_volume_day35_cm3", "V pred d35 [cm3]", ".2f"),
-           ("volume_error", "vol. err d35 (d28 / d42)", ""), ("dice", "Dice d35 (d28 / d42)", ""),
-           ("baseline_nochange_volume_error", "no-change vol. err", "+.0%"),
-           ("baseline_nochange_dice", "no-change Dice", ".2f"),
-           ("baseline_cohort_ratio_volume_error", "cohort-ratio vol. err", "+.0%")]
-
-
-def markdown_table(rows: list[dict]) -> str:
-    """The per-patient table in markdown (errors as V_pred / V_obs - 1)."""
-    lines = ["| " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
-    for row in rows:
-        shown = dict(row)
-        first, last = PREDICT_DAYS[0], PREDICT_DAYS[-1]
-        shown["volume_error"] = (f"{row['volume_error_mid']:+.0%} ({row[f'volume_error_day{first}']:+.0%} / "
-                                 f"{row[f'volume_error_day{last}']:+.0%})")
-        shown["dice"] = f"{row['dice_mid']:.2f} ({row[f'dice_day{first}']:.2f} / {row[f'dice_day{last}']:.2f})"
-        cells = [format(shown[k], f) if f and isinstance(shown[k], int | float) else str(shown[k])
-                 for k, _, f in COLUMNS]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def parameter_table(summary: dict) -> str:
-    """MAP and 95 % interval of each calibrated parameter in markdown."""
-    lines = ["| parameter | MAP | 95 % interval | prior median | at bound |", "|---|---|---|---|---|"]
-    for name, p in summary["parameters"].items():
-        lo, hi = p["interval_95"]
-        lines.append(f"| {name} | {p['map']:.4g} {p['unit']} | {lo:.3g} - {hi:.3g} | {p['prior_median']:.3g} | "
-                     f"{p['at_bound']} |")
-    return "\n".join(lines)
-
-
-def write_outputs(out: Path, payload: dict, rows: list[dict], text: str) -> None:
-    """hnts_response.json, .csv and .md (rank 0)."""
-    (out / "hnts_response.json").write_text(json.dumps(payload, indent=1, default=float) + "\n")
-    with open(out / "hnts_response.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    (out / "hnts_response.md").write_text(text + "\n")
-
-
-def provenance() -> dict:
-    """Code the results come from: the commit and the hashes of the model and calibration sources.
-
-    The working tree may hold uncommitted changes, so the hashes (not only the commit) identify the code.
-    Call it after importing those modules and before the run (the files may be edited while it runs).
-    """
-    import hashlib
-    import subprocess
-
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                                check=False).stdout.strip()
-    except OSError:
-        commit = ""
-    sources = sorted((REPO / "src" / "oncotwin" / "calibration").glob("*.py"))
-    sources += [REPO / "src" / "oncotwin" / p for p in ("problems/growth.py", "model/tumour.py", "run/simulation.py")]
-    return {"commit": commit, "sources_sha256": {str(p.relative_to(REPO)): hashlib.sha256(p.read_bytes()).hexdigest()
-                                                 for p in sources if p.is_file()}}
-
-
-# --------------------------------------------------------------------------------------------- main
-class Clock:
-    """Wall time per stage (max over ranks), printed as it goes."""
-
-    def __init__(self, comm: MPI.Comm):
-        self.comm, self.stages = comm, {}
-
-    def __call__(self, name: str, fn, *args, **kwargs):
-        self.comm.barrier()
-        start = time.perf_counter()
-        value = fn(*args, **kwargs)
-        self.comm.barrier()
-        self.stages[name] = round(time.perf_counter() - start, 1)
-        if self.comm.rank == 0:
-            print(f"[hnts] {name}: {self.stages[name]:.1f} s", flush=True)
-        return value
-
-
-def main() -> None:
-    """Mesh, calibrate on the training patients, predict everyone, write and print the results."""
-    import oncotwin.calibration.calibrate
-    import oncotwin.run.simulation  # noqa: F401  (imported now: the provenance below is the code that runs)
-    from oncotwin.case.calibratable import PARAMETERS
-    from oncotwin.core.log import configure
-
-    source = provenance()
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("results/hnts"), help="output folder (not the repository)")
-    parser.add_argument("--mesh-root", type=Path, default=None, help="mesh cache (default: <out>/meshes)")
-    args = parser.parse_args()
-    comm = MPI.COMM_WORLD
-    configure(comm)
-    if not DATA.is_dir():
-        raise SystemExit(f"{DATA}: HNTS-MRG data not found (see ../shared/data/README.md)")
-    out = args.out.resolve()
-    mesh_root = (args.mesh_root or out / "meshes").resolve()
-    clock, started = Clock(comm), time.perf_counter()
-    note = machine_note()
-
-    subjects, infos, meshes = {}, {}, {}
-    for patient in TRAIN + TEST:
-        case_file, obs_file, infos[patient] = write_inputs(comm, patient, out / "cases")
-        subjects[patient], meshes[patient] = clock(f"mesh + load {patient}", load_subject, comm, case_file,
-                                                   obs_file, mesh_root)
-        if comm.rank == 0:
-            print(f"[hnts] patient {patient}: {meshes[patient]['cells']} cells "
-                  f"({'cached' if meshes[patient]['mesh_cached'] else 'meshed'}), GTVp pre "
-                  f"{infos[patient]['pre_volume_mm3'] / 1000:.2f} cm3, mid {infos[patient]['mid_volume_mm3'] / 1000:.2f}"
-                  " cm3", flush=True)
-
-    values, summary = clock(f"calibrate (train {', '.join(map(str, TRAIN))})", calibrate_population, comm,
-                            [subjects[p] for p in TRAIN])
-    if comm.rank == 0:
-        shown = ", ".join(f"{n} {PARAMETERS[n].text(v)}" for n, v in values.items())
-        print(f"[hnts] MAP: {shown}; converged {summary['converged']}, {summary['forward_runs']} evaluations",
-              flush=True)
-
-    ratios = [infos[p]["mid_volume_mm3"] / infos[p]["pre_volume_mm3"] for p in TRAIN]
-    cohort_ratio = float(np.exp(np.mean(np.log(ratios))))
+def run_fold(name: str, train: list[str], predict: list[str], patients: dict, args, log: list[dict],
+             reuse: Path | None) -> tuple[dict, list[dict]]:
+    """Cohort calibration on ``train``, then a run at its prior for every patient of ``predict``."""
+    folder = args.out / name
+    cohort = cohort_file(args.out / "inputs" / f"cohort_{name}.yaml", patients, train)
+    calibration = ["calibrate", "--cohort", str(cohort), "--out", str(folder / "cohort"), "--mesh-dir",
+                   str(args.mesh_dir), "--force"]
+    oncotwin(calibration + (["--reuse", str(reuse)] if reuse else []), args.ranks, log)
+    summary = json.loads((folder / "cohort" / "cohort.json").read_text())
+    fit = {"train": train, **{n: {k: p[k] for k in ("population_median", "population_median_interval_95",
+                                                      "between_patient_log_sd", "informed", "unit")}
+                              for n, p in summary["parameters"].items()},
+           "individual": {p["label"]: p["individual"] | {"forward_runs": p["forward_runs"], "reused": p["reused"]}
+                          for p in summary["patients"]}}
     rows = []
-    for patient in TEST + TRAIN:
-        prediction = clock(f"predict {patient}", predict, comm, subjects[patient], values)
-        if comm.rank == 0:
-            role = "test" if patient in TEST else "train (in-sample)"
-            rows.append(patient_row(patient, role, infos[patient], meshes[patient], prediction, cohort_ratio))
+    for pid in predict:
+        run = folder / f"run_{pid}"
+        oncotwin(["run", str(patients[pid]["case"]), "--prior", str(folder / "cohort" / "prior.yaml"), "--out",
+                  str(run), "--mesh-dir", str(args.mesh_dir), "--force"], args.ranks, log)
+        rows.append({"id": pid, "set": "train" if pid in train else "test", "fold": name,
+                     "pre_volume_cm3": patients[pid]["pre"], "mid_volume_cm3": patients[pid]["mid"],
+                     "predicted_volume_cm3": predicted_cm3(run), "baselines": baselines(patients, train, pid)})
+    return fit, rows
 
-    if comm.rank == 0:
-        total = round(time.perf_counter() - started, 1)
-        text = "\n\n".join([
-            f"Calibrated on {', '.join(map(str, TRAIN))} (population MAP, Laplace 95 % intervals):",
-            parameter_table(summary),
-            ("Per patient (volume error = V_pred / V_obs - 1 and voxel Dice of the visible tumour with the "
-             "mid-RT GTVp at day 35 after the pre-RT scan, in brackets at days 28 / 42, the ends of the date "
-             "window; baselines: no change from pre-RT, and the pre-RT volume times the training geometric-mean "
-             f"ratio {cohort_ratio:.3f}):"),
-            markdown_table(rows),
-            f"Wall time {total:.0f} s on {comm.size} ranks; stages: "
-            + ", ".join(f"{k} {v:.0f} s" for k, v in clock.stages.items())])
-        payload = {"design": {"train": TRAIN, "test": TEST, "rt_start_day": RT_START_DAY, "schedule": schedule(),
-                              "window_days": WINDOW_DAYS, "predict_days": PREDICT_DAYS,
-                              "initial_density": INITIAL_DENSITY,
-                              "initial_density_depth_mm": INITIAL_DENSITY_DEPTH_MM,
-                              "cohort_ratio": cohort_ratio},
-                   "map_values_internal": values, "calibration": summary, "patients": rows,
-                   "machine": note, "provenance": source, "ranks": comm.size, "stages_s": clock.stages, "total_s": total}
-        (out / "calibration.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
-        write_outputs(out, payload, rows, text)
-        print("\n" + text, flush=True)
+
+def median_errors(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Median over the test patients of |predicted - observed mid-RT volume| [cm^3], per method and day."""
+    test = [r for r in rows if r["set"] == "test"]
+
+    def predicted(r: dict, method: str) -> dict[str, float]:
+        return r["predicted_volume_cm3"] if method == "spatial" else r["baselines"][method]
+
+    return {m: {str(d): float(np.median([abs(predicted(r, m)[str(d)] - r["mid_volume_cm3"]) for r in test]))
+                for d in PREDICT_DAYS} for m in ("spatial", *BASELINES)}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA, help="folder of the masks (default: the shared data)")
+    parser.add_argument("--train", default=",".join(TRAIN), help="training patient ids, comma-separated")
+    parser.add_argument("--test", default=",".join(TEST), help="test patient ids, comma-separated")
+    parser.add_argument("--loo", action="store_true", help="leave-one-out over every --train and --test patient")
+    parser.add_argument("--out", type=Path, default=Path("results") / "hnts_response")
+    parser.add_argument("--mesh-dir", type=Path, default=None, help="mesh cache (default: <out>/meshes)")
+    parser.add_argument("--ranks", type=int, default=1, help="ranks per oncotwin command (> 1: under mpirun)")
+    parser.add_argument("--max-iterations", type=int, default=8, help="optimiser iterations per patient")
+    parser.add_argument("--size-tumour", type=float, default=None, help="tumour mesh size [mm] (default: by volume)")
+    parser.add_argument("--margin", type=float, default=10.0, help="host margin around the tumour [mm]")
+    args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        raise UsageError(f"--data: got {str(args.data)!r}; allowed: a folder of HNTS-MRG masks (see "
+                         "../shared/data/README.md)")
+    args.train_ids = patient_ids(args.train, "--train", args.data)
+    args.test_ids = patient_ids(args.test, "--test", args.data)
+    overlap = sorted(set(args.train_ids) & set(args.test_ids))
+    if overlap:
+        raise UsageError(f"--test: got {','.join(overlap)}, also in --train; allowed: patients in one set only")
+    if not args.loo and len(args.train_ids) < 2:
+        raise UsageError(f"--train: got {args.train!r}; allowed: at least two patients (a cohort fit)")
+    if args.loo and len(args.train_ids) + len(args.test_ids) < 3:
+        raise UsageError("--loo: got fewer than 3 patients; allowed: 3 or more (each fold trains on 2 or more)")
+    args.out = args.out.resolve()
+    args.mesh_dir = (args.mesh_dir or args.out / "meshes").resolve()
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the inputs, run the folds through the CLI, write ``hnts_response.json`` and print the table."""
+    try:
+        args = parse(argv)
+    except UsageError as exc:
+        print(f"hnts_response.py: error: {exc}", file=sys.stderr)
+        return 2
+    started, log = time.perf_counter(), []
+    everyone = args.train_ids + args.test_ids
+    mesh = {"size_tumour": args.size_tumour, "margin": args.margin}
+    patients = write_inputs(args.out, args.data, everyone, mesh, args.max_iterations)
+    folds, rows = {}, []
+    if args.loo:
+        oncotwin(["calibrate", "--cohort", str(cohort_file(args.out / "inputs" / "cohort_all.yaml", patients,
+                                                           everyone)),
+                  "--out", str(args.out / "individual"), "--mesh-dir", str(args.mesh_dir), "--force"], args.ranks, log)
+        for pid in everyone:
+            train = [p for p in everyone if p != pid]
+            folds[f"loo_{pid}"], fold_rows = run_fold(f"loo_{pid}", train, [pid], patients, args, log,
+                                                      args.out / "individual")
+            rows += fold_rows
+    else:
+        folds["split"], rows = run_fold("split", args.train_ids, args.test_ids + args.train_ids, patients, args,
+                                        log, None)
+    payload = {"design": __doc__.split("Design")[1].split("Writes")[0].strip(), "loo": args.loo,
+               "predict_days": list(PREDICT_DAYS), "patients": rows, "folds": folds,
+               "median_absolute_error_cm3": median_errors(rows), "commands": log,
+               "wall_seconds": round(time.perf_counter() - started, 1)}
+    (args.out / "hnts_response.json").write_text(json.dumps(payload, indent=1) + "\n")
+    print_table(payload)
+    return 0
+
+
+def print_table(payload: dict) -> None:
+    """Per patient and per method (day 28 / 35 / 42, cm^3), then the median absolute errors."""
+    print("| patient | set | pre | mid | spatial | PSI | cohort ratio | fit: alpha 1/Gy, T_c day |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in payload["patients"]:
+        fold = payload["folds"][r["fold"]]
+        shown = [r["predicted_volume_cm3"], r["baselines"]["psi"], r["baselines"]["cohort_ratio"]]
+        cells = [" / ".join(f"{v[str(d)]:.2f}" for d in PREDICT_DAYS) for v in shown]
+        print(f"| {r['id']} | {r['set']} | {r['pre_volume_cm3']:.2f} | {r['mid_volume_cm3']:.2f} | "
+              + " | ".join(cells) + f" | {fold['radiosensitivity']['population_median']:.3g}, "
+              f"{fold['clearance_half_time']['population_median']:.3g} |")
+    individual = {}
+    for fold in payload["folds"].values():
+        individual |= fold["individual"]
+    for label, fit in individual.items():  # the same fit in every fold (a patient's fit ignores the others)
+        print(f"{label}: own fit (MAP, log sd) " + ", ".join(f"{n} {fit[n]['map']:.3g} ({fit[n]['log_sd']:.2f})"
+                                                             for n in PARAMETERS))
+    for m, by_day in payload["median_absolute_error_cm3"].items():
+        print(f"median |error| {m:13s}: " + ", ".join(f"day {d} {v:.2f} cm^3" for d, v in by_day.items()))
+    print(f"wall time {payload['wall_seconds']:.0f} s")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

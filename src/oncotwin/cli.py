@@ -106,6 +106,8 @@ def _calibrate_parser(sub) -> None:
     p.add_argument("--prior", type=Path, help="prior file whose entries replace the case's priors and bounds")
     p.add_argument("--update", type=Path, metavar="CALIBRATION_DIR",
                    help="refine an earlier calibration with the observations it has not used")
+    p.add_argument("--reuse", type=Path, metavar="COHORT_DIR", help="with --cohort: take the individual fits of "
+                   "an earlier cohort calibration for its patients with unchanged case, observations and priors")
     p.add_argument("--out", type=Path, help="calibration folder (default: results/<case>_calibration)")
     p.add_argument("--mesh-dir", type=Path, default=Path("meshes"), help="mesh cache folder")
     p.add_argument("--force", action="store_true", help="replace an existing calibration (after success)")

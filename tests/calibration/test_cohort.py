@@ -112,6 +112,26 @@ def test_cohort_fit_writes_a_population_prior(cohort):
     assert "case.yaml" not in text and str(root) not in text  # patients appear by their cohort label only
 
 
+def test_sub_cohort_reuses_the_earlier_individual_fits(cohort):
+    root, _ = cohort
+    full = json.loads((root / "population" / "cohort.json").read_text())
+    patients = yaml.safe_load((root / "cohort.yaml").read_text())["patients"]
+    (root / "sub.yaml").write_text(yaml.safe_dump({"patients": patients[1:]}))
+    result = run_cli("calibrate", "--cohort", "sub.yaml", "--reuse", "population", "--out", "sub", "--mesh-dir",
+                     "meshes", cwd=root, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "2 earlier fit(s) reused" in result.stdout
+    sub = json.loads((root / "sub" / "cohort.json").read_text())
+    assert json.loads((root / "sub" / "manifest.json").read_text())["forward_runs"] == 0
+    for earlier, now in zip(full["patients"][1:], sub["patients"], strict=True):
+        assert now["reused"] and now["log_map"] == earlier["log_map"]
+        assert now["log_covariance"] == earlier["log_covariance"]
+    # the population of p2 and p3 alone: its median lies between their radiosensitivities
+    median = sub["parameters"]["radiosensitivity"]["population_median"]
+    assert ALPHAS["p2"] < median < ALPHAS["p3"]
+    assert median != pytest.approx(full["parameters"]["radiosensitivity"]["population_median"], rel=1e-3)
+
+
 def test_new_patient_calibrates_with_the_population_prior(cohort):
     root, _ = cohort
     # the case's own prior (0.05 /Gy, log sd 0.1) is replaced by the population prior
@@ -165,6 +185,9 @@ def test_cohort_errors_are_one_line(cohort, tmp_path):
         (("calibrate", "p1/case.yaml"), "--observations"),
         (("run", "p1/case.yaml", "--prior", "cohort.yaml"), "kind"),
         (("forecast", "p1/case.yaml"), "--prior FILE"),
+        (("calibrate", "--cohort", "cohort.yaml", "--reuse", "p1"), "not an earlier cohort calibration"),
+        (("calibrate", "p1/case.yaml", "--observations", "p1/obs/observations.yaml", "--reuse", "population"),
+         "needs --cohort"),
         (("forecast", "p1/case.yaml", "--calibration", "population", "--prior", "population/prior.yaml"),
          "not both"),
     ]

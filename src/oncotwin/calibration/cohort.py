@@ -15,6 +15,11 @@ Written into the output folder (rank 0; the folder appears only on success):
   inform each parameter), per patient (by cohort label) the individual MAP and sd, the shrunk random
   effect, convergence and forward runs;
 * ``manifest.json``: versions, content hashes of the cohort, case and observation files, timings.
+
+``--reuse DIR`` takes the individual fit of every patient whose case and observation files (content
+hashes) and case priors are those of a patient of the earlier cohort calibration ``DIR``, instead of
+fitting it again: a patient's fit does not depend on the other patients, so sub-cohorts (a cohort grown
+by one patient, the folds of a leave-one-out) cost no forward run for the patients already fitted.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ import yaml
 from mpi4py import MPI
 
 from oncotwin import __version__
-from oncotwin.calibration.calibrate import Calibrator, Subject
+from oncotwin.calibration.calibrate import Calibrator, Prior, Subject
+from oncotwin.calibration.optimise import Result
 from oncotwin.calibration.population import Individual, Population, two_stage
 from oncotwin.case import load_case
 from oncotwin.case.calibratable import PARAMETERS
@@ -70,32 +76,70 @@ def read_patients(comm: MPI.Comm, cohort: Cohort) -> list[tuple[object, str, obj
     return patients
 
 
-def fit_patients(comm: MPI.Comm, cohort: Cohort, patients: list, mesh_root: Path, timer: StageTimer) -> list[dict]:
-    """The individual Laplace fit of every patient (meshes are cached under ``mesh_root``)."""
+def earlier_fits(folder: Path) -> dict[tuple[str, str], dict]:
+    """The individual fits of an earlier cohort calibration, by (case, observations) content hashes (one rank).
+
+    Raises:
+        OncotwinError: ``folder`` holds no readable ``cohort.json`` and ``manifest.json`` of a cohort calibration.
+    """
+    try:
+        summary = json.loads((folder / "cohort.json").read_text())
+        manifest = json.loads((folder / "manifest.json").read_text())
+        pairs = zip(summary["patients"], manifest["patients"], strict=True)
+        return {(m["case_sha256"], m["observations_sha256"]): p for p, m in pairs if "log_map" in p}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise OncotwinError(f"--reuse {folder}: not an earlier cohort calibration (cohort.json and manifest.json "
+                            f"of `oncotwin calibrate --cohort`): {exc}") from None
+
+
+def reused_result(earlier: dict | None, names: list[str], prior: Prior) -> Result | None:
+    """The earlier fit as a :class:`Result` (no forward run), or None when it used other parameters or priors."""
+    if earlier is None or list(earlier["individual"]) != names:
+        return None
+    if not (np.allclose(earlier["prior_mean_log"], prior.mean, rtol=0, atol=1e-12)
+            and np.allclose(earlier["prior_precision_log"], prior.precision, rtol=1e-12, atol=0)):
+        return None
+    return Result(x=np.asarray(earlier["log_map"], float), covariance=np.asarray(earlier["log_covariance"], float),
+                  objective=earlier["objective"], data_misfit=math.nan, prior_misfit=math.nan,
+                  converged=earlier["converged"], runs=0, flat=earlier["flat"])
+
+
+def fit_patients(comm: MPI.Comm, cohort: Cohort, patients: list, mesh_root: Path, timer: StageTimer,
+                 reuse: dict[tuple[str, str], dict] | None = None) -> list[dict]:
+    """The individual Laplace fit of every patient (meshes are cached under ``mesh_root``; ``reuse``: earlier
+    fits by content hashes, see :func:`earlier_fits`, which need neither mesh nor forward run)."""
     fits = []
     for label, case_file, (case, digest, observations) in zip(cohort.labels, cohort.cases, patients, strict=True):
+        prior = Prior.from_case(case.calibration)
+        earlier = (reuse or {}).get((digest, observations.sha256))
+        result = reused_result(earlier, list(case.calibration.parameters), prior)
+        fit = {"label": label, "prior": prior, "spec": case.calibration, "result": result, "reused": True,
+               "cells": earlier and earlier["cells"], "forward_seconds": 0.0}
+        if result is not None:
+            log.info("calibrate --cohort: %s: the earlier fit is reused (same case, observations and priors)", label)
+            fits.append(fit)
+            continue
         with timer.stage(f"mesh {label}"):
             folder, _ = ensure_mesh(comm, case, mesh_root, progress=log.info)
             tmesh = read_tagged_mesh(comm, folder)
         with timer.stage(f"fit {label}"):
-            calibrator = Calibrator(comm, [Subject(case, Path(case_file), digest, observations, tmesh)])
+            calibrator = Calibrator(comm, [Subject(case, Path(case_file), digest, observations, tmesh)], prior)
             log.info("calibrate --cohort: fitting %s (%d observation(s))", label,
                      len(observations.segmentations) + len(observations.scalars))
-            result = calibrator.run()
-        fits.append({"label": label, "calibrator": calibrator, "result": result,
-                     "cells": tmesh.mesh.topology.index_map(3).size_global,
-                     "forward_seconds": calibrator.subjects[0].forward.seconds})
+            fit["result"] = calibrator.run()
+        fits.append(fit | {"reused": False, "cells": tmesh.mesh.topology.index_map(3).size_global,
+                           "forward_seconds": calibrator.subjects[0].forward.seconds})
     return fits
 
 
 def prior_document(names: list[str], population: Population, fits: list[dict], n: int) -> dict:
     """The ``prior.yaml`` content (quantities in the reporting units)."""
-    first = fits[0]["calibrator"].prior
+    first = fits[0]["prior"]
     mean, sd = population.predictive(first.mean, first.precision)
     parameters = {}
     for j, name in enumerate(names):
         kind = PARAMETERS[name]
-        specs = [f["calibrator"].spec.parameters[name] for f in fits]
+        specs = [f["spec"].parameters[name] for f in fits]
         lower, upper = min(s.lower for s in specs), max(s.upper for s in specs)
         median = min(max(math.exp(mean[j]), lower), upper)
         parameters[name] = {"prior": kind.text(median), "prior_log_sd": round(float(sd[j]), 6),
@@ -127,7 +171,10 @@ def cohort_summary(names: list[str], population: Population, fits: list[dict]) -
         sd = np.sqrt(np.diag(result.covariance))
         patients.append({
             "label": fit["label"], "converged": result.converged, "flat": result.flat, "forward_runs": result.runs,
-            "objective": result.objective, "cells": fit["cells"],
+            "objective": result.objective, "cells": fit["cells"], "reused": fit["reused"],
+            "log_map": result.x.tolist(), "log_covariance": np.asarray(result.covariance).tolist(),
+            "prior_mean_log": fit["prior"].mean.tolist(),
+            "prior_precision_log": fit["prior"].precision.tolist(),
             "individual": {n: {"map": PARAMETERS[n].user_value(math.exp(result.x[j])), "log_sd": float(sd[j])}
                            for j, n in enumerate(names)},
             "random_effect": {n: {"value": PARAMETERS[n].user_value(math.exp(effect[j])),
@@ -137,18 +184,19 @@ def cohort_summary(names: list[str], population: Population, fits: list[dict]) -
 
 
 def calibrate_cohort(comm: MPI.Comm, cohort_file: Path, out: Path, mesh_root: Path,
-                     force: bool = False) -> tuple[Path, dict]:
+                     force: bool = False, reuse: Path | None = None) -> tuple[Path, dict]:
     """The ``oncotwin calibrate --cohort`` pipeline; returns the folder and the ``cohort.json`` summary."""
     started, timer = now(), StageTimer()
     cohort = on_root(comm, read_cohort, cohort_file)
+    earlier = on_root(comm, earlier_fits, reuse) if reuse is not None else None
     patients = read_patients(comm, cohort)
     names = list(patients[0][0].calibration.parameters)
     rundir = RunDirectory.open(comm, out, force, kind="cohort",
                                inputs=(cohort.file, *cohort.cases, *cohort.observations))
     try:
-        fits = fit_patients(comm, cohort, patients, mesh_root, timer)
-        individuals = [Individual(f["result"].x, f["result"].covariance, f["calibrator"].prior.mean,
-                                  f["calibrator"].prior.precision) for f in fits]
+        fits = fit_patients(comm, cohort, patients, mesh_root, timer, earlier)
+        individuals = [Individual(f["result"].x, f["result"].covariance, f["prior"].mean,
+                                  f["prior"].precision) for f in fits]
         population = on_root(comm, two_stage, individuals)
         summary = cohort_summary(names, population, fits)
         if comm.rank == 0:

@@ -24,12 +24,16 @@ def _check(args: argparse.Namespace) -> None:
         if extra:
             raise OncotwinError(f"calibrate --cohort {args.cohort}: the cases and observations come from the cohort "
                                 f"file; drop {', '.join(extra)}")
+    elif args.reuse is not None:
+        raise OncotwinError(f"calibrate --reuse {args.reuse}: reusing individual fits needs --cohort COHORT.yaml")
     elif args.case is None or args.observations is None:
         raise OncotwinError("calibrate: give a case file and --observations (one patient), or --cohort COHORT.yaml")
 
 
 def _print_cohort(final: Path, summary: dict) -> None:
-    print(f"cohort calibration: {final} ({len(summary['patients'])} patients, EM "
+    reused = sum(p["reused"] for p in summary["patients"])
+    print(f"cohort calibration: {final} ({len(summary['patients'])} patients"
+          + (f", {reused} earlier fit(s) reused" if reused else "") + ", EM "
           f"{'converged' if summary['em']['converged'] else 'NOT converged'})")
     for name, p in summary["parameters"].items():
         low, high = p["population_median_interval_95"]
@@ -45,7 +49,8 @@ def main(comm: MPI.Comm, args: argparse.Namespace) -> int:
     _check(args)
     if args.cohort is not None:
         out = args.out or Path("results") / f"{args.cohort.stem}_cohort"
-        final, summary = calibrate_cohort(comm, args.cohort, out, args.mesh_dir, args.force)
+        final, summary = calibrate_cohort(comm, args.cohort, out, args.mesh_dir, args.force,
+                                          args.reuse)
         if comm.rank == 0:
             _print_cohort(final, summary)
         return 0
