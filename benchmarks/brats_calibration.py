@@ -4,6 +4,7 @@ Usage (from the repository root; needs ../shared/data)::
 
     .venv/bin/mpirun -n 2 .venv/bin/python benchmarks/brats_calibration.py [OUT]
     .venv/bin/mpirun -n 2 .venv/bin/python benchmarks/brats_calibration.py OUT --surrogate on --ranks-per-run 1
+    .venv/bin/mpirun -n 2 .venv/bin/python benchmarks/brats_calibration.py OUT --multilevel 2 --ranks-per-run 1
 
 1. The truth (proliferation 0.07 /day, invasion diffusivity 0.25 mm^2/day in the viable tumour, alpha
    0.045 /Gy) runs the 60-day radiotherapy course of ``cases/brats2013_pat0001_calibration.yaml``; its
@@ -11,8 +12,9 @@ Usage (from the repository root; needs ../shared/data)::
    with 5 % log-normal volume noise (the follow-ups the data folder does not have).
 2. ``oncotwin calibrate`` (the same pipeline, called in-process on every rank) fits the three
    parameters from the case's priors (0.05 /day, 0.13 mm^2/day, 0.03 /Gy).
-   ``--surrogate on|off|auto`` sets ``calibration.surrogate`` (through a case fragment with ``base:``
-   the case) and ``--ranks-per-run`` the MPI groups of the forward runs.
+   ``--surrogate on|off|auto`` sets ``calibration.surrogate`` and ``--multilevel F`` sets
+   ``calibration.multilevel.coarse_factor`` (through a case fragment with ``base:`` the case), and
+   ``--ranks-per-run`` the MPI groups of the forward runs.
 3. The wall times, forward runs, misfit and recovered parameters are printed as a Markdown block for
    BENCHMARKS.md (``OUT/benchmark.json`` too).
 """
@@ -47,15 +49,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", nargs="?", type=Path, default=Path("results/brats_calibration"))
     parser.add_argument("--surrogate", choices=["on", "off", "auto"], default=None)
+    parser.add_argument("--multilevel", type=float, default=None, help="coarse factor of a multilevel start")
     parser.add_argument("--ranks-per-run", type=int, default=None)
     args = parser.parse_args()
     out = args.out
     case_file = CASE
+    options = {}
     if args.surrogate is not None:
-        case_file = out / "case_surrogate.yaml"
+        options["surrogate"] = f'"{args.surrogate}"'
+    if args.multilevel is not None:
+        options["multilevel"] = f"{{coarse_factor: {args.multilevel}}}"
+    if options:
+        case_file = out / "case_options.yaml"
         if comm.rank == 0:
             out.mkdir(parents=True, exist_ok=True)
-            case_file.write_text(f"base: {CASE.resolve()}\ncalibration: {{surrogate: \"{args.surrogate}\"}}\n")
+            fragment = ", ".join(f"{k}: {v}" for k, v in options.items())
+            case_file.write_text(f"base: {CASE.resolve()}\ncalibration: {{{fragment}}}\n")
         comm.barrier()
     timings = {}
     started = time.perf_counter()
@@ -77,7 +86,8 @@ def main() -> None:
         manifest = json.loads((final / "manifest.json").read_text())
         result = {"ranks": comm.size, "cells": manifest["cells"], "forward_runs": summary["forward_runs"],
                   "forward_seconds": manifest["forward_seconds"], "timings": timings,
-                  "surrogate": summary.get("surrogate"), "ranks_per_run": args.ranks_per_run,
+                  "surrogate": summary.get("surrogate"), "multilevel": summary.get("multilevel"),
+                  "ranks_per_run": args.ranks_per_run,
                   "objective": summary["objective"], "data_misfit": summary["data_misfit"],
                   "converged": summary["converged"], "parameters": summary["parameters"],
                   "observations": summary["observations"], "truth": {k: v * UNITS[k][1] for k, v in TRUTH.items()}}
