@@ -23,6 +23,7 @@ import nibabel as nib
 import numpy as np
 from mpi4py import MPI
 
+from oncotwin.case.calibratable import PARAMETERS
 from oncotwin.core.log import get_logger
 from oncotwin.core.parallel import on_root
 from oncotwin.mesh.cache import ensure_mesh
@@ -117,9 +118,11 @@ def coarse_start(comm: MPI.Comm, subject, mesh_root: Path, calibrator_type, star
                                  scalars=[])
     calibrator = calibrator_type(comm, [coarse], start=start, ranks_per_run=ranks_per_run)
     result = calibrator.run()
+    values = calibrator.values(result.x)
     record = {"coarse_factor": factor, "cells": tmesh.mesh.topology.index_map(3).size_global,
               "forward_runs": result.runs, "converged": result.converged,
-              "map": calibrator.values(result.x), "seconds": round(time.perf_counter() - started, 3)}
+              "map": {n: PARAMETERS[n].user_value(v) for n, v in values.items()},
+              "seconds": round(time.perf_counter() - started, 3)}
     log.info("calibrate: coarse level (sizes x %g, %d cells): MAP after %d forward runs; finishing on the case's "
              "mesh", factor, record["cells"], result.runs)
     return result.x, record
