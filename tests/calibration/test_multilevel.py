@@ -131,3 +131,15 @@ def test_a_coarse_factor_of_one_stops_the_command_before_anything_is_written(les
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "calibration.multilevel.coarse_factor" in lines[0], result.stderr
     assert not out.exists()
+
+
+def test_a_continuous_tissue_mask_is_coarsened_as_inside_or_outside(lesion, tmp_path):  # noqa: F811
+    case = _converging(lesion["case"], 2.0)
+    labels = nib.load(case.geometry.labels)
+    x = np.linspace(0.0, 0.9, labels.shape[0])[:, None, None] * np.ones(labels.shape)  # inside: > 0.45
+    nib.save(nib.Nifti1Image(x.astype(np.float32), labels.affine), tmp_path / "mask.nii.gz")
+    geometry = case.geometry.model_copy(update={"tissue_mask": tmp_path / "mask.nii.gz"})
+    case = case.model_copy(update={"geometry": geometry})
+    mask = nib.load(coarse_case(case, 2.0, tmp_path / "coarse").geometry.tissue_mask).get_fdata()
+    assert set(np.unique(mask)) == {0.0, 1.0}
+    assert mask.mean() == pytest.approx((x > 0.45).mean(), abs=0.03)

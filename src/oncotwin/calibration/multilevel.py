@@ -64,7 +64,10 @@ def _coarse_images(geometry, k: int, folder: Path) -> dict:
         if path is None:
             continue
         image = nib.load(path)
-        data, affine = block_coarsened(np.asanyarray(image.dataobj), image.affine, k, labels)
+        data = np.asanyarray(image.dataobj)
+        if key == "tissue_mask":  # inside as images.read_mask reads it: a vote of two labels, whatever the values
+            data = (data > 0.5 * min(float(data.max()), 1.0)).astype(np.uint8)
+        data, affine = block_coarsened(data, image.affine, k, labels)
         written[key] = folder / f"{key}.nii"  # uncompressed: the same bytes every time (the mesh cache's hash)
         nib.save(nib.Nifti1Image(data, affine), written[key])
     update = {key: path for key, path in written.items() if "." not in key}
