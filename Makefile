@@ -35,8 +35,13 @@ test-serial: $(VENV)/.installed
 
 # One MPI job per test package: MPICH allows 2048 communicators per process, and the whole suite in one
 # job runs out of them (every mesh and solver duplicates its communicator). Exit code 5: none collected.
+# The packages in MPI_PER_FILE run one job per file: their calibrations build many meshes and solvers;
+# tests/calibration in one job died with exit 15 in its 8th test once the multilevel test came in (each
+# file alone passes), which looks like the same exhaustion (not confirmed).
+MPI_PER_FILE := tests/calibration/
 test-parallel: $(VENV)/.installed
-	@for t in tests/*/ tests/test_*.py; do \
+	@for t in $$(for d in tests/*/ tests/test_*.py; do \
+		case " $(MPI_PER_FILE) " in *" $$d "*) ls $$d*.py | grep '/test_' ;; *) echo $$d ;; esac; done); do \
 		$(MPIRUN) -n $(NP) $(PY) -m pytest -q -m mpi -p no:cacheprovider $$t; rc=$$?; \
 		if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then echo "make: MPI tests failed in $$t"; exit $$rc; fi; \
 	done
