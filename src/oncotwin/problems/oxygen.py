@@ -225,8 +225,7 @@ class OxygenProblem:
         if self._correction is not None:
             self._correction.destroy()
             self._correction = self._monotone_correction()
-            self._constant_part.destroy()
-            self._constant_part = self._assemble_constant_part()
+            self._rebuild_constant_part()
 
     def _compile_forms(self, extra_source: ufl.core.expr.Expr | None) -> None:
         """Residual, diffusion, diagonal reaction derivative and residual scale (compiled once)."""
@@ -308,6 +307,9 @@ class OxygenProblem:
             if matrix is not None:
                 matrix.destroy()
         self._plain_diffusion = self._dirichlet_diffusion = None
+        self._rebuild_constant_part()
+
+    def _rebuild_constant_part(self) -> None:
         self._constant_part.destroy()
         self._constant_part = self._assemble_constant_part()
 
