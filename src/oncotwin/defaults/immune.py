@@ -22,9 +22,12 @@ x = E / E0, y = T / T0 (E0 = T0 = 1e6 cells) and tau = n T0 t the parameters are
 rho = 1.131, eta = 20.19, mu = 0.00311, delta = 0.3743, alpha = 1.636, beta = 0.002.
 
 Checked: the scaled values above agree with independent implementations of the paper (e.g. the
-mmoody1/Tumor-Model code and a Lyon 1 teaching code citing Bull. Math. Biol. 56:295). The dimensional values
-below are from memory; they reproduce every scaled value to 4 digits (tests/kinetics/test_immune.py), so
-only the time scale, the kill n = 1.101e-7 1/(cell day), is not checked independently.
+mmoody1/Tumor-Model code and a Lyon 1 teaching code citing Bull. Math. Biol. 56:295), and the dimensional
+values below, the kill n = 1.101e-7 1/(cell day) included, are those of the BioModels entry of the paper
+(BIOMD0000000762, "Kuznetsov1994 - Nonlinear dynamics of immunogenic tumors", read in its XPPAUT export in
+sys-bio/temp-biomodels, final/BIOMD0000000762/Kuznetsov1994.ode; the file carries no units, which follow
+from its rate laws n E T and p E T / (g + T)). They reproduce every scaled value to 4 digits
+(tests/kinetics/test_immune.py).
 """
 
 from __future__ import annotations

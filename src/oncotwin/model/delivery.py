@@ -180,7 +180,7 @@ def needs_transport(case: Case, name: str) -> bool:
 
     Every drug does except a checkpoint inhibitor whose only effect is its PD-1 occupancy. The occupancy
     is a function of the plasma concentration (:func:`oncotwin.model.immune_field.blockade_occupancy`):
-    the population PK of Ahamadi et al. 2017 (pembrolizumab) and Bajaj et al. 2017 (nivolumab) are plasma
+    the population PK of Ahamadi et al. 2017 (pembrolizumab) and Zhang et al. 2019 (nivolumab) are plasma
     models, and the occupancy EC50 of Elassaiss-Schaap et al. 2017 is an ex vivo blood assay, so a tissue
     concentration would be computed and never read. An IgG's cell Peclet number is above 1 on patient
     meshes (SUPG on), and each new step size after a dose reassembles the stabilised matrix (16 s per

@@ -285,7 +285,8 @@ LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
     # Anti-PD-1 IgG4 antibodies: plasma PK of the typical patient of the source (baseline clearance; the
     #   weight allometry, time-varying clearance and PD-1 occupancy are in oncotwin.pk.antibodies).
     #   Pembrolizumab: Ahamadi M et al., CPT Pharmacometrics Syst Pharmacol 2017;6:49, Table 3 (149 kDa,
-    #   label). Nivolumab: Bajaj G et al., CPT Pharmacometrics Syst Pharmacol 2017;6:58 (146 kDa, label).
+    #   label). Nivolumab: Zhang J et al., J Clin Pharmacol 2019;59:1415, Table S7 (the Bajaj 2017 model
+    #   re-estimated; 146 kDa, label).
     # Renal fraction 0 (IgG catabolism). Transport as trastuzumab (IgG, approximate); the kill is immune
     #   mediated (oncotwin.kinetics.immune), so the direct Emax is 0.
     "pembrolizumab": DrugEntry(
@@ -297,10 +298,10 @@ LIBRARY: Mapping[str, DrugEntry] = MappingProxyType({
     ),
     "nivolumab": DrugEntry(
         name="nivolumab", molecular_weight=146000.0,
-        clearance="9.40e-3 L/h", central_volume="3.63 L", q2="3.21e-2 L/h", v2="2.78 L",
+        clearance="11.6 mL/h", central_volume="4.19 L", q2="29.3 mL/h", v2="2.64 L",
         diffusivity="1.3e-7 cm^2/s", permeability="3e-7 cm/s", reflection_coefficient=0.9,
         unbound_fraction=1.0, tissue_decay_rate="1e-5 1/s", emax=0.0, ic50="0.447 mg/L",
-        source="Bajaj et al., CPT Pharmacometrics Syst Pharmacol 2017;6:58 (baseline clearance)",
+        source="Zhang et al., J Clin Pharmacol 2019;59:1415 (Table S7, baseline clearance)",
     ),
 })
 
