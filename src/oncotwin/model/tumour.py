@@ -228,13 +228,20 @@ class TumourModel:
         return self.last_oxygen
 
     def _vessels_follow_cells(self) -> None:
-        """Vessel regression sees the highest occupancy so far (viable, doomed, necrotic cells): regressed
+        """Vessel regression sees the highest density of cells so far (viable and doomed): regressed
         co-opted vessels do not come back (a secondarily avascular core, Holash et al. 1999), and
         revascularisation by angiogenesis is not modelled. With volume exclusion a full core loses a few
         per cent of its occupancy to the vacancies that invasion leaves at the rim; vessels that followed
-        it back would reoxygenate an anoxic core within days."""
+        it back would reoxygenate an anoxic core within days.
+
+        Necrotic debris is left out: a core segmented as necrotic is avascular through its region's supply
+        (0, Baxter & Jain 1990), and necrosis that forms later forms where the cells had already regressed
+        the vessels (the peak keeps them regressed). Counting the debris would regress the vessels of the
+        T1c edge where the enhancing rim meets the core: its nodes carry 0.8 viable + 0.2 necrotic (the
+        edge placed on the segmented surface), a full occupancy that made the perfused rim, which is what
+        contrast enhancement shows, anoxic at t = 0 (BENCHMARKS.md, issue 17, session 7)."""
         if self.oxygen.occupancy is not None and self.growth is not None:
-            occupied = self.growth.occupied()
+            occupied = self.growth.occupied() - self.growth.necrotic.x.array
             if self._peak_occupancy is None:
                 self._peak_occupancy = occupied.copy()
             np.maximum(self._peak_occupancy, occupied, out=self._peak_occupancy)

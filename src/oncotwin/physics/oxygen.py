@@ -28,8 +28,9 @@ becomes ``S_v r(n)`` with the surviving vessel fraction
     r(n) = 1 - (1 - r_{min})\\,\\min\\Big(1, \\max\\Big(0, \\frac{n - n_c}{1 - n_c}\\Big)\\Big),
 
 intact (``r = 1``) up to the onset density ``n_c`` and falling linearly to the residual fraction
-``r_min`` at full occupancy ``n = 1``; ``n`` is the density of everything the tumour occupies (viable,
-doomed and necrotic cells), so a necrotic core stays avascular.
+``r_min`` at full occupancy ``n = 1``; ``n`` is the highest density of cells (viable and doomed) reached
+so far (:class:`oncotwin.model.tumour.TumourModel`): a necrotic core is avascular through its region's
+supply, and necrosis that forms later forms where the cells had already regressed the vessels.
 """
 
 from __future__ import annotations
