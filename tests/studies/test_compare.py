@@ -205,3 +205,26 @@ def test_clinical_outcomes_are_in_the_table_and_equal_on_two_ranks(comparisons):
     with open(comparisons[1] / "comparison.csv") as fh:
         row = next(csv.DictReader(fh))
     assert "median_os_months" in row and "p_resistance_emergence" in row
+
+
+PEMBRO = '{drug: pembrolizumab, dose: "200 mg", schedule: "day 1"}'
+
+
+@pytest.mark.parametrize(("case_text", "regimens", "message"), [
+    (CASE.replace("  oxygen: {enabled: true}\n", "  oxygen: {enabled: true}\n  immune: {enabled: true}\n"),
+     REGIMENS.replace(f"treatment: {{drugs: [{TMZ}]}}\n  - name: rt", f"treatment: {{drugs: [{PEMBRO}]}}\n  - name: rt")
+     .replace("drug: temozolomide, max", "drug: pembrolizumab, max"),
+     "is a checkpoint inhibitor that acts through its PD-1 occupancy only"),
+])
+def test_a_normal_tissue_exposure_constraint_on_a_drug_without_tissue_concentration_is_one_line(
+        tmp_path, case_text, regimens, message):
+    """Before: the constraint read a metric that is never computed (NaN or missing) instead of refusing."""
+    (tmp_path / "case.yaml").write_text(case_text)
+    (tmp_path / "regimens.yaml").write_text(regimens.replace("LIMIT", "1000 mg*h/L"))
+    result = run_cli("compare", "case.yaml", "--regimens", "regimens.yaml", "--out", str(tmp_path / "out"),
+                     cwd=tmp_path, timeout=120)
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert "regimens.yaml" in line and "key 'objective.constraints.0.drug'" in line and message in line, line
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "meshes").exists()

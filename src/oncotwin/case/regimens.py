@@ -45,6 +45,7 @@ from oncotwin.case.objectives import (
 )
 from oncotwin.case.quantity import Quantity
 from oncotwin.case.schema import Case
+from oncotwin.case.transport import needs_transport
 from oncotwin.core.errors import CaseError
 from oncotwin.core.hashing import file_sha256
 from oncotwin.outcomes.neutropenia import FRIBERG
@@ -240,6 +241,10 @@ def constraint_problem(constraint: Constraint, regimens: list[Regimen]) -> tuple
     if constraint.metric.endswith("_neutropenia") and constraint.drug.lower() not in FRIBERG:
         return "drug", constraint.drug, (f"has no published myelosuppression (Friberg) parameters; drugs with them: "
                                          f"{', '.join(sorted(FRIBERG))}")
+    if constraint.metric in ("normal_auc", "normal_cmax"):
+        problem = _tissue_exposure_problem(constraint.drug, regimens)
+        if problem:
+            return "drug", constraint.drug, problem
     if constraint.metric == "cumulative_dose" and constraint.max is None and cumulative_limit(constraint.drug) is None:
         return "max", None, f"{constraint.drug} has no lifetime limit in the drug library; give 'max' in mg/m^2"
     if constraint.metric == "ntcp":
@@ -247,6 +252,19 @@ def constraint_problem(constraint: Constraint, regimens: list[Regimen]) -> tuple
         if constraint.region not in dosed:
             return "region", constraint.region, (f"receives no radiotherapy dose in any regimen; regions with dose: "
                                                  f"{', '.join(sorted(dosed)) or 'none'}")
+    return None
+
+
+def _tissue_exposure_problem(drug: str, regimens: list[Regimen]) -> str | None:
+    """Why the normal-tissue exposure of ``drug`` is not computed in a regimen that gives it, else None (a
+    regimen that gives drugs always has drug transport on: :func:`_regimen_case_data`)."""
+    for r in regimens:
+        if drug not in r.case.treatment.drug_names():
+            continue
+        if not needs_transport(r.case, drug):
+            return (f"is a checkpoint inhibitor that acts through its PD-1 occupancy only, so regimen {r.name!r} "
+                    "computes no tissue concentration (hence no normal-tissue AUC or Cmax); set "
+                    "physics.drug.antibody_transport: true to compute it")
     return None
 
 

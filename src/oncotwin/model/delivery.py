@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from oncotwin.case.schema import Case
+from oncotwin.case.transport import needs_transport
 from oncotwin.core.fenics import dolfinx, ufl
 from oncotwin.core.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
@@ -175,24 +176,6 @@ def vessel_coupling(case: Case, tmesh: TaggedMesh, fluid: FluidProblem | None = 
                           surface_density)
 
 
-def needs_transport(case: Case, name: str) -> bool:
-    """Whether drug ``name`` of the case gets a tissue transport problem.
-
-    Every drug does except a checkpoint inhibitor whose only effect is its PD-1 occupancy. The occupancy
-    is a function of the plasma concentration (:func:`oncotwin.model.immune_field.blockade_occupancy`):
-    the population PK of Ahamadi et al. 2017 (pembrolizumab) and Zhang et al. 2019 (nivolumab) are plasma
-    models, and the occupancy EC50 of Elassaiss-Schaap et al. 2017 is an ex vivo blood assay, so a tissue
-    concentration would be computed and never read. An IgG's cell Peclet number is above 1 on patient
-    meshes (SUPG on), and each new step size after a dose reassembles the stabilised matrix (16 s per
-    assembly on the 246,825 cells of LUNG1-001): that cost buys nothing. The antibody is transported when
-    the case reads its tissue concentration (an entry in ``physics.growth.drug_effect``) or asks for its
-    exposure maps (``physics.drug.antibody_transport: true``).
-    """
-    if antibody(name) is None:
-        return True
-    return case.physics.drug.antibody_transport or name in case.physics.growth.drug_effect
-
-
 def _case_curves(case: Case) -> dict[str, PlasmaCurve]:
     treatment = case.treatment
     return plasma_curves(treatment.library_parameters(), treatment.events(),
@@ -202,8 +185,9 @@ def _case_curves(case: Case) -> dict[str, PlasmaCurve]:
 
 
 def plasma_only_curves(case: Case) -> dict[str, PlasmaCurve]:
-    """Plasma curves of the checkpoint inhibitors without a tissue problem (:func:`needs_transport`, or
-    ``physics.drug`` off): their occupancy acts all the same, so their plasma PK is reported."""
+    """Plasma curves of the checkpoint inhibitors without a tissue problem
+    (:func:`~oncotwin.case.transport.needs_transport`, or ``physics.drug`` off): their occupancy acts all the
+    same, so their plasma PK is reported."""
     if case.treatment is None:
         return {}
     transport = case.physics.drug.enabled
