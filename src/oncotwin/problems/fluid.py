@@ -181,7 +181,10 @@ class FluidProblem:
         self.dx_exchange = lumped or self.dx
         a, L = self.physics.forms(pt, q, self.dx, tuple(far_fields), extra_source, dx_exchange=lumped)
         self.a, self.L = dolfinx.fem.form(a), dolfinx.fem.form(L)
-        self._matrix = NativeMatrix(self.a, self.bcs, space=self.V)
+        coeffs = dolfinx.fem.pack_coefficients(self.a)
+        self._matrix = NativeMatrix(self.a, self.bcs, space=self.V, coeffs=coeffs)
+        # the next lifting uses the matrix's packed coefficients (no second packing); dropped after it
+        self._lifting_coeffs = coeffs if self.bcs else None
         self.A = self._matrix.mat
         self.b = dolfinx.fem.petsc.create_vector(self.V)
         self._petsc_options = petsc_options
@@ -262,14 +265,20 @@ class FluidProblem:
     def solve(self) -> SolveInfo:
         """Solve for the interstitial pressure (reusing matrix and preconditioner when unchanged)."""
         if self._matrix_stale:
-            self._matrix.assemble()
+            coeffs = dolfinx.fem.pack_coefficients(self.a)
+            self._matrix.assemble(coeffs=coeffs)
+            self._lifting_coeffs = coeffs if self.bcs else None
             self._configure_solver()
             self.ksp.setOperators(self.A)  # forces a new preconditioner set-up
             self._matrix_stale = False
         with self.b.localForm() as local:
             local.set(0.0)
         dolfinx.fem.petsc.assemble_vector(self.b, self.L)
-        dolfinx.fem.petsc.apply_lifting(self.b, [self.a], [self.bcs])
+        if self.bcs:  # without Dirichlet conditions the lifting is a no-op (that still packs coefficients)
+            coeffs, self._lifting_coeffs = self._lifting_coeffs, None
+            if coeffs is None:
+                coeffs = dolfinx.fem.pack_coefficients(self.a)
+            dolfinx.fem.petsc.apply_lifting(self.b, [self.a], [self.bcs], coeffs=[coeffs])
         self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         dolfinx.fem.petsc.set_bc(self.b, self.bcs)
         self.last_solve = solve(self.ksp, self.b, self.p.x.petsc_vec, "fluid pressure")
