@@ -181,10 +181,8 @@ class FluidProblem:
         self.dx_exchange = lumped or self.dx
         a, L = self.physics.forms(pt, q, self.dx, tuple(far_fields), extra_source, dx_exchange=lumped)
         self.a, self.L = dolfinx.fem.form(a), dolfinx.fem.form(L)
-        coeffs = dolfinx.fem.pack_coefficients(self.a)
-        self._matrix = NativeMatrix(self.a, self.bcs, space=self.V, coeffs=coeffs)
-        # the next lifting uses the matrix's packed coefficients (no second packing); dropped after it
-        self._lifting_coeffs = coeffs if self.bcs else None
+        # the lifting after an assembly takes the matrix's packed coefficients (no second packing)
+        self._matrix = NativeMatrix(self.a, self.bcs, space=self.V, keep_coefficients=bool(self.bcs))
         self.A = self._matrix.mat
         self.b = dolfinx.fem.petsc.create_vector(self.V)
         self._petsc_options = petsc_options
@@ -265,9 +263,7 @@ class FluidProblem:
     def solve(self) -> SolveInfo:
         """Solve for the interstitial pressure (reusing matrix and preconditioner when unchanged)."""
         if self._matrix_stale:
-            coeffs = dolfinx.fem.pack_coefficients(self.a)
-            self._matrix.assemble(coeffs=coeffs)
-            self._lifting_coeffs = coeffs if self.bcs else None
+            self._matrix.assemble()
             self._configure_solver()
             self.ksp.setOperators(self.A)  # forces a new preconditioner set-up
             self._matrix_stale = False
@@ -275,7 +271,7 @@ class FluidProblem:
             local.set(0.0)
         dolfinx.fem.petsc.assemble_vector(self.b, self.L)
         if self.bcs:  # without Dirichlet conditions the lifting is a no-op (that still packs coefficients)
-            coeffs, self._lifting_coeffs = self._lifting_coeffs, None
+            coeffs = self._matrix.take_coefficients()
             if coeffs is None:
                 coeffs = dolfinx.fem.pack_coefficients(self.a)
             dolfinx.fem.petsc.apply_lifting(self.b, [self.a], [self.bcs], coeffs=[coeffs])

@@ -137,7 +137,7 @@ def mesh_volume(comm, mesh: dolfinx.mesh.Mesh) -> float:
     """
     tdim = mesh.topology.dim
     facet_cells = mesh.topology._cpp_object.connectivity(tdim - 1, tdim)  # None when not computed
-    if mesh.geometry.cmap.degree == 1 and mesh.geometry.dim == tdim and facet_cells is not None:
+    if mesh.geometry.cmaps[0].degree == 1 and mesh.geometry.dim == tdim and facet_cells is not None:
         x, n = ufl.SpatialCoordinate(mesh), ufl.FacetNormal(mesh)
         return integrate(comm, ufl.dot(x, n) / tdim * ufl.ds(domain=mesh))
     return cell_volume(comm, mesh)
