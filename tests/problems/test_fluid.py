@@ -15,7 +15,7 @@ from oncotwin.core.fenics import MPI, dolfinx, ufl
 from oncotwin.mesh.distribute import TaggedMesh, mesh_in_memory
 from oncotwin.model.fluid import fluid_boundaries
 from oncotwin.model.tissues import fluid_tissues
-from oncotwin.problems.fluid import FluidProblem, FluidTissue
+from oncotwin.problems.fluid import FluidProblem, FluidTissue, PressureBoundary
 from oncotwin.problems.regions import integrate
 from oncotwin.verification.spherical_fluid import LayeredSphere, Shell
 
@@ -262,3 +262,51 @@ def test_preconditioner_follows_the_pressure_layer_width(comm):
     assert problem.diffusion_number() == np.inf
     problem.solve()
     assert problem.ksp.getPC().getType() == "gamg"
+
+
+def _reference_pressure(problem: FluidProblem) -> np.ndarray:
+    """DOLFINx's own PETSc path on the problem's forms (its own packing of the coefficients everywhere)."""
+    from oncotwin.core.fenics import PETSc
+
+    A = dolfinx.fem.petsc.assemble_matrix(problem.a, bcs=problem.bcs)
+    A.assemble()
+    b = dolfinx.fem.petsc.assemble_vector(problem.L)
+    dolfinx.fem.petsc.apply_lifting(b, [problem.a], [problem.bcs])
+    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    dolfinx.fem.petsc.set_bc(b, problem.bcs)
+    ksp = PETSc.KSP().create(problem.comm)
+    ksp.setOperators(A)
+    ksp.setType("cg")
+    ksp.getPC().setType("jacobi")
+    ksp.setTolerances(rtol=1e-13, max_it=2000)
+    x = A.createVecRight()
+    ksp.solve(b, x)
+    assert ksp.getConvergedReason() > 0
+    owned = x.array.copy()
+    for obj in (ksp, A, b, x):
+        obj.destroy()
+    return owned
+
+
+@pytest.mark.mpi
+def test_dirichlet_lifting_with_the_matrix_coefficients_matches_dolfinx(comm):
+    """A fixed pressure on one face: the first lifting takes the matrix's packed coefficients, later ones
+    pack their own, after a vascular scaling too; each solve equals DOLFINx's standard assembly."""
+    tm = cube(comm, 5)
+    tdim = tm.mesh.topology.dim
+    face = dolfinx.mesh.locate_entities_boundary(tm.mesh, tdim - 1, lambda x: np.isclose(x[0], 0.0))
+    tags = dolfinx.mesh.meshtags(tm.mesh, tdim - 1, face, np.full(face.size, 3, dtype=np.int32))
+    tm = dataclasses.replace(tm, facet_tags=tags, boundaries={"left": 3})
+    problem = FluidProblem(tm, MMS_TISSUE, [PressureBoundary("left", 1.5)], degree=1)
+    owned = problem.V.dofmap.index_map.size_local
+    bc_dofs = problem.bcs[0].dof_indices()[0]
+    for step in range(3):
+        if step == 2:
+            problem.set_vascular_scaling({"tumour": 0.3})
+        problem.solve()
+        p = problem.p.x.array[:owned]
+        assert np.allclose(problem.p.x.array[bc_dofs], 1.5, rtol=1e-8), problem.p.x.array[bc_dofs][:4]
+        reference = _reference_pressure(problem)
+        scale = comm.allreduce(np.abs(reference).max(initial=0.0), op=MPI.MAX)
+        error = comm.allreduce(np.abs(p - reference).max(initial=0.0), op=MPI.MAX)
+        assert error <= 1e-8 * scale, (step, error / scale)

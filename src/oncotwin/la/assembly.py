@@ -78,15 +78,18 @@ class NativeMatrix:
             as ``dolfinx.fem.petsc.assemble_matrix`` does.
         diag: diagonal value of constrained rows.
         assemble: assemble the values now (False: an all-zero matrix with the pattern).
+        keep_coefficients: keep the packed coefficients of the latest assembly until
+            :meth:`take_coefficients` (e.g. for the lifting of Dirichlet conditions with the same form).
 
     Attributes:
         mat: the PETSc matrix (same parallel layout as ``dolfinx.fem.petsc.create_matrix``).
     """
 
     def __init__(self, form: dolfinx.fem.Form, bcs=(), diag: float = 1.0, assemble: bool = True,
-                 space: dolfinx.fem.FunctionSpace | None = None):
+                 space: dolfinx.fem.FunctionSpace | None = None, keep_coefficients: bool = False):
         self.comm = form.mesh.comm
         self.form, self.bcs, self.diag = form, list(bcs), diag
+        self.keep_coefficients, self._coefficients = keep_coefficients, None
         pattern = shared_pattern(space) if _shareable(form, space) else _own_pattern(form)
         self.csr = dolfinx.la.matrix_csr(pattern, dtype=PETSc.ScalarType)
         if assemble:
@@ -95,7 +98,9 @@ class NativeMatrix:
 
     def _assemble_csr(self, form, bcs) -> None:
         self.csr.data[:] = 0.0
-        dolfinx.fem.assemble_matrix(self.csr, form, bcs=bcs, diag=self.diag)
+        coeffs = dolfinx.fem.pack_coefficients(form) if self.keep_coefficients else None
+        dolfinx.fem.assemble_matrix(self.csr, form, bcs=bcs, diag=self.diag, coeffs=coeffs)
+        self._coefficients = coeffs
         self.csr.scatter_reverse()
 
     def _create(self) -> PETSc.Mat:
@@ -120,6 +125,11 @@ class NativeMatrix:
         A.assemble()
         A.setAttr("oncotwin_csr", csr)  # the serial matrix shares the CSR's memory: keep it alive
         return A
+
+    def take_coefficients(self) -> dict | None:
+        """The packed coefficients of the latest assembly, once (None afterwards, or when not kept)."""
+        coeffs, self._coefficients = self._coefficients, None
+        return coeffs
 
     def assemble(self, form: dolfinx.fem.Form | None = None, bcs=None) -> PETSc.Mat:
         """Reassemble all values (of ``form`` if given, same spaces) and return :attr:`mat`."""

@@ -181,7 +181,8 @@ class FluidProblem:
         self.dx_exchange = lumped or self.dx
         a, L = self.physics.forms(pt, q, self.dx, tuple(far_fields), extra_source, dx_exchange=lumped)
         self.a, self.L = dolfinx.fem.form(a), dolfinx.fem.form(L)
-        self._matrix = NativeMatrix(self.a, self.bcs, space=self.V)
+        # the lifting after an assembly takes the matrix's packed coefficients (no second packing)
+        self._matrix = NativeMatrix(self.a, self.bcs, space=self.V, keep_coefficients=bool(self.bcs))
         self.A = self._matrix.mat
         self.b = dolfinx.fem.petsc.create_vector(self.V)
         self._petsc_options = petsc_options
@@ -269,7 +270,11 @@ class FluidProblem:
         with self.b.localForm() as local:
             local.set(0.0)
         dolfinx.fem.petsc.assemble_vector(self.b, self.L)
-        dolfinx.fem.petsc.apply_lifting(self.b, [self.a], [self.bcs])
+        if self.bcs:  # without Dirichlet conditions the lifting is a no-op (that still packs coefficients)
+            coeffs = self._matrix.take_coefficients()
+            if coeffs is None:
+                coeffs = dolfinx.fem.pack_coefficients(self.a)
+            dolfinx.fem.petsc.apply_lifting(self.b, [self.a], [self.bcs], coeffs=[coeffs])
         self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         dolfinx.fem.petsc.set_bc(self.b, self.bcs)
         self.last_solve = solve(self.ksp, self.b, self.p.x.petsc_vec, "fluid pressure")
