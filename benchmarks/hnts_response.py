@@ -4,6 +4,7 @@ Run (from the repository root; needs ``../shared/data/hnts_mrg_2024`` or ``--dat
 
     python benchmarks/hnts_response.py [--train 77,78,80] [--test 88,99] [--out DIR] [--ranks 2]
     python benchmarks/hnts_response.py --loo [--ranks 2]        # leave-one-out over every given patient
+    python benchmarks/hnts_response.py --loo --covariate baseline_tumour_volume --reuse OLD/individual
 
 The script itself is serial; with ``--ranks N`` (N > 1) every ``oncotwin`` command runs as
 ``mpirun -n N python -m oncotwin ...``, otherwise in process (:func:`oncotwin.cli.main`). A patient id
@@ -27,6 +28,11 @@ Design (fixed before looking at any result; nothing is tuned on a test patient):
   and 42. With ``--loo`` every patient's individual fit is made once (a cohort of all) and each fold's
   cohort takes them with ``--reuse``: a patient's fit does not depend on the others, and a fold's prior
   uses its training patients' fits only;
+* ``--covariate NAME`` (off by default): the cohort files give ``clearance_half_time`` (the parameter
+  these data inform, session 6) that patient covariate in the population model, a power of the covariate
+  (:mod:`oncotwin.case.covariates`); each test patient's prior is then evaluated at its own value (its
+  pre-RT GTVp volume for ``baseline_tumour_volume``). ``--reuse DIR`` takes the individual fits of an
+  earlier ``<out>/individual`` whose inputs are the same (no forward run for them);
 * baselines on the same folds: no change (the pre-RT volume), cohort ratio (pre-RT volume times the
   training patients' geometric-mean mid/pre ratio), the training patients' median mid-RT volume
   (ignoring the patient) and the 0-D PSI model of Prokopiou et al. 2015 (:mod:`oncotwin.series.psi`, as
@@ -158,12 +164,15 @@ def oncotwin(argv: list[str], ranks: int, log: list[dict]) -> None:
         raise SystemExit(f"hnts_response.py: `oncotwin {' '.join(argv)}` failed (exit {status})")
 
 
-def cohort_file(path: Path, patients: dict[str, dict], ids: list[str]) -> Path:
-    """A cohort file of ``ids`` (labels: the patient ids)."""
+def cohort_file(path: Path, patients: dict[str, dict], ids: list[str], covariate: str | None = None) -> Path:
+    """A cohort file of ``ids`` (labels: the patient ids), with ``covariate`` on ``clearance_half_time``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     entries = [{"label": f"hnts_{p}", "case": str(patients[p]["case"]),
                 "observations": str(patients[p]["observations"])} for p in ids]
-    path.write_text(yaml.safe_dump({"description": "HNTS-MRG 2024 training patients", "patients": entries}))
+    data = {"description": "HNTS-MRG 2024 training patients", "patients": entries}
+    if covariate:
+        data["covariates"] = {"clearance_half_time": covariate}
+    path.write_text(yaml.safe_dump(data))
     return path
 
 
@@ -193,7 +202,7 @@ def run_fold(name: str, train: list[str], predict: list[str], patients: dict, ar
              reuse: Path | None) -> tuple[dict, list[dict]]:
     """Cohort calibration on ``train``, then a run at its prior for every patient of ``predict``."""
     folder = args.out / name
-    cohort = cohort_file(args.out / "inputs" / f"cohort_{name}.yaml", patients, train)
+    cohort = cohort_file(args.out / "inputs" / f"cohort_{name}.yaml", patients, train, args.covariate)
     calibration = ["calibrate", "--cohort", str(cohort), "--out", str(folder / "cohort"), "--mesh-dir",
                    str(args.mesh_dir), "--force"]
     oncotwin(calibration + (["--reuse", str(reuse)] if reuse else []), args.ranks, log)
@@ -237,6 +246,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-iterations", type=int, default=8, help="optimiser iterations per patient")
     parser.add_argument("--size-tumour", type=float, default=None, help="tumour mesh size [mm] (default: by volume)")
     parser.add_argument("--margin", type=float, default=10.0, help="host margin around the tumour [mm]")
+    parser.add_argument("--covariate", default=None, help="patient covariate of clearance_half_time in the "
+                        "population model (e.g. baseline_tumour_volume; default: none)")
+    parser.add_argument("--reuse", type=Path, default=None, help="earlier individual fits (<out>/individual of "
+                        "an earlier --loo run with the same inputs)")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         raise UsageError(f"--data: got {str(args.data)!r}; allowed: a folder of HNTS-MRG masks (see "
@@ -250,6 +263,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         raise UsageError(f"--train: got {args.train!r}; allowed: at least two patients (a cohort fit)")
     if args.loo and len(args.train_ids) + len(args.test_ids) < 3:
         raise UsageError("--loo: got fewer than 3 patients; allowed: 3 or more (each fold trains on 2 or more)")
+    if args.reuse is not None and not (args.reuse / "cohort.json").is_file():
+        raise UsageError(f"--reuse: got {str(args.reuse)!r}; allowed: the 'individual' folder of an earlier --loo "
+                         "run (with cohort.json)")
     args.out = args.out.resolve()
     args.mesh_dir = (args.mesh_dir or args.out / "meshes").resolve()
     return args
@@ -270,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.loo:
         oncotwin(["calibrate", "--cohort", str(cohort_file(args.out / "inputs" / "cohort_all.yaml", patients,
                                                            everyone)),
-                  "--out", str(args.out / "individual"), "--mesh-dir", str(args.mesh_dir), "--force"], args.ranks, log)
+                  "--out", str(args.out / "individual"), "--mesh-dir", str(args.mesh_dir), "--force"]
+                 + (["--reuse", str(args.reuse.resolve())] if args.reuse else []), args.ranks, log)
         for pid in everyone:
             train = [p for p in everyone if p != pid]
             folds[f"loo_{pid}"], fold_rows = run_fold(f"loo_{pid}", train, [pid], patients, args, log,
@@ -280,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         folds["split"], rows = run_fold("split", args.train_ids, args.test_ids + args.train_ids, patients, args,
                                         log, None)
     payload = {"design": __doc__.split("Design")[1].split("Writes")[0].strip(), "loo": args.loo,
+               "covariate": args.covariate,
                "predict_days": list(PREDICT_DAYS), "patients": rows, "folds": folds,
                "median_absolute_error_cm3": median_errors(rows), "commands": log,
                "wall_seconds": round(time.perf_counter() - started, 1)}

@@ -197,3 +197,53 @@ def test_cohort_errors_are_one_line(cohort, tmp_path):
         line = result.stderr.strip().splitlines()[-1]
         assert line.startswith("oncotwin: error:") and message in line, line
         assert not (tmp_path / "out").exists()
+
+
+def _voxel_volume(label_file: Path) -> float:
+    image = nib.load(label_file)
+    return float(np.count_nonzero(np.asarray(image.dataobj) == 1) * abs(np.linalg.det(image.affine[:3, :3])))
+
+
+def test_a_baseline_volume_covariate_reuses_the_fits_and_gives_a_new_patient_its_own_median(cohort):
+    root, _ = cohort
+    patients = yaml.safe_load((root / "cohort.yaml").read_text())["patients"]
+    (root / "covariate.yaml").write_text(yaml.safe_dump({"patients": patients,
+                                                         "covariates": {"radiosensitivity": "baseline_tumour_volume"}}))
+    result = run_cli("calibrate", "--cohort", "covariate.yaml", "--reuse", "population", "--out", "with_covariate",
+                     "--mesh-dir", "meshes", cwd=root, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((root / "with_covariate" / "manifest.json").read_text())["forward_runs"] == 0
+    summary = json.loads((root / "with_covariate" / "cohort.json").read_text())
+    volumes = {name: _voxel_volume(root / name / "labels.nii.gz") for name in ALPHAS}
+    for patient in summary["patients"]:  # [cm^3], from the label voxels
+        assert patient["covariates"]["baseline_tumour_volume"] == pytest.approx(volumes[patient["label"]] / 1e3,
+                                                                                rel=1e-6)
+    entry = yaml.safe_load((root / "with_covariate" / "prior.yaml").read_text())["parameters"]["radiosensitivity"]
+    reference = math.exp(np.mean(np.log(list(volumes.values()))))  # geometric mean [mm^3]
+    assert float(entry["covariate"]["reference"].split()[0]) * 1e3 == pytest.approx(reference, rel=1e-5)
+    assert entry["covariate"]["exponent_sd"] > 0 and -1 <= entry["covariate"]["correlation"] <= 1
+    # with the exponent, each patient's population median moves towards its own fitted alpha: the
+    # residual spread is below that of the model without the covariate
+    assert summary["parameters"]["radiosensitivity"]["between_patient_log_sd"] <= \
+        json.loads((root / "population" / "cohort.json").read_text())["parameters"]["radiosensitivity"][
+            "between_patient_log_sd"] + 1e-9
+
+    prior = read_prior_file(root / "with_covariate" / "prior.yaml")["radiosensitivity"]
+    new_volume = _voxel_volume(root / "new" / "labels.nii.gz")
+    median = prior["prior"] * (new_volume / reference) ** prior["covariate"]["exponent"]
+    run = run_cli("run", "new/case.yaml", "--prior", "with_covariate/prior.yaml", "--out", "new_covariate_run",
+                  "--mesh-dir", "meshes", cwd=root, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert f"radiosensitivity {median:.6g} 1/Gy" in run.stdout, run.stdout
+
+    (root / "bad_covariate.yaml").write_text(yaml.safe_dump({"patients": patients, "covariates": {
+        "radiosensitivity": "age"}}))
+    (root / "uncalibrated.yaml").write_text(yaml.safe_dump({"patients": patients, "covariates": {
+        "clearance_half_time": "baseline_tumour_volume"}}))
+    for cohort_file, message in (("bad_covariate.yaml", "covariates.radiosensitivity"),
+                                 ("uncalibrated.yaml", "do not calibrate clearance_half_time")):
+        bad = run_cli("calibrate", "--cohort", cohort_file, "--reuse", "population", "--out", "bad_out",
+                      "--mesh-dir", "meshes", cwd=root, timeout=300)
+        line = bad.stderr.strip().splitlines()[-1]
+        assert bad.returncode == 2 and message in line, bad.stderr
+        assert not (root / "bad_out").exists()

@@ -7,6 +7,8 @@ in place of the forward simulation), so the whole chain from individual fits to 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from mpi4py import MPI
@@ -98,3 +100,51 @@ def test_uninformed_parameter_keeps_the_individual_prior():
     assert 0.0 < mean[0] < 0.3  # between the patients, pulled hardly at all by the weak prior at 0
     with pytest.raises(ValueError, match="two patients"):
         two_stage(individuals[:1])
+
+
+def test_covariate_power_model_is_the_generalised_least_squares_fit_of_the_marginal_likelihood():
+    """With a covariate, Gaussian patients: the EM coefficients are the GLS estimate at the fitted spread
+    (with the hyperpriors), their covariance its inverse information, and the spread maximises the
+    closed-form marginal likelihood."""
+    from oncotwin.calibration.population import SLOPE_PRECISION
+
+    rng = np.random.default_rng(7)
+    n, mu, beta, omega = 15, 0.4, -0.8, 0.3 ** 2
+    z = rng.uniform(-1.0, 1.0, n)
+    noise = rng.uniform(0.05, 0.3, n) ** 2
+    y = mu + beta * z + np.sqrt(omega) * rng.standard_normal(n) + np.sqrt(noise) * rng.standard_normal(n)
+    P0 = np.array([[1e-4]])
+    individuals = []
+    for yi, vi in zip(y, noise, strict=True):
+        C = 1.0 / (1.0 / vi + P0[0, 0])
+        individuals.append(Individual(np.array([C * yi / vi]), np.array([[C]]), np.zeros(1), P0))
+    population = two_stage(individuals, covariates=z[:, None], min_log_sd=1e-6)
+    assert population.converged and population.with_covariate.tolist() == [True]
+
+    X, H = np.column_stack([np.ones(n), z]), np.diag([P0[0, 0], SLOPE_PRECISION])
+    w = population.spread[0] ** 2
+    W = np.diag(1.0 / (w + noise))
+    information = X.T @ W @ X + H
+    gls = np.linalg.solve(information, X.T @ W @ y)
+    assert [population.mean[0], population.slopes[0]] == pytest.approx(gls, rel=1e-6)
+    assert population.coefficient_covariance == pytest.approx(np.linalg.inv(information), rel=1e-6)
+    assert abs(population.slopes[0] - beta) < 3 * math.sqrt(population.coefficient_covariance[1, 1])
+
+    def log_marginal(g, w):
+        v = w + noise
+        r = y - X @ g
+        return -0.5 * np.sum(np.log(v) + r ** 2 / v) - 0.5 * g @ H @ g
+
+    best = log_marginal(gls, w)
+    for dg, dw in [((1e-3, 0), 0), ((0, 1e-3), 0), ((-1e-3, 0), 0), ((0, 0), 1e-4), ((0, 0), -1e-4)]:
+        assert log_marginal(gls + np.array(dg), w + dw) <= best + 1e-10
+    exponent, exponent_sd, rho = population.slope_moments(0)
+    C = population.coefficient_covariance
+    assert exponent == population.slopes[0] and exponent_sd == pytest.approx(math.sqrt(C[1, 1]))
+    assert rho == pytest.approx(C[0, 1] / math.sqrt(C[0, 0] * C[1, 1]))
+    # without covariates (or with NaN columns) it is the model without: the same numbers
+    plain, nan = two_stage(individuals), two_stage(individuals, covariates=np.full((n, 1), np.nan))
+    assert nan.mean == pytest.approx(plain.mean, rel=1e-12) and nan.spread == pytest.approx(plain.spread, rel=1e-12)
+    assert plain.slope_moments(0) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="every patient"):
+        two_stage(individuals, covariates=np.where(np.arange(n) == 3, np.nan, z)[:, None])

@@ -10,7 +10,10 @@ Written into the output folder (rank 0; the folder appears only on success):
 
 * ``prior.yaml``: the prior of a new patient (:mod:`oncotwin.case.prior_file`): per parameter the
   population median, the log sd combining the between-patient spread and the uncertainty of the median,
-  and the bounds (those of the cohort's cases, widest); use it with ``calibration.prior`` or ``--prior``;
+  and the bounds (those of the cohort's cases, widest); use it with ``calibration.prior`` or ``--prior``.
+  A parameter with a covariate of the cohort file (``covariates``) gets the fitted power model: its
+  median at the cohort's reference value (the geometric mean of the patients' values), the exponent with
+  its standard error and correlation; a new patient's case evaluates it at its own value;
 * ``cohort.json``: the population estimate (median with its 95 % interval, spread, whether the data
   inform each parameter), per patient (by cohort label) the individual MAP and sd, the shrunk random
   effect, convergence and forward runs;
@@ -39,13 +42,15 @@ from oncotwin.calibration.population import Individual, Population, two_stage
 from oncotwin.case import load_case
 from oncotwin.case.calibratable import PARAMETERS
 from oncotwin.case.cohort import Cohort, read_cohort
+from oncotwin.case.covariates import COVARIATES, covariate_value
 from oncotwin.case.observations import read_observations
 from oncotwin.case.prior_file import KIND
-from oncotwin.core.errors import OncotwinError
+from oncotwin.core.errors import InputDataError, OncotwinError
 from oncotwin.core.hashing import file_sha256
 from oncotwin.core.log import get_logger
 from oncotwin.core.parallel import on_root
 from oncotwin.core.rundir import RunDirectory
+from oncotwin.core.units import convert
 from oncotwin.io.tables import json_safe
 from oncotwin.mesh.cache import ensure_mesh
 from oncotwin.mesh.distribute import read_tagged_mesh
@@ -54,6 +59,39 @@ from oncotwin.run.manifest import StageTimer, now, package_versions
 log = get_logger("calibrate")
 METHOD = ("two-stage empirical Bayes: per-patient Laplace fits, population mean and between-patient spread of "
           "the log-parameters by EM (Steimer et al. 1984); prior_log_sd = sqrt(spread^2 + var(mean))")
+
+
+def covariate_matrix(comm: MPI.Comm, cohort: Cohort, patients: list, names: list[str]) -> tuple[
+        np.ndarray | None, dict[str, float], list[dict[str, float]]]:
+    """``z_ik = log(c_i / c_ref)`` (NaN for parameters without a covariate), the reference values
+    ``c_ref`` (geometric means over the cohort) and every patient's covariate values (internal units).
+
+    Raises:
+        OncotwinError: a covariate of a parameter the cases do not calibrate, or one a case cannot give.
+    """
+    if not cohort.covariates:
+        return None, {}, [{} for _ in patients]
+    for parameter in cohort.covariates:
+        if parameter not in names:
+            raise OncotwinError(f"{cohort.file}: covariates.{parameter}: the cases do not calibrate {parameter} "
+                                f"(they calibrate {', '.join(names)})")
+    values: list[dict[str, float]] = []
+    for k, (case, _, _) in enumerate(patients):
+        own = {}
+        for covariate in sorted(set(cohort.covariates.values())):
+            try:
+                own[covariate] = on_root(comm, covariate_value, case, covariate)
+            except (ValueError, InputDataError) as exc:
+                raise OncotwinError(f"{cohort.file}: patients.{k}.case ({cohort.cases[k]}): covariate "
+                                    f"{covariate}: {exc}") from None
+        values.append(own)
+    reference = {c: float(np.exp(np.mean([np.log(v[c]) for v in values]))) for c in values[0]}
+    z = np.full((len(patients), len(names)), np.nan)
+    for j, name in enumerate(names):
+        covariate = cohort.covariates.get(name)
+        if covariate is not None:
+            z[:, j] = [math.log(v[covariate] / reference[covariate]) for v in values]
+    return z, reference, values
 
 
 def read_patients(comm: MPI.Comm, cohort: Cohort) -> list[tuple[object, str, object]]:
@@ -132,11 +170,21 @@ def fit_patients(comm: MPI.Comm, cohort: Cohort, patients: list, mesh_root: Path
     return fits
 
 
-def prior_document(names: list[str], population: Population, fits: list[dict], n: int) -> dict:
+def covariate_entry(population: Population, j: int, covariate: str, reference: float) -> dict:
+    """The ``covariate`` entry of parameter ``j`` in ``prior.yaml`` (reference in the reporting unit)."""
+    exponent, exponent_sd, correlation = population.slope_moments(j)
+    unit = COVARIATES[covariate]
+    shown = convert(reference, unit.internal_unit, unit.unit)
+    return {"name": covariate, "reference": f"{shown:.6g} {unit.unit}", "exponent": round(exponent, 6),
+            "exponent_sd": round(exponent_sd, 6), "correlation": round(correlation, 6)}
+
+
+def prior_document(names: list[str], population: Population, fits: list[dict], n: int,
+                   covariates: dict[str, str] | None = None, references: dict[str, float] | None = None) -> dict:
     """The ``prior.yaml`` content (quantities in the reporting units)."""
     first = fits[0]["prior"]
     mean, sd = population.predictive(first.mean, first.precision)
-    parameters = {}
+    covariates, parameters = covariates or {}, {}
     for j, name in enumerate(names):
         kind = PARAMETERS[name]
         specs = [f["spec"].parameters[name] for f in fits]
@@ -149,11 +197,16 @@ def prior_document(names: list[str], population: Population, fits: list[dict], n
         if not population.informed[j]:
             log.warning("calibrate --cohort: the cohort's data do not inform %s: prior.yaml keeps the case's prior",
                         name)
+        elif name in covariates:
+            parameters[name]["covariate"] = covariate_entry(population, j, covariates[name],
+                                                            references[covariates[name]])
     return {"kind": KIND, "oncotwin": __version__, "method": METHOD, "patients": n, "parameters": parameters}
 
 
-def cohort_summary(names: list[str], population: Population, fits: list[dict]) -> dict:
+def cohort_summary(names: list[str], population: Population, fits: list[dict], covariates: dict[str, str] | None = None,
+                   references: dict[str, float] | None = None, values: list[dict] | None = None) -> dict:
     """``cohort.json``: the population and per-patient estimates in readable units."""
+    covariates = covariates or {}
     mean_sd = np.sqrt(np.diag(population.mean_covariance))
     parameters = {}
     for j, name in enumerate(names):
@@ -165,8 +218,11 @@ def cohort_summary(names: list[str], population: Population, fits: list[dict]) -
                                               kind.user_value(math.exp(population.mean[j] + 1.96 * mean_sd[j]))],
             "median_log_sd": float(mean_sd[j]), "between_patient_log_sd": float(population.spread[j]),
             "new_patient_log_sd": float(population.predictive_log_sd[j])}
+        if name in covariates:
+            parameters[name]["covariate"] = covariate_entry(population, j, covariates[name],
+                                                            references[covariates[name]])
     patients = []
-    for fit, effect, S in zip(fits, population.effects, population.effect_covariances, strict=True):
+    for k, (fit, effect, S) in enumerate(zip(fits, population.effects, population.effect_covariances, strict=True)):
         result = fit["result"]
         sd = np.sqrt(np.diag(result.covariance))
         patients.append({
@@ -178,7 +234,9 @@ def cohort_summary(names: list[str], population: Population, fits: list[dict]) -
             "individual": {n: {"map": PARAMETERS[n].user_value(math.exp(result.x[j])), "log_sd": float(sd[j])}
                            for j, n in enumerate(names)},
             "random_effect": {n: {"value": PARAMETERS[n].user_value(math.exp(effect[j])),
-                                  "log_sd": float(math.sqrt(S[j, j]))} for j, n in enumerate(names)}})
+                                  "log_sd": float(math.sqrt(S[j, j]))} for j, n in enumerate(names)},
+            "covariates": {c: convert(v, COVARIATES[c].internal_unit, COVARIATES[c].unit)
+                           for c, v in (values[k] if values else {}).items()}})
     return {"method": METHOD, "parameters": parameters, "patients": patients,
             "em": {"iterations": population.iterations, "converged": population.converged}}
 
@@ -191,16 +249,17 @@ def calibrate_cohort(comm: MPI.Comm, cohort_file: Path, out: Path, mesh_root: Pa
     earlier = on_root(comm, earlier_fits, reuse) if reuse is not None else None
     patients = read_patients(comm, cohort)
     names = list(patients[0][0].calibration.parameters)
+    z, references, values = covariate_matrix(comm, cohort, patients, names)
     rundir = RunDirectory.open(comm, out, force, kind="cohort",
                                inputs=(cohort.file, *cohort.cases, *cohort.observations))
     try:
         fits = fit_patients(comm, cohort, patients, mesh_root, timer, earlier)
         individuals = [Individual(f["result"].x, f["result"].covariance, f["prior"].mean,
                                   f["prior"].precision) for f in fits]
-        population = on_root(comm, two_stage, individuals)
-        summary = cohort_summary(names, population, fits)
+        population = on_root(comm, two_stage, individuals, covariates=z)
+        summary = cohort_summary(names, population, fits, cohort.covariates, references, values)
         if comm.rank == 0:
-            prior = prior_document(names, population, fits, len(fits))
+            prior = prior_document(names, population, fits, len(fits), cohort.covariates, references)
             (rundir.work / "prior.yaml").write_text(
                 "# Population prior of a new patient: use it with `calibration.prior: prior.yaml` or `--prior`\n"
                 + yaml.safe_dump(prior, sort_keys=False))

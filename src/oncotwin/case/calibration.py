@@ -47,6 +47,7 @@ from pydantic import Field, ValidationInfo, model_validator
 
 from oncotwin.case.base import FieldProblem, StrictModel
 from oncotwin.case.calibratable import PARAMETERS
+from oncotwin.case.covariates import with_covariates
 from oncotwin.case.paths import resolve_path
 from oncotwin.case.prior_file import convert_entry, merge_prior, read_prior_file
 from oncotwin.core.errors import CaseError
@@ -57,13 +58,41 @@ SURROGATE_PARAMETERS = ("proliferation_rate", "invasion_diffusivity", "radiosens
                         "drug_kill_rate")
 
 
+class CovariateEffect(StrictModel):
+    """A population prior's covariate model of one parameter (:mod:`oncotwin.case.covariates`).
+
+    Attributes:
+        name: the covariate (a key of :data:`oncotwin.case.covariates.COVARIATES`).
+        reference: covariate value at which ``prior`` is the median (internal units).
+        exponent: power of ``covariate / reference`` that multiplies the median.
+        exponent_sd: standard error of the exponent.
+        correlation: correlation of the exponent's and the log median's estimates.
+        between_patient_log_sd: the population's between-patient log sd.
+        mean_log_sd: standard error of the log median at the reference.
+    """
+
+    name: str
+    reference: Annotated[float, Field(gt=0)]
+    exponent: float
+    exponent_sd: Annotated[float, Field(ge=0, le=10)]
+    correlation: Annotated[float, Field(ge=-1, le=1)] = 0.0
+    between_patient_log_sd: Annotated[float, Field(ge=0, le=10)]
+    mean_log_sd: Annotated[float, Field(ge=0, le=10)]
+
+
 class CalibratedParameter(StrictModel):
-    """Prior, bounds and starting value of one calibrated parameter (internal units)."""
+    """Prior, bounds and starting value of one calibrated parameter (internal units).
+
+    With a ``covariate`` (from a population prior), ``prior`` and ``prior_log_sd`` are the patient's own
+    once ``covariate_value`` is set (:func:`oncotwin.case.covariates.with_covariates`, at load).
+    """
 
     prior: float
     prior_log_sd: Annotated[float, Field(gt=0, le=10)] = 1.0
     bounds: tuple[float, float] | None = None
     initial: float | None = None
+    covariate: CovariateEffect | None = None
+    covariate_value: float | None = None
 
     @property
     def lower(self) -> float:
@@ -215,4 +244,4 @@ def with_prior(case, path: str | Path):
                             "(in the case this prior is applied to)")
     parameters = {n: CalibratedParameter(**p) for n, p in merged.items()}
     calibration = Calibration.model_construct(**{**dict(spec), "parameters": parameters, "prior": path})
-    return case.model_copy(update={"calibration": calibration})
+    return with_covariates(case.model_copy(update={"calibration": calibration}), str(path))

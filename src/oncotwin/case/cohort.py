@@ -11,8 +11,14 @@ Example::
         observations: p02/observations.yaml
 
 Every case names the same parameters in its ``calibration`` section (the population prior is fitted for
-them; checked when the cases are read). Outputs name the patients by ``label`` (default ``patient_<k>``,
-in file order), never by anything from the case files, so that no patient identifier reaches them.
+them; checked when the cases are read). ``covariates`` (optional) gives a parameter a patient covariate
+of the population model (:mod:`oncotwin.calibration.population`, :mod:`oncotwin.case.covariates`)::
+
+    covariates:
+      clearance_half_time: baseline_tumour_volume   # median x (V0 / reference)^exponent
+
+Outputs name the patients by ``label`` (default ``patient_<k>``, in file order), never by anything from
+the case files, so that no patient identifier reaches them.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from oncotwin.case.base import StrictModel
+from oncotwin.case.calibratable import PARAMETERS
+from oncotwin.case.covariates import COVARIATES
 from oncotwin.case.load import _to_case_error, read_yaml_mapping
 from oncotwin.case.paths import resolve_path
 from oncotwin.core.errors import CaseError
@@ -48,6 +56,7 @@ class CohortFile(StrictModel):
 
     description: str = ""
     patients: Annotated[list[CohortPatient], Field(min_length=2)]
+    covariates: dict[str, str] = {}
 
 
 class Cohort(StrictModel):
@@ -58,6 +67,7 @@ class Cohort(StrictModel):
     labels: list[str]
     cases: list[Path]
     observations: list[Path]
+    covariates: dict[str, str] = {}
 
 
 def read_cohort(path: str | Path) -> Cohort:
@@ -92,5 +102,14 @@ def read_cohort(path: str | Path) -> Cohort:
                             "are already in the cohort (a patient counted twice)", line=lines.get(("patients", k)))
         seen_labels.add(label)
         seen.add(pair)
+    for parameter, covariate in spec.covariates.items():
+        line = lines.get(("covariates", parameter)) or lines.get(("covariates",))
+        if parameter not in PARAMETERS:
+            raise CaseError(shown, f"covariates.{parameter}", parameter, "not a calibratable parameter; allowed: "
+                            f"{', '.join(PARAMETERS)}", line=line)
+        if covariate not in COVARIATES:
+            raise CaseError(shown, f"covariates.{parameter}", covariate, f"unknown covariate; allowed: "
+                            f"{', '.join(COVARIATES)}", line=line)
     return Cohort(file=path.resolve(), description=spec.description, labels=labels,
-                  cases=[p.case for p in spec.patients], observations=[p.observations for p in spec.patients])
+                  cases=[p.case for p in spec.patients], observations=[p.observations for p in spec.patients],
+                  covariates=dict(spec.covariates))

@@ -28,6 +28,7 @@ from mpi4py import MPI
 from pydantic import BaseModel, ValidationError
 
 from oncotwin.case.base import FieldProblem
+from oncotwin.case.covariates import with_covariates
 from oncotwin.case.schema import Case
 from oncotwin.core.errors import CaseError
 from oncotwin.core.hashing import file_sha256
@@ -82,7 +83,9 @@ def read_case(path: str | Path) -> tuple[Case, str]:
         # the first file of the chain (deriving file first) that writes the deepest part of the key
         shown, lines = max(layers, key=lambda layer: _depth_in(layer[1], loc))
         raise _to_case_error(exc, shown, data, lines) from None
-    return case, digest
+    # a population prior's covariates are evaluated once, on the validated case (they read its labels)
+    source = case.calibration.prior if case.calibration is not None and case.calibration.prior else path
+    return with_covariates(case, str(source)), digest
 
 
 def read_case_data(path: str | Path) -> tuple[dict, str, Path]:

@@ -12,10 +12,20 @@ FILE`` (relative to the case file) or the ``--prior FILE`` option of ``calibrate
         bounds: ["0.01 1/Gy", "2 1/Gy"]
         between_patient_log_sd: 0.25   # optional, for the record: the population spread alone
         mean_log_sd: 0.12              # optional, for the record: the uncertainty of the population median
+      clearance_half_time:
+        prior: "9 day"                 # the median at the covariate's reference value
+        prior_log_sd: 0.35             # ... and its log sd there
+        bounds: ["1 day", "60 day"]
+        between_patient_log_sd: 0.3    # required with a covariate
+        mean_log_sd: 0.15              # required with a covariate
+        covariate: {name: baseline_tumour_volume, reference: "13 cm^3", exponent: -0.8,
+                    exponent_sd: 0.3, correlation: 0.1}
 
 A prior file's entries replace the case's own ``prior``, ``prior_log_sd`` and ``bounds`` of the same
 parameter; the case's ``initial`` is kept (it must lie within the prior's bounds); parameters that only
-the prior file names are added to the calibration.
+the prior file names are added to the calibration. A ``covariate`` makes the median the patient's own:
+``prior (value / reference)^exponent``, with the log sd of the population model at that value
+(:mod:`oncotwin.case.covariates`, applied when the case is loaded).
 """
 
 from __future__ import annotations
@@ -25,14 +35,54 @@ from typing import Any
 
 from oncotwin.case.base import FieldProblem
 from oncotwin.case.calibratable import PARAMETERS
+from oncotwin.case.covariates import COVARIATES
 from oncotwin.core.errors import CaseError
 from oncotwin.core.safe_yaml import read_yaml
 from oncotwin.core.units import UnitError, to_internal
 
 KIND = "population_prior"
 TOP_KEYS = ("kind", "oncotwin", "method", "patients", "parameters")
-ENTRY_KEYS = ("prior", "prior_log_sd", "bounds", "between_patient_log_sd", "mean_log_sd")
+ENTRY_KEYS = ("prior", "prior_log_sd", "bounds", "between_patient_log_sd", "mean_log_sd", "covariate")
 RECORD_KEYS = ("between_patient_log_sd", "mean_log_sd")
+COVARIATE_KEYS = ("name", "reference", "exponent", "exponent_sd", "correlation")
+
+
+def convert_covariate(name: str, spec: dict, raw: Any) -> dict:
+    """A ``covariate`` entry of parameter ``name`` in internal units (with the population sds it needs).
+
+    Raises:
+        FieldProblem: naming the key below ``parameters``.
+    """
+    key = f"parameters.{name}.covariate"
+    if not isinstance(raw, dict):
+        raise FieldProblem(key, raw, f"expected a mapping with {', '.join(COVARIATE_KEYS)}")
+    for k in raw:
+        if k not in COVARIATE_KEYS:
+            raise FieldProblem(f"{key}.{k}", k, f"unknown key (allowed: {', '.join(COVARIATE_KEYS)})")
+    for k in COVARIATE_KEYS[:4]:
+        if k not in raw:
+            raise FieldProblem(f"{key}.{k}", "<missing>", f"a covariate gives {', '.join(COVARIATE_KEYS[:4])}")
+    if raw["name"] not in COVARIATES:
+        raise FieldProblem(f"{key}.name", raw["name"], f"unknown covariate; allowed: {', '.join(COVARIATES)}")
+    covariate = COVARIATES[raw["name"]]
+    try:
+        reference = to_internal(raw["reference"], covariate.internal_unit, example=f"13 {covariate.unit}")
+    except UnitError as exc:
+        raise FieldProblem(f"{key}.reference", raw["reference"], str(exc)) from None
+    if not reference > 0:
+        raise FieldProblem(f"{key}.reference", raw["reference"], "must be > 0")
+    numbers = {}
+    for k, low, high in (("exponent", -10, 10), ("exponent_sd", 0, 10), ("correlation", -1, 1)):
+        value = raw.get(k, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise FieldProblem(f"{key}.{k}", value, f"expected a number in [{low}, {high}]")
+        numbers[k] = float(value)
+    for k in RECORD_KEYS:
+        if k not in spec:
+            raise FieldProblem(f"parameters.{name}.{k}", "<missing>", "a parameter with a covariate needs "
+                               "between_patient_log_sd and mean_log_sd (its predictive sd depends on both)")
+    return {"name": raw["name"], "reference": reference, **numbers,
+            **{k: float(spec[k]) for k in RECORD_KEYS}}
 
 
 def convert_entry(name: str, spec: dict, kind) -> dict:
@@ -52,6 +102,10 @@ def convert_entry(name: str, spec: dict, kind) -> dict:
         return number
 
     out = dict(spec)
+    if spec.get("covariate") is not None:
+        out["covariate"] = convert_covariate(name, spec, spec["covariate"])
+        for key in RECORD_KEYS:
+            out.pop(key)
     if "prior" not in spec:
         if kind.prior is None:
             raise FieldProblem(f"parameters.{name}.prior", "<missing>", f"the prior median is required, e.g. "
@@ -98,7 +152,10 @@ def _entry(name: Any, spec: Any) -> dict:
             raise FieldProblem(f"parameters.{name}.{key}", raw, "expected a number of log units in "
                                f"{'[0' if key in RECORD_KEYS else '(0'}, 10]")
     converted = convert_entry(name, {k: spec[k] for k in ("prior", "bounds")}, PARAMETERS[name])
-    return {"prior": converted["prior"], "prior_log_sd": float(spec["prior_log_sd"]), "bounds": converted["bounds"]}
+    entry = {"prior": converted["prior"], "prior_log_sd": float(spec["prior_log_sd"]), "bounds": converted["bounds"]}
+    if "covariate" in spec:
+        entry["covariate"] = convert_covariate(name, spec, spec["covariate"])
+    return entry
 
 
 def read_prior_file(path: str | Path) -> dict[str, dict]:
