@@ -46,6 +46,39 @@ def oncotwin_cmd(*args: str, ranks: int = 1) -> list[str]:
     return [str(BIN / "mpirun"), "-n", str(ranks), *cmd] if ranks > 1 else cmd
 
 
+def signal_job(pid: int, sig: int) -> None:
+    """Send ``sig`` to a job started with ``start_new_session=True`` and to every process it spawned.
+
+    mpirun's Hydra proxy starts each rank in a session of its own, so a signal to the job's process group
+    reaches only mpirun: SIGSTOP, which mpirun cannot forward, would leave the ranks running.
+    """
+    for child in [*_descendants(pid), pid]:
+        try:
+            os.kill(child, sig)
+        except ProcessLookupError:
+            pass
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _descendants(pid: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def run_cli(*args: str, ranks: int = 1, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run the CLI in a subprocess (a hang fails the test through the timeout)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")

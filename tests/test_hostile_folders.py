@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, oncotwin_cmd, run_cli
+from tests.conftest import REPO, oncotwin_cmd, run_cli, signal_job
 from tests.core.test_rundir import checksums, user_folder
 
 SPHERE = REPO / "cases" / "sphere_baxter_jain.yaml"
@@ -96,12 +96,12 @@ def test_concurrent_runs_into_one_out(tmp_path, mesh_dir, ranks):
     while not list(tmp_path.glob(".out.partial-*")) and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert first.poll() is None, "the first run ended before it started writing: " + first.communicate()[1]
-    os.killpg(first.pid, signal.SIGSTOP)  # hold the first run while it writes, whatever the machine's load
+    signal_job(first.pid, signal.SIGSTOP)  # hold the first run (all ranks) while it writes
     try:
         second = run_cli("run", str(case), "--out", str(out), "--force", "--mesh-dir", str(mesh_dir), ranks=ranks,
                          cwd=tmp_path, timeout=120)
     finally:
-        os.killpg(first.pid, signal.SIGCONT)
+        signal_job(first.pid, signal.SIGCONT)
     line = one_error_line(second)
     assert f"{out}: another oncotwin run (pid " in line
     _, stderr = first.communicate(timeout=300)
