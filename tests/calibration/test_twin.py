@@ -136,8 +136,9 @@ def test_update_with_new_scans_refines_the_earlier_calibration(twin):
     joint_calibrator, joint = _noise_free(twin)
     sd_early, sd_updated = np.sqrt(np.diag(early.covariance)), np.sqrt(np.diag(updated.covariance))
     assert np.all(sd_updated < sd_early)  # new scans sharpen the estimate
-    # same optimum within half a posterior sd (0.2 before doomed cells; the valley is flatter now: measured 0.29)
-    assert np.allclose(updated.x, joint.x, atol=0.5 * np.sqrt(np.diag(joint.covariance)).min())
+    # same optimum within half a posterior sd of each parameter (measured 0.2-0.25 sd with the extended
+    # steps of the optimiser; the two searches stop at different points of a 0.99-correlated valley)
+    assert np.all(np.abs(updated.x - joint.x) < 0.5 * np.sqrt(np.diag(joint.covariance)))
     assert updated.runs < joint.runs  # warm start from the earlier MAP
     with pytest.raises(Exception, match="no observation"):
         continue_from(calibrator.posterior(updated), calibrator.names, obs)

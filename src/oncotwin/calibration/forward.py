@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from oncotwin.calibration.parameters import replace, set_parameter
+from oncotwin.la.petsc import release_garbage
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.run.simulation import Simulation
 
@@ -88,6 +89,8 @@ class ForwardModel:
         simulation = Simulation(self.comm, self.case_for(values), Path(self.case_file), "", Path("."), Path("."),
                                 label="calibration", show_progress=False)
         trajectory.rows = simulation.evolve(self.tmesh, self.times, observe)
+        del simulation
+        release_garbage(self.comm)
         self.runs += 1
         self.seconds += clock.perf_counter() - started
         return trajectory

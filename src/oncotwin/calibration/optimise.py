@@ -4,7 +4,10 @@ The objective is ``Phi(x) = 1/2 |r(x)|^2 + 1/2 (x - mu)^T P (x - mu)`` for log-p
 residuals ``r`` (weighted by their standard deviations, see :mod:`oncotwin.calibration.misfit`) and a
 Gaussian prior (mean ``mu``, precision ``P``). Each iteration evaluates the Jacobian by forward
 differences (one forward run per parameter; backward at an upper bound), then tries damped Gauss-Newton
-steps ``(H + lambda diag H) d = -g`` projected onto the bounds until one decreases ``Phi``.
+steps ``(H + lambda diag H) d = -g`` projected onto the bounds until one decreases ``Phi``; a step that
+decreases ``Phi`` by more than 1.5 times the Gauss-Newton prediction (the Gauss-Newton Hessian overstates
+the curvature), or that points the way of the previous step, is extended to 2, 4, 8, ... times its length
+while ``Phi`` keeps falling.
 
 A flat start (the residuals do not change with any parameter, e.g. a model tumour that has vanished
 at every observation time) gives no direction: each parameter is then scanned over its bounds (log
@@ -28,6 +31,20 @@ import numpy as np
 from mpi4py import MPI
 
 from oncotwin.calibration.misfit import Residual, dot
+
+EXPAND_RATIO = 1.5
+"""Actual over Gauss-Newton-predicted decrease above which an accepted step is extended (see ``expand``)."""
+
+ALIGNED = 0.95
+"""Cosine between two consecutive accepted steps above which the second is extended (see ``expand``)."""
+
+
+def _aligned(step: np.ndarray, last: np.ndarray | None) -> bool:
+    """Whether ``step`` points the way of the previous accepted step ``last``."""
+    if last is None:
+        return False
+    norm = float(np.linalg.norm(step) * np.linalg.norm(last))
+    return norm > 0 and float(step @ last) / norm > ALIGNED
 
 
 @dataclass
@@ -86,6 +103,7 @@ class _Search:
         self.lower, self.upper, self.fd_step = lower, upper, fd_step
         self.runs = 0
         self.lam = 1e-3
+        self.last_step: np.ndarray | None = None
         self.path: list[dict] = []
         self.at: _Point | None = None
 
@@ -161,21 +179,56 @@ class _Search:
 
         Returns:
             Whether the accepted step stalled (moved and decreased Phi by less than ``tolerance``), or None
-            when no damped step decreases Phi (a numerical minimum).
+            when no damped step longer than ``tolerance`` decreases Phi (a numerical minimum).
         """
         while self.lam < 1e8:
             step = np.linalg.solve(H + self.lam * np.diag(np.diag(H)), -g)
             step *= min(1.0, max_step / max(float(np.max(np.abs(step))), 1e-300))
-            trial = self.run(np.clip(self.at.x + step, self.lower, self.upper))
+            target = np.clip(self.at.x + step, self.lower, self.upper)
+            if float(np.max(np.abs(target - self.at.x))) < tolerance:
+                # damping only shortens the step further: a minimum to the tolerance (escalating the damping
+                # on to 1e8 cost about 16 forward runs at every converged calibration)
+                return None
+            trial = self.run(target)
             if trial.phi < self.at.phi:
-                decrease = self.at.phi - trial.phi
-                moved = float(np.max(np.abs(trial.x - self.at.x)))
+                predicted = -float(g @ step + 0.5 * step @ H @ step)
+                start, last, self.last_step = self.at, self.last_step, step
+                if self.at.phi - trial.phi > EXPAND_RATIO * predicted > 0 or _aligned(step, last):
+                    trial = self.expand(trial, step, max_step)
+                decrease = start.phi - trial.phi
+                moved = float(np.max(np.abs(trial.x - start.x)))
                 self.at = trial
                 self.lam = max(self.lam / 3.0, 1e-9)
                 self.record(iteration, moved)
                 return decrease < tolerance * max(trial.phi, 1e-12) and moved < tolerance
             self.lam *= 4.0
         return None
+
+    def expand(self, trial: _Point, step: np.ndarray, max_step: float) -> _Point:
+        """Longer steps along ``step`` while Phi keeps falling (two trial lengths per round, concurrently).
+
+        Taken when a step decreased Phi by more than :data:`EXPAND_RATIO` times the Gauss-Newton prediction
+        (the Gauss-Newton Hessian overstates the curvature), or when it points the way of the previous step
+        (cosine above :data:`ALIGNED`): the local model is then right about the next small step but not
+        about the valley, as with the date-marginalised likelihood of :mod:`oncotwin.calibration.misfit`,
+        whose date weights move with every step, and steps of the same length would crawl along it.
+        """
+        origin, best, factor = self.at.x, trial, 1.0
+        length = float(np.max(np.abs(step)))
+        while True:
+            factors = [f for f in (2.0 * factor, 4.0 * factor) if f * length <= max_step]
+            if not factors:
+                break
+            points = [np.clip(origin + f * step, self.lower, self.upper) for f in factors]
+            self.runs += len(points)
+            candidates = [self.point(x, r) for x, r in zip(points, self.evaluate_many(points), strict=True)]
+            improved = [(c, f) for c, f in zip(candidates, factors, strict=True) if c.phi < best.phi]
+            if not improved:
+                break
+            best, factor = min(improved, key=lambda cf: cf[0].phi)
+            if factor < factors[-1]:
+                break
+        return best
 
 
 def levenberg_marquardt(comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residual], x0: np.ndarray,

@@ -15,6 +15,7 @@ from typing import Any
 from mpi4py import MPI
 
 from oncotwin.core.errors import OncotwinError
+from oncotwin.la.petsc import release_garbage
 from oncotwin.run.simulation import Simulation
 
 
@@ -101,6 +102,8 @@ def simulation_job(what: str, label: str, case, out: Path, case_file: Path, case
         mesh_root: mesh cache (the mesh must exist: make it before splitting).
     """
     def run(group_comm: MPI.Comm) -> Path:
-        return Simulation(group_comm, case, case_file, case_sha256, out, mesh_root, label=label).run()
+        final = Simulation(group_comm, case, case_file, case_sha256, out, mesh_root, label=label).run()
+        release_garbage(group_comm)  # the next job of this group starts with its communicators free
+        return final
 
     return Job(what, run)
