@@ -36,6 +36,7 @@ import hnts_response  # noqa: E402
 from common import machine_note  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
+HNTS_MARGIN_MM = 10.0  # the default of hnts_response.py --margin
 
 
 def case_files(folder: Path, names: list[str]) -> dict[str, tuple[Path, dict[str, list[int]]]]:
@@ -59,9 +60,9 @@ def case_files(folder: Path, names: list[str]) -> dict[str, tuple[Path, dict[str
         out["breast1"] = (path, {"tumour": [1]})
     if "hnts" in names:
         for patient in (*hnts_response.TRAIN, *hnts_response.TEST):
-            pre, _, voxel = hnts_response.read_gtvp(hnts_response.pre_mask(patient))
-            data = hnts_response.case_data(patient, float(pre.sum() * voxel))
-            data["regions"]["gtvp"]["growth"].pop("initial_density_depth", None)  # the uniform default
+            pre, _ = hnts_response.masks(hnts_response.DATA, patient)
+            data = hnts_response.case_data(patient, pre, hnts_response.gtvp_volume_cm3(pre),
+                                           {"size_tumour": None, "margin": HNTS_MARGIN_MM}, 1)
             data.pop("calibration")
             path = folder / f"hnts_{patient}.yaml"
             path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -73,7 +74,7 @@ def check(comm: MPI.Comm, case_file: Path, built_from: dict[str, list[int]], mes
     """Readout volumes and Dice at t = 0 for one case."""
     from oncotwin.case import load_case
     from oncotwin.imaging.images import read_label_map
-    from oncotwin.io.raster import rasterise
+    from oncotwin.io.raster import rasterise_density
     from oncotwin.mesh.cache import ensure_mesh
     from oncotwin.mesh.distribute import read_tagged_mesh
     from oncotwin.model.tumour_problems import create_growth_problem
@@ -93,7 +94,7 @@ def check(comm: MPI.Comm, case_file: Path, built_from: dict[str, list[int]], mes
     out = {"cells": tmesh.mesh.topology.index_map(3).size_global, "seconds": round(time.perf_counter() - start, 1)}
     for name, values in built_from.items():
         u.x.array[:] = fields[name]
-        grid = rasterise(u, labels.array.shape, labels.affine, fill=0.0)
+        grid = rasterise_density(u, labels.array.shape, labels.affine)
         if comm.rank == 0:
             segmented = np.isin(labels.array, values)
             seen = grid >= thresholds[name]

@@ -81,7 +81,7 @@ def test_surrogate_switch_in_the_case_file(tmp_path, edit, key, message):
     path.write_text(edit(CASE))
     if key is None:  # a valid switch: YAML's 'on' is read as the word, the design defaults to 4 p + 2
         case, _ = read_case(path)
-        assert case.calibration.surrogate == "on" and case.calibration.design_size == 4 * 3 + 2
+        assert case.calibration.surrogate == "on" and case.calibration.design_size == 10 * 3
         return
     with pytest.raises(CaseError) as err:
         read_case(path)

@@ -90,11 +90,14 @@ def test_diagonal_contacts_are_removed():
 
 # ------------------------------------------------------------------------------------------ real data
 def assert_region_volumes(frame: dict, volumes: np.ndarray, tags: np.ndarray, rel: float = 0.05) -> None:
-    """Every tagged region of the mesh within ``rel`` of its voxel volume (the acceptance criterion)."""
+    """Every tagged region of the mesh within ``rel`` of its voxel volume (the acceptance criterion): a lesion
+    region's segmented voxels before the clean-up (within +-10 % of the cleaned ones), else its cleaned voxels."""
     voxel_volume = float(np.prod(frame["spacing"]))
+    segmented = {int(t): n for t, n in frame["segmented_voxels_per_tag"].items()}
     for tag, count in frame["voxels_per_tag"].items():
         meshed = volumes[tags == tag].sum()
-        assert meshed == pytest.approx(count * voxel_volume, rel=rel), f"tag {tag}: {meshed} vs {count} voxels"
+        target = float(np.clip(segmented.get(tag, count), 0.9 * count, 1.1 * count))
+        assert meshed == pytest.approx(target * voxel_volume, rel=rel), f"tag {tag}: {meshed} vs {target} voxels"
 
 
 def test_thin_structures_keep_their_volume(tmp_path):
@@ -124,13 +127,19 @@ def test_brats_volumes_and_dice():
     assert volumes.min() > 0
     assert set(frame["voxels_per_tag"]) == set(case.region_tags().values())
     assert_region_volumes(frame, volumes, tags)  # non-enhancing: ~350 voxels in thin fragments
+    # the clean-up raises tags at diagonal contacts (+2 % to the enhancing rim, tag 4): the surfaces give the
+    # segmented volumes back, which the baseline readouts must reproduce (issue 17)
+    labels = images.read_label_map(folder / "OTMultiClass.nii.gz", "geometry.labels").array
+    for name in ("necrotic", "edema", "enhancing"):
+        tag = case.region_tags()[name]
+        segmented = np.isin(labels, case.geometry.label_map()[name]).sum() * float(np.prod(frame["spacing"]))
+        assert volumes[tags == tag].sum() == pytest.approx(segmented, rel=5e-3), name
     report = tet_quality(points, tets, tags)
     assert report["inverted"] == 0
     # flat caps on pairs of surface triangles (1.8e-4 before remove_surface_caps) are repaired
     assert report["min_radius_ratio"] > 1e-3, report["min_radius_ratio"]
     tumour_tags = [case.region_tags()[n] for n in case.tumour_regions()]
     raster = rasterise(points, tets, tags, frame)
-    labels = images.read_label_map(folder / "OTMultiClass.nii.gz", "geometry.labels").array
     assert dice(np.isin(raster, tumour_tags), np.isin(labels, [1, 3, 4])) >= 0.90
 
 

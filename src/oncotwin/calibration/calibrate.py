@@ -55,6 +55,7 @@ from oncotwin.io.tables import json_safe
 from oncotwin.mesh.cache import ensure_mesh
 from oncotwin.mesh.distribute import read_tagged_mesh
 from oncotwin.model.tumour_problems import readout_threshold
+from oncotwin.problems.regions import owned_cells
 from oncotwin.run.manifest import StageTimer, now, package_versions
 
 log = get_logger("calibrate")
@@ -133,15 +134,6 @@ def observed_fractions(V, cells: np.ndarray, observation, levels: int = 2) -> np
         hits[inside] = mask[i, j, k]
         out[start:start + len(chunk)] = hits.reshape(len(chunk), len(weights)).mean(axis=1)
     return out
-
-
-def owned_cells(V) -> tuple[np.ndarray, np.ndarray]:
-    """Nodal indices (local, with ghosts) and volumes [mm^3] of the owned tetrahedra of a P1 space."""
-    n = V.mesh.topology.index_map(V.mesh.topology.dim).size_local
-    cells = np.asarray(V.dofmap.list[:n])
-    x = V.tabulate_dof_coordinates()[cells]
-    edges = x[:, 1:] - x[:, :1]
-    return cells, np.abs(np.linalg.det(edges)) / 6.0
 
 
 class Calibrator:

@@ -1,8 +1,9 @@
 """Weighted residuals between simulated and observed tumours (a least-squares misfit).
 
-The visible tumour is the level set {u >= threshold} of the P1 density ``u`` (viable plus dead cells);
-its volume fraction ``f_c`` in every cell is computed exactly from the nodal values (continuous in the
-parameters, no smoothing width). The observed fractions ``o_c`` are the parts of the cells the
+The visible tumour is the level set {u >= threshold} of the density ``u`` (viable plus dead cells) with
+the readouts' log-linear reconstruction between the nodes (:mod:`oncotwin.problems.level_sets`); its volume
+fraction ``f_c`` in every cell is computed exactly from the nodal values (continuous in the parameters,
+no smoothing width). The observed fractions ``o_c`` are the parts of the cells the
 segmentation covers (sampled at sub-cell centroids by the caller). Two terms:
 
 * shape: ``r_c = sqrt(V_c / V_obs) (f_c - o_c) / sigma_S`` over the cells (volumes ``V_c``), whose squared
@@ -32,43 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from mpi4py import MPI
 
-
-def fraction_below(values: np.ndarray, level: float) -> np.ndarray:
-    """Exact volume fraction of each tetrahedron where a linear function is <= ``level``.
-
-    Args:
-        values: nodal values, shape (cells, 4).
-        level: the level.
-
-    With sorted values u0 <= u1 <= u2 <= u3 the fraction is the cubic B-spline cumulative distribution
-    (the distribution of a linear function over a uniform simplex); in the middle interval the
-    expression from the side with the larger gap is used, and the limit 3t^2 - 2t^3 when both pairs of
-    values coincide, so nearly equal values do not cancel catastrophically.
-    """
-    u = np.sort(values, axis=1)
-    u0, u1, u2, u3 = u.T
-    T = float(level)
-    tiny = 1e-9 * np.maximum(u3 - u0, 1e-300)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        low = (T - u0) ** 3 / ((u1 - u0) * (u2 - u0) * (u3 - u0))
-        high = 1.0 - (u3 - T) ** 3 / ((u3 - u0) * (u3 - u1) * (u3 - u2))
-        mid_low = low + (T - u1) ** 3 / ((u0 - u1) * (u2 - u1) * (u3 - u1))
-        mid_high = high - (u2 - T) ** 3 / ((u2 - u0) * (u2 - u1) * (u2 - u3))
-        a, b = 0.5 * (u0 + u1), 0.5 * (u2 + u3)
-        t = np.clip((T - a) / (b - a), 0.0, 1.0)
-        pair = t * t * (3.0 - 2.0 * t)
-    middle = np.where(np.maximum(u1 - u0, u3 - u2) < tiny, pair,
-                      np.where(u1 - u0 >= u3 - u2, mid_low, mid_high))
-    out = np.where(T >= u3, 1.0, 0.0)
-    out = np.where((T > u0) & (T <= u1), low, out)
-    out = np.where((T >= u2) & (T < u3), high, out)
-    out = np.where((T > u1) & (T < u2), middle, out)
-    return np.clip(np.nan_to_num(out, nan=0.0), 0.0, 1.0)
-
-
-def fraction_above(values: np.ndarray, level: float) -> np.ndarray:
-    """Exact volume fraction of each tetrahedron where a linear function is >= ``level``."""
-    return 1.0 - fraction_below(values, level)
+from oncotwin.problems.level_sets import visible_fraction
 
 
 @dataclass
@@ -125,7 +90,7 @@ class SegmentationMisfit:
 
     def visible(self, density: np.ndarray) -> np.ndarray:
         """Cell fractions of the visible tumour for a local nodal density."""
-        return fraction_above(density[self.cells], self.threshold)
+        return visible_fraction(density[self.cells], self.threshold)
 
     def residual(self, density: dict[float, np.ndarray]) -> tuple[Residual, dict[str, float]]:
         """Residual and diagnostics (volumes, Dice, date weights) for the simulated densities."""

@@ -18,7 +18,7 @@ from mpi4py import MPI
 from oncotwin.calibration.forward import ForwardModel
 from oncotwin.core.fenics import dolfinx
 from oncotwin.imaging.images import read_label_map
-from oncotwin.io.raster import rasterise
+from oncotwin.io.raster import rasterise_density
 
 DAY = 86400.0
 
@@ -67,7 +67,7 @@ def write_synthetic_observations(comm: MPI.Comm, case, tmesh, values: dict[str, 
         folder.mkdir(parents=True, exist_ok=True)
     for t, day in zip(times, times_day, strict=True):
         u.x.array[:] = trajectory.density[t]
-        grid = rasterise(u, reference.shape, reference.affine, fill=0.0)
+        grid = rasterise_density(u, reference.shape, reference.affine)
         noise = float(rng.standard_normal()) * volume_sd
         if comm.rank == 0:
             mask = segment(grid, threshold, noise).astype(np.uint8) * np.uint8(labels[0])

@@ -18,6 +18,7 @@ from scipy import ndimage
 
 from oncotwin.core.fenics import MPI, dolfinx
 from oncotwin.imaging.images import check_affine, world_to_voxel
+from oncotwin.problems.level_sets import log_density
 
 #: Voxel centres handled per batch by :func:`rasterise` (bounds the memory of the point location).
 RASTER_CHUNK = 200_000
@@ -200,6 +201,15 @@ def rasterise(u, shape: Sequence[int], affine: np.ndarray, *,
         stop = np.maximum(np.minimum(stop, np.clip(box_stop, 0, shape)), start)
     indices, values = _sample_owned(u, affine, shape, start, stop)
     return _gather_image(mesh.comm, indices, values, shape, fill)
+
+
+def rasterise_density(u, shape: Sequence[int], affine: np.ndarray) -> np.ndarray | None:
+    """A P1 density as the readouts see it at every voxel centre: log-linear between the nodes
+    (:mod:`oncotwin.problems.level_sets`), 0 outside the mesh. Collective; the array on rank 0, else None."""
+    logged = dolfinx.fem.Function(u.function_space)
+    logged.x.array[:] = log_density(u.x.array)
+    grid = rasterise(logged, shape, affine, fill=-np.inf)
+    return None if grid is None else np.exp(grid)
 
 
 def _check_raster_inputs(u, shape: Sequence[int], affine: np.ndarray,

@@ -51,6 +51,11 @@ class TagVolume:
             none); the host is then one tag in ``tags`` (``host_tag``, the first tissue's) and every host
             tetrahedron takes its tissue from here (:mod:`oncotwin.mesh.tissue_cells`). None otherwise.
         host_tag: the tag the host is meshed as when ``tissue`` is given.
+        segmented_voxels: voxels of every lesion tag in the meshed domain before the clean-up, which
+            relabels some (merging small components and bridging diagonal contacts only ever raises a
+            tag, so it moves volume from the regions listed first to those listed later); the surfaces
+            restore these volumes (:func:`~oncotwin.mesh.surfaces.component_targets`). None: the
+            cleaned counts are the targets.
     """
 
     tags: np.ndarray
@@ -61,6 +66,7 @@ class TagVolume:
     labels_found: list[int]
     tissue: np.ndarray | None = None
     host_tag: int = 0
+    segmented_voxels: dict[int, int] | None = None
 
     @property
     def spacing(self) -> np.ndarray:
@@ -84,6 +90,7 @@ class TagVolume:
             "labels_found": list(self.labels_found),
             "voxels_per_tag": {int(t): int(n) for t, n in zip(*np.unique(self.tags, return_counts=True))
                                if t > 0},
+            "segmented_voxels_per_tag": dict(self.segmented_voxels or {}),
         }
 
 
@@ -371,6 +378,8 @@ def tag_volume(labels: images.Image, label_map: dict[str, list[int]], mask: imag
 
     if not tags.any():
         check_regions_present(regions, options.min_component, tags, str(labels.path), "after cropping and clean-up")
+    counts = np.bincount(tags.ravel(), minlength=max(regions.tags.values()) + 1)
+    segmented = {t: int(counts[t]) for t in regions.lesion_tags()}
     cropped, affine, start = clean_and_crop(tags, lesion, labels.affine, options.min_component)
     present = cropped
     if tissue is not None:
@@ -380,7 +389,7 @@ def tag_volume(labels: images.Image, label_map: dict[str, list[int]], mask: imag
     progress(f"tag volume: crop {cropped.shape} voxels from {start.tolist()}, "
              f"{int((cropped > 0).sum())} voxels in the domain")
     return TagVolume(cropped, affine, labels.shape, labels.affine, tuple(int(s) for s in start), found, tissue,
-                     int(tissue_tags[0]) if tissue is not None else 0)
+                     int(tissue_tags[0]) if tissue is not None else 0, segmented)
 
 
 def window(array: np.ndarray, start: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -9,7 +9,9 @@ Pipeline (all on one rank, in the caller's current gmsh model):
    start, so there is no staircase) (:mod:`oncotwin.mesh.surfaces`).
 3. Smoothing shrinks small and thin structures (15-40 % for 1-2 voxel thick fragments), so
    :func:`~oncotwin.mesh.surfaces.restore_volumes` moves every interface along its normal until each
-   component encloses its voxel volume again (to 0.2 %), keeping the surface smooth and conforming.
+   component encloses its voxel volume again (to 0.2 %), keeping the surface smooth and conforming;
+   the lesion regions enclose their segmented volumes from before the clean-up, which relabels voxels
+   (:func:`~oncotwin.mesh.surfaces.component_targets`).
 4. One gmsh discrete surface per pair of adjacent ids, kept as is (surface triangles stay at voxel
    size; gmsh's reparametrisation of the discrete surfaces failed on BraTS with overlapping facets)
    (:mod:`oncotwin.mesh.discrete_model`). The volume size field (fine in the tumour, ``size_rim`` at
@@ -43,7 +45,7 @@ from oncotwin.mesh.discrete_model import add_discrete_surfaces, add_physical_gro
 from oncotwin.mesh.job import MeshRegions
 from oncotwin.mesh.preprocess import TagVolume, dicom_tag_volume, segmentation_tag_volume
 from oncotwin.mesh.size_field import set_size_field
-from oncotwin.mesh.surfaces import extract_surfaces, label_components
+from oncotwin.mesh.surfaces import component_targets, extract_surfaces, label_components
 from oncotwin.mesh.tissue_cells import split_host_cells
 
 REMESH = False
@@ -84,7 +86,8 @@ def mesh_tag_volume(name: str, volume: TagVolume, options: MeshOptions, regions:
     start = time.perf_counter()
     components, component_tag = label_components(volume.tags)
     progress(f"{len(component_tag) - 1} connected components in {len(set(component_tag[1:]))} regions")
-    points, triangles, pairs = extract_surfaces(components, volume, options.smoothing_iterations)
+    targets = component_targets(components, component_tag, volume.segmented_voxels, volume.voxel_volume)
+    points, triangles, pairs = extract_surfaces(components, volume, options.smoothing_iterations, targets)
     progress(f"surface nets: {len(triangles)} triangles on {len(np.unique(pairs, axis=0))} interfaces "
              f"({time.perf_counter() - start:.1f} s)")
     tissue_tags = _tissue_tags(volume, regions)

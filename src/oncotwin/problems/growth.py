@@ -32,10 +32,12 @@ from oncotwin.la.petsc import (
 )
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.growth import CellInvasion
+from oncotwin.problems.level_sets import visible_fraction
 from oncotwin.problems.initial_cells import ImagingEdges, place_edges
 from oncotwin.problems.regions import (
     dg0_space,
     measures,
+    owned_cells,
     region_coefficient,
     typical_cell_size,
 )
@@ -176,6 +178,7 @@ class GrowthProblem:
 
         self._po2 = dolfinx.fem.Function(self.V)
         self._volume_forms = self._level_set_volumes()
+        self._cells, self._cell_volumes = owned_cells(self.V)
         self.motion = TissueMotion(self.V, self.mass, motion_petsc_options) if tissue_motion else None
 
     def share(self, regions: list[str]) -> np.ndarray:
@@ -247,25 +250,27 @@ class GrowthProblem:
         return self.comm.allreduce(float(np.dot(self.mass[:n], values[:n])), op=MPI.SUM)
 
     def _level_set_volumes(self) -> dict[str, dolfinx.fem.Form]:
-        """Volumes of {density >= threshold} of the P1 fields, by quadrature (a nodal count would add
-        up to a cell layer around every level set)."""
+        """The hypoxic volume's form (viable tumour at or above the detection threshold where pO2 is below
+        the hypoxic threshold; an intersection of two level sets, by quadrature)."""
         theta = dolfinx.fem.Constant(self.tmesh.mesh, PETSc.ScalarType(self.detection_threshold))
         self._hypoxic_threshold = dolfinx.fem.Constant(self.tmesh.mesh, PETSc.ScalarType(10.0))
-        dx = self.dx(metadata={"quadrature_degree": 4})
-
-        def above(f):
-            return ufl.conditional(ufl.ge(f, theta), 1.0, 0.0)
-
         viable = self.sensitive + self.resistant
-        hypoxic = above(viable) * ufl.conditional(ufl.lt(self._po2, self._hypoxic_threshold), 1.0, 0.0)
-        everything = viable + self.doomed + self.necrotic
-        forms = [("tumour_volume_mm3", above(everything)), ("viable_volume_mm3", above(viable)),
-                 ("necrotic_volume_mm3", above(self.necrotic)), ("hypoxic_volume_mm3", hypoxic)]
-        seen = {"enhancing": viable + self.doomed, "flair": everything}  # doomed cells look alive until cleared
-        for name, threshold in self.readouts.items():
-            level = dolfinx.fem.Constant(self.tmesh.mesh, PETSc.ScalarType(threshold))
-            forms.append((f"{name}_volume_mm3", ufl.conditional(ufl.ge(seen[name], level), 1.0, 0.0)))
-        return {name: dolfinx.fem.form(expr * dx) for name, expr in forms}
+        hypoxic = (ufl.conditional(ufl.ge(viable, theta), 1.0, 0.0)
+                   * ufl.conditional(ufl.lt(self._po2, self._hypoxic_threshold), 1.0, 0.0))
+        return {"hypoxic_volume_mm3": dolfinx.fem.form(hypoxic * self.dx(metadata={"quadrature_degree": 4}))}
+
+    def readout_volumes(self) -> dict[str, float]:
+        """Volumes [mm^3] of the level sets the readouts see, exact for the log-linear reconstruction between the
+        nodes (:mod:`oncotwin.problems.level_sets`): the total tumour (all cells at or above the detection
+        threshold), viable and necrotic cells at or above it, and every readout of the case at its threshold."""
+        theta = self.detection_threshold
+        viable = self.sensitive.x.array + self.resistant.x.array
+        fields = {"tumour_volume_mm3": (self.occupied(), theta), "viable_volume_mm3": (viable, theta),
+                  "necrotic_volume_mm3": (self.necrotic.x.array, theta)}
+        fields.update({f"{name}_volume_mm3": (self.seen(name), level) for name, level in self.readouts.items()})
+        local = [float(np.dot(self._cell_volumes, visible_fraction(u[self._cells], level)))
+                 for u, level in fields.values()]
+        return dict(zip(fields, self.comm.allreduce(np.array(local), op=MPI.SUM).tolist(), strict=True))
 
     def _volume(self, name: str) -> float:
         return self.comm.allreduce(dolfinx.fem.assemble_scalar(self._volume_forms[name]), op=MPI.SUM)
@@ -399,8 +404,7 @@ class GrowthProblem:
             hypoxic_threshold: [mmHg].
         """
         cells = self._sum(self.viable.x.array)  # lumped sums of P1 nodal values are exact integrals
-        names = ["tumour_volume_mm3", "viable_volume_mm3", "necrotic_volume_mm3"]
-        out = {name: self._volume(name) for name in names + [f"{r}_volume_mm3" for r in self.readouts]}
+        out = self.readout_volumes()
         out["doomed_cells"] = self._sum(self.doomed.x.array) * self.carrying_capacity
         out["tumour_cells"] = cells * self.carrying_capacity
         out["resistant_fraction"] = self._sum(self.resistant.x.array) / cells if cells > 0 else 0.0

@@ -184,3 +184,12 @@ class TumourBlend:
             dofs = field.function_space.dofmap.list[:, 0]
             field.x.array[dofs] = base[dofs] + chi * (tumour - base[dofs])
             field.x.scatter_forward()
+
+
+def owned_cells(V) -> tuple[np.ndarray, np.ndarray]:
+    """Nodal indices (local, with ghosts) and volumes [mm^3] of the owned tetrahedra of a P1 space."""
+    n = V.mesh.topology.index_map(V.mesh.topology.dim).size_local
+    cells = np.asarray(V.dofmap.list[:n])
+    x = V.tabulate_dof_coordinates()[cells]
+    edges = x[:, 1:] - x[:, :1]
+    return cells, np.abs(np.linalg.det(edges)) / 6.0
