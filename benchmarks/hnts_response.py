@@ -33,6 +33,8 @@ Design (fixed before looking at any result; nothing is tuned on a test patient):
   (:mod:`oncotwin.case.covariates`); each test patient's prior is then evaluated at its own value (its
   pre-RT GTVp volume for ``baseline_tumour_volume``). ``--reuse DIR`` takes the individual fits of an
   earlier ``<out>/individual`` whose inputs are the same (no forward run for them);
+* ``--scan-day D`` (off by default): the mid-RT scan is fitted at day D (a known date) instead of the
+  window, e.g. 35, the window's middle, which is also the point prediction of an unknown date within it;
 * baselines on the same folds: no change (the pre-RT volume), cohort ratio (pre-RT volume times the
   training patients' geometric-mean mid/pre ratio), the training patients' median mid-RT volume
   (ignoring the patient) and the 0-D PSI model of Prokopiou et al. 2015 (:mod:`oncotwin.series.psi`, as
@@ -127,8 +129,10 @@ def case_data(pid: str, labels: Path, pre_cm3: float, mesh: dict, max_iterations
     }
 
 
-def write_inputs(out: Path, data: Path, ids: list[str], mesh: dict, max_iterations: int) -> dict[str, dict]:
-    """Case and observation files of every patient; returns per id the files and the observed volumes."""
+def write_inputs(out: Path, data: Path, ids: list[str], mesh: dict, max_iterations: int,
+                 scan_day: float | None = None) -> dict[str, dict]:
+    """Case and observation files of every patient; returns per id the files and the observed volumes.
+    The mid-RT scan's date is the window WINDOW_DAYS (marginalised over) or, with ``scan_day``, that day."""
     patients = {}
     for pid in ids:
         pre, mid = masks(data, pid)
@@ -140,7 +144,8 @@ def write_inputs(out: Path, data: Path, ids: list[str], mesh: dict, max_iteratio
         info["case"].write_text(header + yaml.safe_dump(case_data(pid, pre, info["pre"], mesh, max_iterations),
                                                         sort_keys=False))
         observation = {"segmentation": str(mid), "labels": [GTVP], "name": "midRT",
-                       "time": [f"{WINDOW_DAYS[0]} day", f"{WINDOW_DAYS[1]} day"]}
+                       "time": [f"{WINDOW_DAYS[0]} day", f"{WINDOW_DAYS[1]} day"] if scan_day is None
+                       else f"{scan_day:g} day"}
         info["observations"].write_text(header + yaml.safe_dump({"observations": [observation]}, sort_keys=False))
         patients[pid] = info
     return patients
@@ -246,6 +251,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-iterations", type=int, default=8, help="optimiser iterations per patient")
     parser.add_argument("--size-tumour", type=float, default=None, help="tumour mesh size [mm] (default: by volume)")
     parser.add_argument("--margin", type=float, default=10.0, help="host margin around the tumour [mm]")
+    parser.add_argument("--scan-day", type=float, default=None,
+                        help="fit the mid-RT scan at this day instead of over the window 28-42 (a known date)")
     parser.add_argument("--covariate", default=None, help="patient covariate of clearance_half_time in the "
                         "population model (e.g. baseline_tumour_volume; default: none)")
     parser.add_argument("--reuse", type=Path, default=None, help="earlier individual fits (<out>/individual of "
@@ -281,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     started, log = time.perf_counter(), []
     everyone = args.train_ids + args.test_ids
     mesh = {"size_tumour": args.size_tumour, "margin": args.margin}
-    patients = write_inputs(args.out, args.data, everyone, mesh, args.max_iterations)
+    patients = write_inputs(args.out, args.data, everyone, mesh, args.max_iterations, args.scan_day)
     folds, rows = {}, []
     if args.loo:
         oncotwin(["calibrate", "--cohort", str(cohort_file(args.out / "inputs" / "cohort_all.yaml", patients,
@@ -297,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         folds["split"], rows = run_fold("split", args.train_ids, args.test_ids + args.train_ids, patients, args,
                                         log, None)
     payload = {"design": __doc__.split("Design")[1].split("Writes")[0].strip(), "loo": args.loo,
-               "covariate": args.covariate,
+               "covariate": args.covariate, "scan_day": args.scan_day,
                "predict_days": list(PREDICT_DAYS), "patients": rows, "folds": folds,
                "median_absolute_error_cm3": median_errors(rows), "commands": log,
                "wall_seconds": round(time.perf_counter() - started, 1)}

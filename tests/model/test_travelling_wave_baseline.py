@@ -78,7 +78,7 @@ def test_signed_distance_is_zero_on_the_voxel_faces():
 def test_readouts_reproduce_a_two_edge_lesion_at_baseline(comm, shared_tmp):
     """Enhancing and FLAIR readouts at t = 0 within 2 % of the segmented volumes, voxel Dice >= 0.95."""
     from oncotwin.core.fenics import dolfinx
-    from oncotwin.io.raster import rasterise
+    from oncotwin.io.raster import rasterise_density
     from oncotwin.mesh.distribute import mesh_in_memory
     from oncotwin.model.tumour_problems import create_growth_problem
 
@@ -92,7 +92,7 @@ def test_readouts_reproduce_a_two_edge_lesion_at_baseline(comm, shared_tmp):
         segmented = np.isin(labels, built_from)
         assert metrics[f"{readout}_volume_mm3"] == pytest.approx(float(segmented.sum()), rel=0.02), readout
         u.x.array[:] = growth.seen(readout)
-        grid = rasterise(u, labels.shape, np.eye(4), fill=0.0)
+        grid = rasterise_density(u, labels.shape, np.eye(4))
         if comm.rank == 0:
             seen = grid >= threshold
             dice = 2 * int((seen & segmented).sum()) / (int(seen.sum()) + int(segmented.sum()))

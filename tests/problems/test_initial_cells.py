@@ -41,7 +41,7 @@ def test_the_total_readout_reproduces_a_small_real_lesion_at_baseline(comm, shar
     from oncotwin.case.schema import Case
     from oncotwin.core.fenics import dolfinx
     from oncotwin.imaging.images import read_label_map
-    from oncotwin.io.raster import rasterise
+    from oncotwin.io.raster import rasterise_density
     from oncotwin.mesh.distribute import mesh_in_memory
     from oncotwin.model.tumour_problems import create_growth_problem
 
@@ -59,7 +59,7 @@ def test_the_total_readout_reproduces_a_small_real_lesion_at_baseline(comm, shar
     assert growth.metrics()["tumour_volume_mm3"] == pytest.approx(segmented, rel=0.02)
     u = dolfinx.fem.Function(growth.V)
     u.x.array[:] = growth.occupied()
-    grid = rasterise(u, labels.array.shape, labels.affine, fill=0.0)
+    grid = rasterise_density(u, labels.array.shape, labels.affine)
     if comm.rank == 0:
         seen, truth = grid >= case.physics.growth.detection_threshold, labels.array == 1
         assert 2 * (seen & truth).sum() / (seen.sum() + truth.sum()) >= 0.95
