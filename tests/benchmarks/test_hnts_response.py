@@ -87,3 +87,13 @@ def test_a_bad_train_id_is_one_line_and_exit_2(script, data, tmp_path, capsys):
     assert not out.exists()
     assert script.main(["--data", str(data), "--train", "s1,s2", "--test", "s2", "--out", str(out)]) == 2
     assert "--test" in capsys.readouterr().err and not out.exists()
+
+
+def test_scan_day_fixes_the_observation_date_instead_of_the_window(script, data, tmp_path):
+    """``--scan-day 35``: the observation file gives the mid-RT mask one date; by default, the window 28-42."""
+    import yaml
+
+    window = script.write_inputs(tmp_path / "w", data, ["s1"], {"size_tumour": 2.0, "margin": 4.0}, 1)
+    fixed = script.write_inputs(tmp_path / "f", data, ["s1"], {"size_tumour": 2.0, "margin": 4.0}, 1, 35.0)
+    read = [yaml.safe_load(p["s1"]["observations"].read_text())["observations"][0]["time"] for p in (window, fixed)]
+    assert read == [["28 day", "42 day"], "35 day"]
