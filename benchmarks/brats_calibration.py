@@ -85,7 +85,8 @@ def main() -> None:
     if comm.rank == 0:
         manifest = json.loads((final / "manifest.json").read_text())
         result = {"ranks": comm.size, "cells": manifest["cells"], "forward_runs": summary["forward_runs"],
-                  "forward_seconds": manifest["forward_seconds"], "timings": timings,
+                  "forward_rounds": summary["forward_rounds"], "forward_seconds": manifest["forward_seconds"],
+                  "timings": timings,
                   "surrogate": summary.get("surrogate"), "multilevel": summary.get("multilevel"),
                   "ranks_per_run": args.ranks_per_run,
                   "objective": summary["objective"], "data_misfit": summary["data_misfit"],
@@ -93,7 +94,8 @@ def main() -> None:
                   "observations": summary["observations"], "truth": {k: v * UNITS[k][1] for k, v in TRUTH.items()}}
         (out / "benchmark.json").write_text(json.dumps(result, indent=2) + "\n")
         print(f"\n{comm.size} ranks, {result['cells']} cells; synthetic follow-ups {timings['synthetic_followups_s']:.0f} s; "
-              f"calibration {timings['calibration_s']:.0f} s ({result['forward_runs']} forward runs, "
+              f"calibration {timings['calibration_s']:.0f} s ({result['forward_runs']} forward runs in "
+              f"{result['forward_rounds']} rounds, "
               f"{result['forward_seconds'] / result['forward_runs']:.1f} s each); misfit {result['objective']:.3g} "
               f"(data {result['data_misfit']:.3g}); converged {result['converged']}\n")
         print("| parameter | truth | prior | MAP | 95 % interval | error |")

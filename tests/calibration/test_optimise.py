@@ -122,3 +122,32 @@ def test_a_minimum_blurred_by_model_noise_ends_without_escalating_the_damping():
     distances = [float(np.max(np.abs(x - result.x))) for x in seen]
     # nothing is evaluated closer to the answer than the tolerance except the answer itself
     assert all(d == 0.0 or d >= tolerance for d in distances), sorted(distances)[:8]
+
+
+@pytest.mark.parametrize("width", [2, 3])
+def test_concurrent_trials_take_the_sequential_path_in_fewer_rounds(width):
+    """With ``width`` runs per round (MPI groups) the start joins its Jacobian and damped trials go
+    ``width`` at a time; the least damped decrease is taken, so the path is the sequential one."""
+    t = np.linspace(0.0, 1.0, 8)
+
+    def residual(x):  # the quantised problem above: damped trials get rejected near its minimum
+        a, b = np.exp(x)
+        model, data = np.exp(-a * t) * (1 + b * t), np.exp(-t) * (1 + 0.8 * t)
+        return Residual(np.round((model - data) / 0.01 * 5.0) / 5.0, np.zeros(0))
+
+    batches = []
+
+    def many(points):
+        batches.append(len(points))
+        return [residual(x) for x in points]
+
+    args = (np.log([0.5, 0.3]), np.zeros(2), np.zeros((2, 2)), np.log([0.01, 0.01]), np.log([100.0, 100.0]))
+    plain = levenberg_marquardt(MPI.COMM_SELF, residual, *args, tolerance=1e-3, fd_step=1e-2)
+    wide = levenberg_marquardt(MPI.COMM_SELF, residual, *args, tolerance=1e-3, fd_step=1e-2, evaluate_many=many,
+                               width=width)
+    assert plain.rounds == plain.runs
+    assert [e["x"] for e in wide.path] == [e["x"] for e in plain.path]
+    assert np.array_equal(wide.x, plain.x) and wide.objective == plain.objective and wide.converged
+    assert batches[0] == 3 and max(batches) <= max(width, 3)  # the start with its two Jacobian columns
+    assert wide.runs >= plain.runs and wide.rounds < plain.rounds, (wide.runs, wide.rounds, plain.runs)
+    assert wide.rounds == sum(-(-b // width) for b in batches)

@@ -261,9 +261,11 @@ class Calibrator:
         result = levenberg_marquardt(self.comm, self.evaluate, start, self.prior.mean, self.prior.precision,
                                      self.lower, self.upper, max_iterations=opt.max_iterations,
                                      tolerance=opt.tolerance, fd_step=opt.fd_step, report=report,
-                                     evaluate_many=self.grouped)
+                                     evaluate_many=self.grouped,
+                                     width=self.grouped.n_groups if self.grouped is not None else 1)
         if self.surrogate is not None:
             result.runs += self.surrogate["full_runs"]
+            result.rounds += self.surrogate["full_rounds"]
         self.evaluate(result.x)  # diagnostics at the MAP
         return result
 
@@ -292,7 +294,8 @@ class Calibrator:
         return {"parameters": parameters, "correlation": correlation.tolist(), "objective": result.objective,
                 "data_misfit": result.data_misfit, "prior_misfit": result.prior_misfit,
                 "converged": result.converged, "flat": result.flat, "forward_runs": result.runs,
-                "observations": self.diagnostics, "path": path, "surrogate": self.surrogate}
+                "forward_rounds": result.rounds, "observations": self.diagnostics, "path": path,
+                "surrogate": self.surrogate}
 
     def posterior(self, result: Result) -> dict:
         """The Laplace posterior, machine-readable (internal units; log-parameters)."""

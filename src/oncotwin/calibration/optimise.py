@@ -20,6 +20,13 @@ every log-parameter (a relative change), when the decrease of ``Phi`` it predict
 negligible however far the parameters still creep along a flat valley), or when an accepted step moved less than ``tolerance`` and decreased
 ``Phi`` by less than ``tolerance`` relative. The Jacobian at that final point gives the Laplace approximation of the posterior:
 covariance ``(J^T J + P)^-1`` of the log-parameters.
+
+Concurrency (``width`` runs at the cost of one, e.g. MPI groups): the start point is run together with its
+finite-difference columns, and the damped trials of a step are tried ``width`` damping values at a time
+(lambda, 4 lambda, 16 lambda, ...); the least damped trial that decreases ``Phi`` is taken, as the
+sequential search would, so the path is the same and only the rounds of forward runs (the wall time) fall,
+at the price of the trials run beyond the accepted one (speculative parallel trials, as in the parallel
+line searches of Byrd, Schnabel and Shultz 1988, Parallel Comput 8:3).
 """
 
 from __future__ import annotations
@@ -59,6 +66,7 @@ class Result:
         converged: whether a stopping criterion was met (else the iteration limit).
         at_bound: per parameter, whether the MAP sits on a bound.
         runs: forward runs used.
+        rounds: rounds of concurrent forward runs (the wall time in forward runs; ``runs`` without concurrency).
         flat: the observations do not depend on the parameters at the result (it is the prior).
     """
 
@@ -73,6 +81,7 @@ class Result:
     runs: int = 0
     residual: Residual | None = None
     flat: bool = False
+    rounds: int = 0
 
 
 @dataclass
@@ -96,12 +105,14 @@ class _Search:
     def __init__(self, comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residual], prior_mean: np.ndarray,
                  prior_precision: np.ndarray, lower: np.ndarray, upper: np.ndarray, fd_step: float,
                  report: Callable[[dict], None] | None,
-                 evaluate_many: Callable[[list[np.ndarray]], list[Residual]] | None = None):
+                 evaluate_many: Callable[[list[np.ndarray]], list[Residual]] | None = None, width: int = 1):
         self.comm, self.evaluate, self.report = comm, evaluate, report
         self.evaluate_many = evaluate_many or (lambda points: [evaluate(x) for x in points])
+        self.width = max(int(width), 1)
         self.prior_mean, self.prior_precision = prior_mean, prior_precision
         self.lower, self.upper, self.fd_step = lower, upper, fd_step
         self.runs = 0
+        self.rounds = 0
         self.lam = 1e-3
         self.last_step: np.ndarray | None = None
         self.path: list[dict] = []
@@ -110,7 +121,14 @@ class _Search:
     def run(self, x: np.ndarray) -> _Point:
         """One forward run at ``x``."""
         self.runs += 1
+        self.rounds += 1
         return self.point(x, self.evaluate(x))
+
+    def many(self, points: list[np.ndarray]) -> list[Residual]:
+        """Forward runs at ``points`` (concurrently when ``width`` > 1), counted."""
+        self.runs += len(points)
+        self.rounds += -(-len(points) // self.width)
+        return self.evaluate_many(points)
 
     def point(self, x: np.ndarray, r: Residual) -> _Point:
         """The search point of log-parameters ``x`` with residual ``r``."""
@@ -126,9 +144,8 @@ class _Search:
         if self.report is not None:
             self.report(entry)
 
-    def curvature(self) -> tuple[np.ndarray, np.ndarray]:
-        """Gauss-Newton Hessian and gradient of Phi at the current point (p forward runs)."""
-        x, r, comm = self.at.x, self.at.r, self.comm
+    def shifted(self, x: np.ndarray) -> tuple[list[float], list[np.ndarray]]:
+        """Finite-difference steps and the shifted points of the Jacobian at ``x``."""
         steps, points = [], []
         for j in range(len(x)):
             h = self.fd_step if x[j] + self.fd_step <= self.upper[j] else -self.fd_step
@@ -136,8 +153,23 @@ class _Search:
             shifted[j] += h
             steps.append(h)
             points.append(shifted)
-        self.runs += len(points)
-        columns = [(rj - r) / h for rj, h in zip(self.evaluate_many(points), steps, strict=True)]
+        return steps, points
+
+    def start(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Run the start point together with its Jacobian columns; its Hessian and gradient."""
+        steps, points = self.shifted(x)
+        residuals = self.many([x, *points])
+        self.at = self.point(x, residuals[0])
+        return self.curvature(residuals[1:])
+
+    def curvature(self, shifted: list[Residual] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Gauss-Newton Hessian and gradient of Phi at the current point (p forward runs, unless the
+        residuals at the shifted points are given)."""
+        x, r, comm = self.at.x, self.at.r, self.comm
+        steps, points = self.shifted(x)
+        if shifted is None:
+            shifted = self.many(points)
+        columns = [(rj - r) / h for rj, h in zip(shifted, steps, strict=True)]
         H = np.array([[dot(comm, a, b) for b in columns] for a in columns]) + self.prior_precision
         g = np.array([dot(comm, a, r) for a in columns]) + self.prior_precision @ (x - self.prior_mean)
         return H, g
@@ -156,8 +188,7 @@ class _Search:
                 trial = self.at.x.copy()
                 trial[j] = value
                 trials.append(trial)
-        self.runs += len(trials)
-        for trial, r in zip(trials, self.evaluate_many(trials), strict=True):
+        for trial, r in zip(trials, self.many(trials), strict=True):
             candidate = self.point(trial, r)
             if candidate.phi < best.phi:
                 best = candidate
@@ -182,27 +213,48 @@ class _Search:
             when no damped step longer than ``tolerance`` decreases Phi (a numerical minimum).
         """
         while self.lam < 1e8:
-            step = np.linalg.solve(H + self.lam * np.diag(np.diag(H)), -g)
-            step *= min(1.0, max_step / max(float(np.max(np.abs(step))), 1e-300))
-            target = np.clip(self.at.x + step, self.lower, self.upper)
-            if float(np.max(np.abs(target - self.at.x))) < tolerance:
+            chain = self.damped_trials(H, g, max_step, tolerance)
+            if not chain:
                 # damping only shortens the step further: a minimum to the tolerance (escalating the damping
                 # on to 1e8 cost about 16 forward runs at every converged calibration)
                 return None
-            trial = self.run(target)
-            if trial.phi < self.at.phi:
-                predicted = -float(g @ step + 0.5 * step @ H @ step)
-                start, last, self.last_step = self.at, self.last_step, step
-                if self.at.phi - trial.phi > EXPAND_RATIO * predicted > 0 or _aligned(step, last):
-                    trial = self.expand(trial, step, max_step)
-                decrease = start.phi - trial.phi
-                moved = float(np.max(np.abs(trial.x - start.x)))
-                self.at = trial
-                self.lam = max(self.lam / 3.0, 1e-9)
-                self.record(iteration, moved)
-                return decrease < tolerance * max(trial.phi, 1e-12) and moved < tolerance
-            self.lam *= 4.0
+            residuals = [self.run(chain[0][2]).r] if self.width == 1 else self.many([t for _, _, t in chain])
+            for (lam, step, target), r in zip(chain, residuals, strict=True):
+                trial = self.point(target, r)
+                if trial.phi < self.at.phi:
+                    return self.accept(iteration, trial, lam, step, H, g, max_step, tolerance)
+            self.lam = 4.0 * chain[-1][0]
         return None
+
+    def damped_trials(self, H: np.ndarray, g: np.ndarray, max_step: float,
+                      tolerance: float) -> list[tuple[float, np.ndarray, np.ndarray]]:
+        """The next ``width`` damped trials (damping, step, projected target) from the current damping,
+        ending before the first that moves less than ``tolerance`` or at a damping of 1e8."""
+        chain, lam = [], self.lam
+        while len(chain) < self.width and lam < 1e8:
+            step = np.linalg.solve(H + lam * np.diag(np.diag(H)), -g)
+            step *= min(1.0, max_step / max(float(np.max(np.abs(step))), 1e-300))
+            target = np.clip(self.at.x + step, self.lower, self.upper)
+            if float(np.max(np.abs(target - self.at.x))) < tolerance:
+                break
+            chain.append((lam, step, target))
+            lam *= 4.0
+        return chain
+
+    def accept(self, iteration: int, trial: _Point, lam: float, step: np.ndarray, H: np.ndarray, g: np.ndarray,
+               max_step: float, tolerance: float) -> bool:
+        """Take a trial that decreased Phi (extended if the local model understates the decrease); whether
+        the step stalled."""
+        predicted = -float(g @ step + 0.5 * step @ H @ step)
+        start, last, self.last_step = self.at, self.last_step, step
+        if self.at.phi - trial.phi > EXPAND_RATIO * predicted > 0 or _aligned(step, last):
+            trial = self.expand(trial, step, max_step)
+        decrease = start.phi - trial.phi
+        moved = float(np.max(np.abs(trial.x - start.x)))
+        self.at = trial
+        self.lam = max(lam / 3.0, 1e-9)
+        self.record(iteration, moved)
+        return decrease < tolerance * max(trial.phi, 1e-12) and moved < tolerance
 
     def expand(self, trial: _Point, step: np.ndarray, max_step: float) -> _Point:
         """Longer steps along ``step`` while Phi keeps falling (two trial lengths per round, concurrently).
@@ -220,8 +272,7 @@ class _Search:
             if not factors:
                 break
             points = [np.clip(origin + f * step, self.lower, self.upper) for f in factors]
-            self.runs += len(points)
-            candidates = [self.point(x, r) for x, r in zip(points, self.evaluate_many(points), strict=True)]
+            candidates = [self.point(x, r) for x, r in zip(points, self.many(points), strict=True)]
             improved = [(c, f) for c, f in zip(candidates, factors, strict=True) if c.phi < best.phi]
             if not improved:
                 break
@@ -236,7 +287,8 @@ def levenberg_marquardt(comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residua
                         upper: np.ndarray, *, max_iterations: int = 15, tolerance: float = 1e-3,
                         fd_step: float = 0.01, max_step: float = 1.0, scan_points: int = 7,
                         report: Callable[[dict], None] | None = None,
-                        evaluate_many: Callable[[list[np.ndarray]], list[Residual]] | None = None) -> Result:
+                        evaluate_many: Callable[[list[np.ndarray]], list[Residual]] | None = None,
+                        width: int = 1) -> Result:
     """Minimise Phi within bounds; see the module docstring.
 
     Args:
@@ -255,12 +307,20 @@ def levenberg_marquardt(comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residua
         report: called with each path entry (progress logging).
         evaluate_many: residuals at several points at once (e.g. concurrently on MPI groups,
             :class:`~oncotwin.calibration.grouped.GroupedRuns`); default: ``evaluate`` one after the other.
+        width: how many runs ``evaluate_many`` makes at the cost of one (its groups); above 1 the start
+            point joins its Jacobian and damped trials are tried that many at a time (module docstring).
     """
-    search = _Search(comm, evaluate, prior_mean, prior_precision, lower, upper, fd_step, report, evaluate_many)
-    search.at = search.run(np.clip(np.asarray(x0, dtype=float), lower, upper))
-    search.record(0, 0.0)
+    search = _Search(comm, evaluate, prior_mean, prior_precision, lower, upper, fd_step, report, evaluate_many,
+                     width)
+    x0 = np.clip(np.asarray(x0, dtype=float), lower, upper)
+    if search.width > 1:
+        H, g = search.start(x0)
+        search.record(0, 0.0)
+    else:
+        search.at = search.run(x0)
+        search.record(0, 0.0)
+        H, g = search.curvature()
     converged, stalled = False, False
-    H, g = search.curvature()
     if search.insensitive(H):  # a flat start: scan each parameter over its bounds, restart from the best point
         search.scan(scan_points)
         H, g = search.curvature()
@@ -282,4 +342,4 @@ def levenberg_marquardt(comm: MPI.Comm, evaluate: Callable[[np.ndarray], Residua
     at_bound = [bool(at.x[j] <= lower[j] + 1e-12 or at.x[j] >= upper[j] - 1e-12) for j in range(len(at.x))]
     return Result(x=at.x, covariance=covariance, objective=at.phi, data_misfit=at.data, prior_misfit=at.prior,
                   path=search.path, converged=converged, at_bound=at_bound, runs=search.runs, residual=at.r,
-                  flat=flat)
+                  flat=flat, rounds=search.rounds)

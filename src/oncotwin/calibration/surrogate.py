@@ -98,6 +98,7 @@ class SurrogateReport:
     map: list = field(default_factory=list)
     map_volume_relative_sd_max: float = float("nan")
     full_runs: int = 0
+    full_rounds: int = 0  # rounds of concurrent full runs (the wall time in runs)
 
     def as_dict(self) -> dict:
         """JSON-ready summary."""
@@ -152,6 +153,9 @@ class SurrogateSearch:
         Y = np.array(self.cal.readouts_many(list(points)))
         self.X, self.Y = np.vstack([self.X, points]), np.vstack([self.Y, Y])
         self.report.full_runs += len(points)
+        grouped = getattr(self.cal, "grouped", None)
+        width = grouped.n_groups if grouped is not None else 1
+        self.report.full_rounds += -(-len(points) // width)
         return Y
 
     def _box(self, centre: np.ndarray, half_width: float) -> tuple[np.ndarray, np.ndarray]:
