@@ -27,6 +27,7 @@ import numpy as np
 import yaml
 
 from oncotwin.core.fenics import MPI, dolfinx
+from oncotwin.core.parallel import on_root
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -118,8 +119,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(comm.bcast(tmp if comm.rank == 0 else None, root=0))
         mesh_root = args.mesh_dir or folder / "meshes"
-        files = case_files(folder, args.cases.split(",")) if comm.rank == 0 else None
-        files = comm.bcast(files, root=0)
+        files = on_root(comm, case_files, folder, args.cases.split(","))  # a rank-0 error stops every rank
         results = {name: check(comm, path, built, mesh_root) for name, (path, built) in files.items()}
     if comm.rank == 0:
         args.out.mkdir(parents=True, exist_ok=True)
