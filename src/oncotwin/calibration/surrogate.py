@@ -37,6 +37,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
+from oncotwin.core.log import get_logger
+
+log = get_logger("calibrate")
+
 BOX_HALF_WIDTH = 1.0  # log-parameters: a factor e each way around the start (where the minimum is)
 LOCAL_HALF_WIDTH = 0.25  # then a box of +-28 % around that minimiser (an emulator accurate to ~1 %)
 HELD_BACK = 0.25  # share of the initial design held back to validate the emulator (at least 2 runs)
@@ -185,6 +189,8 @@ class SurrogateSearch:
     def _design(self, lower: np.ndarray, upper: np.ndarray, n: int) -> np.ndarray:
         """Add a Latin-hypercube design of ``n`` full runs in the box; returns their indices."""
         first = len(self.X)
+        log.info("calibrate: surrogate design of %d full runs in box %d (%d full runs so far)", n,
+                 len(self.report.boxes), first)
         self._add(latin_hypercube(n, lower, upper, self.seed + len(self.report.boxes)))
         return np.arange(first, len(self.X))
 
@@ -238,6 +244,8 @@ class SurrogateSearch:
             self.report.checks.append({"x": x.tolist(), "data_misfit_full": full, "data_misfit_emulated": emulated,
                                        "volume_relative_sd_max": float(np.max(self.log_volumes(sd))),
                                        "agree": bool(agree), "moved": moved})
+            log.info("calibrate: surrogate check %d: data misfit %.4g full, %.4g emulated (%d full runs)",
+                     len(self.report.checks), full, emulated, self.report.full_runs)
             self.report.map, previous = x.tolist(), x
             self.report.map_volume_relative_sd_max = float(np.max(self.log_volumes(sd)))
             if agree and moved < STILL:
