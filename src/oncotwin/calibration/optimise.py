@@ -218,7 +218,7 @@ class _Search:
                 # damping only shortens the step further: a minimum to the tolerance (escalating the damping
                 # on to 1e8 cost about 16 forward runs at every converged calibration)
                 return None
-            residuals = [self.run(chain[0][2]).r] if self.width == 1 else self.many([t for _, _, t in chain])
+            residuals = self.many([target for _, _, target in chain])
             for (lam, step, target), r in zip(chain, residuals, strict=True):
                 trial = self.point(target, r)
                 if trial.phi < self.at.phi:
