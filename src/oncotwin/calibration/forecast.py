@@ -9,15 +9,22 @@ and rank 0 summarises each regimen:
 * tumour-volume bands (5 %, 50 %, 95 % across samples) at every output time, and their figure;
 * the response category of each sample (how many CR, PR, SD, PD).
 
+With ``calibration.surrogate: on`` (or ``auto`` when it saves runs) a Gaussian-process emulator trained on a
+design of full runs stands in for the members it reproduces within the bands' Monte Carlo error, checked
+against full runs of some samples (:mod:`oncotwin.calibration.forecast_surrogate`); a regimen whose check
+fails runs all its samples with the full model.
+
 Written: ``forecast.json``, ``forecast.csv``, ``bands.csv``, ``samples.csv``, ``forecast_volume.png``,
-``manifest.json``, and the member runs under ``members/<regimen>/<sample>/``.
+``manifest.json`` (with the number of full runs), ``surrogate.json`` (the check of every regimen's
+emulator, with the surrogate), and the member runs under ``members/<regimen>/<sample>/`` (the design's under
+``members/<regimen>/design/``).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +32,7 @@ from mpi4py import MPI
 
 from oncotwin import __version__
 from oncotwin.calibration.calibrate import read_posterior
+from oncotwin.calibration.forecast_surrogate import SeriesSurrogate, check, check_count, design_points
 from oncotwin.calibration.parameters import replace, set_parameter
 from oncotwin.case import load_case
 from oncotwin.case.calibratable import PARAMETERS
@@ -91,45 +99,43 @@ class Forecast:
     resistant_above: float = 0.1
     response: object = None
     force: bool = False
+    _full_runs: int = field(default=0, init=False)
 
     def run(self) -> Path:
-        """Run every member, summarise; returns the final folder."""
+        """Run every member (or the surrogate's design and checks), summarise; returns the final folder."""
         started, timer = now(), StageTimer()
-        response = self.response
         names = self.posterior["parameters"]
         base = self.regimens[0][2]
         bounds = [(base.calibration.parameters[n].lower, base.calibration.parameters[n].upper)
                   if base.calibration and n in base.calibration.parameters else (0.0, math.inf) for n in names]
         draws = sample_posterior(self.posterior, bounds, self.samples, self.seed)
         group_comm, group, n_groups = split(self.comm, self.ranks_per_member, "--ranks-per-member")
+        groups = (group_comm, group, n_groups)
         rundir = RunDirectory.open(self.comm, self.out, self.force, kind="forecast", inputs=(self.case_file,))
         try:
             with timer.stage("mesh"):
                 ensure_mesh(self.comm, base, self.mesh_root, progress=log.info)
-            jobs = []
-            for name, _, case in self.regimens:
-                for k, x in enumerate(draws):
-                    member = case
-                    for pname, value in zip(names, x, strict=True):
-                        member = set_parameter(member, pname, math.exp(value))
-                    member = replace(member, ("output",), member.output.model_copy(
-                        update={"fields": False, "figures": False}))
-                    jobs.append(simulation_job(f"regimen '{name}' sample {k}", f"{name}#{k}", member,
-                                               rundir.work / "members" / name / f"{k:03d}", self.case_file,
-                                               self.case_sha256, self.mesh_root))
             log.info("forecast: %d regimen(s) x %d samples on %d group(s) of %d rank(s)", len(self.regimens),
                      len(draws), n_groups, self.ranks_per_member)
             with timer.stage("members"):
-                run_in_groups(self.comm, group_comm, group, n_groups, jobs)
+                if self._surrogate_wanted(base, len(draws)):
+                    emulated, surrogate = self._emulated_members(rundir.work, draws, bounds, groups)
+                else:
+                    self._run(groups, [(name, case, k, x) for name, _, case in self.regimens
+                                       for k, x in enumerate(draws)], rundir.work)
+                    emulated, surrogate = {}, None
             if self.comm.rank == 0:
-                summary = self.summarise(rundir.work, draws, response)
+                summary = self.summarise(rundir.work, draws, self.response, emulated)
                 manifest = {"oncotwin": __version__, "case_file": str(Path(self.case_file).resolve()),
                             "case_sha256": self.case_sha256, "posterior": self.posterior.get("cases"),
                             "prior_file": self.posterior.get("prior_file"),
                             "samples": self.samples, "seed": self.seed, "ranks": self.comm.size,
                             "ranks_per_member": self.ranks_per_member, "groups": n_groups,
+                            "full_runs": self._full_runs, "surrogate": surrogate,
                             "packages": package_versions(), "start": started, "end": now(), "stages": timer.stages}
                 (rundir.work / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+                if surrogate is not None:
+                    (rundir.work / "surrogate.json").write_text(json.dumps(surrogate, indent=2) + "\n")
                 log.info("forecast: %s", "; ".join(
                     f"{r['regimen']}: P(progression by day {r['by_day']:g}) {r['p_progression']:.2f}"
                     for r in summary["regimens"]))
@@ -141,12 +147,100 @@ class Forecast:
             group_comm.Free()
         return final
 
-    def summarise(self, work: Path, draws: np.ndarray, response) -> dict:
-        """Probabilities and bands per regimen (rank 0); writes the tables and the figure."""
+    # ------------------------------------------------------------------ members
+    def _surrogate_wanted(self, base, samples: int) -> bool:
+        """``calibration.surrogate``: ``on``, or ``auto`` when it represents every parameter and its design
+        and checks need fewer full runs than the samples."""
+        spec = base.calibration
+        if spec is None or spec.surrogate == "off":
+            return False
+        runs = spec.design_size + check_count(samples, len(spec.parameters))
+        if spec.surrogate == "auto":
+            return spec.surrogate_on() and runs < samples
+        if runs >= samples:
+            log.warning("forecast: the surrogate's design and checks (%d full runs per regimen) are not fewer "
+                        "than the %d samples", runs, samples)
+        return True
+
+    def _run(self, groups, members: list[tuple], work: Path) -> None:
+        """Run ``(regimen, case, label, log-parameters)`` members on the MPI groups (full model)."""
         names = self.posterior["parameters"]
+        jobs = []
+        for name, case, label, x in members:
+            member = case
+            for pname, value in zip(names, x, strict=True):
+                member = set_parameter(member, pname, math.exp(value))
+            member = replace(member, ("output",), member.output.model_copy(update={"fields": False, "figures": False}))
+            folder = work / "members" / name / (label if isinstance(label, str) else f"{label:03d}")
+            jobs.append(simulation_job(f"regimen '{name}' sample {label}", f"{name}#{label}", member, folder,
+                                       self.case_file, self.case_sha256, self.mesh_root))
+        run_in_groups(self.comm, *groups, jobs)
+        self._full_runs += len(jobs)
+
+    def _emulated_members(self, work: Path, draws: np.ndarray, bounds, groups) -> tuple[dict, dict]:
+        """Design and check runs, the emulator's check per regimen, full runs where it fails.
+
+        Returns the emulated metrics rows (regimen -> sample -> rows) and the surrogate's report.
+        """
+        spec = self.regimens[0][2].calibration
+        checks = check_count(len(draws), len(spec.parameters))
+        with np.errstate(divide="ignore"):
+            lower, upper = np.log([b[0] for b in bounds]), np.log([b[1] for b in bounds])
+        design = design_points(self.posterior, draws, lower, upper, spec.design_size, self.seed)
+        log.info("forecast: surrogate design of %d full runs and %d checked samples per regimen", len(design), checks)
+        self._run(groups, [(name, case, f"design/{i:03d}", x) for name, _, case in self.regimens
+                           for i, x in enumerate(design)]
+                  + [(name, case, k, draws[k]) for name, _, case in self.regimens for k in range(checks)], work)
+        emulated, report = on_root(self.comm, self._emulate, work, draws, design, checks)
+        failed = [name for name, entry in report["regimens"].items() if not entry["used"]]
+        if failed:
+            log.warning("forecast: the surrogate missed the bands' Monte Carlo error for %s: their other samples "
+                        "run with the full model", ", ".join(failed))
+            self._run(groups, [(name, case, k, draws[k]) for name, _, case in self.regimens if name in failed
+                               for k in range(checks, len(draws))], work)
+        report["full_runs"] = self._full_runs
+        return emulated, report
+
+    def _emulate(self, work: Path, draws: np.ndarray, design: np.ndarray, checks: int) -> tuple[dict, dict]:
+        """Fit each regimen's emulator on its design, check it (rank 0); see :mod:`.forecast_surrogate`."""
+        key = self.response.volume
+        emulated, entries = {}, {}
+        lower, upper = np.minimum(design.min(axis=0), draws.min(axis=0)), np.maximum(design.max(axis=0),
+                                                                                  draws.max(axis=0))
+        for name, _, _ in self.regimens:
+            folder = work / "members" / name
+            runs = [read_metrics(folder / "design" / f"{i:03d}" / "metrics.csv") for i in range(len(design))]
+            full = [read_metrics(folder / f"{k:03d}" / "metrics.csv") for k in range(checks)]
+            days = [r["time_day"] for r in full[0]]
+            volume = np.array([[r[key] for r in rows] for rows in runs])
+            resistant = np.array([[r.get("resistant_fraction", math.nan) for r in rows] for rows in runs])
+            floor = max(self.response.min_measurable_volume, 1e-3 * float(np.max(volume[:, 0])))
+            series = SeriesSurrogate(lower, upper, floor).fit(design, volume, resistant)
+            volumes, fractions = series.predict(draws)
+            actual = np.array([[r[key] for r in rows] for rows in full])
+            ensemble = np.vstack([actual, volumes[checks:]])
+            result = check(volumes[:checks], actual, ensemble, PERCENTILES, seed=self.seed)
+            entries[name] = {"design": len(design), "checks": checks, **result.as_dict()}
+            log.info("forecast: surrogate of '%s': largest volume error over the %d checks %.2g %%, %s", name, checks,
+                     100 * result.relative_error_max, "used" if result.used else "not used (above the bands' "
+                     "Monte Carlo error)")
+            if result.used:
+                emulated[name] = {k: [{"time_day": d, key: v, "resistant_fraction": f}
+                                      for d, v, f in zip(days, volumes[k], fractions[k], strict=True)]
+                                  for k in range(checks, len(draws))}
+        return emulated, {"percentiles": list(PERCENTILES), "regimens": entries}
+
+    def summarise(self, work: Path, draws: np.ndarray, response, emulated: dict | None = None) -> dict:
+        """Probabilities and bands per regimen (rank 0); writes the tables and the figure.
+
+        ``emulated``: regimen -> sample -> metrics rows of the samples the surrogate stands in for.
+        """
+        names = self.posterior["parameters"]
+        emulated = emulated or {}
         entries, bands = [], []
         for name, description, case in self.regimens:
-            members = [read_metrics(work / "members" / name / f"{k:03d}" / "metrics.csv") for k in range(len(draws))]
+            members = [emulated.get(name, {}).get(k)
+                       or read_metrics(work / "members" / name / f"{k:03d}" / "metrics.csv") for k in range(len(draws))]
             days = np.array([r["time_day"] for r in members[0]])
             by = self.progression_by / DAY if self.progression_by is not None else float(days[-1])
             at = int(np.argmin(np.abs(days - by)))
