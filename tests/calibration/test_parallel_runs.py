@@ -94,6 +94,10 @@ def test_concurrent_forward_runs_give_the_same_calibration(lesion):
     assert b.objective == pytest.approx(a.objective, rel=1e-6)
     assert np.allclose(a.covariance, b.covariance, rtol=1e-4)
     assert a.path[-1]["objective"] < 0.5 * a.path[0]["objective"]  # it did move towards the truth
+    # the manifest's forward time counts the groups' runs (it read the world copy's few runs only)
+    own = grouped.subjects[0].forward.seconds
+    assert grouped.grouped.seconds > 0 and grouped.forward_seconds() == pytest.approx(own + grouped.grouped.seconds)
+    assert plain.forward_seconds() == pytest.approx(plain.subjects[0].forward.seconds)
 
 
 def test_ranks_not_divisible_by_the_group_size_is_a_one_line_error(lesion, tmp_path):

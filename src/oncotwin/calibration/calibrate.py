@@ -190,6 +190,11 @@ class Calibrator:
         return Layout.create(self.comm, [original_cells(s.tmesh) for s in self.subjects],
                              [sum(len(m.times) for m in s.misfits) for s in self.subjects])
 
+    def forward_seconds(self) -> float:
+        """Wall time spent in forward runs: the subjects' own runs plus the concurrent batches on groups."""
+        own = sum(s.forward.seconds for s in self.subjects)
+        return own + (self.grouped.seconds if self.grouped is not None else 0.0)
+
     def _group_copy(self, group_comm: MPI.Comm):
         """The residual function and layout of this calibration on a group's copy of the meshes."""
         subjects = [Subject(s.case, s.case_file, s.case_sha256, s.observations,
@@ -473,7 +478,7 @@ def calibrate(comm: MPI.Comm, case_file: Path, observations_file: Path, out: Pat
                         "prior_sha256": file_sha256(case.calibration.prior) if case.calibration.prior else None,
                         "cells": tmesh.mesh.topology.index_map(3).size_global,
                         "ranks_per_run": ranks_per_run or comm.size,
-                        "forward_runs": result.runs, "forward_seconds": round(subject.forward.seconds, 3),
+                        "forward_runs": result.runs, "forward_seconds": round(calibrator.forward_seconds(), 3),
                         "packages": package_versions(), "start": started, "end": now(), "stages": timer.stages}
             write_results(rundir.work, calibrator, result, summary, curves, manifest)
         final = rundir.commit(comm)

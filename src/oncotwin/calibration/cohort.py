@@ -166,7 +166,7 @@ def fit_patients(comm: MPI.Comm, cohort: Cohort, patients: list, mesh_root: Path
                      len(observations.segmentations) + len(observations.scalars))
             fit["result"] = calibrator.run()
         fits.append(fit | {"reused": False, "cells": tmesh.mesh.topology.index_map(3).size_global,
-                           "forward_seconds": calibrator.subjects[0].forward.seconds})
+                           "forward_seconds": calibrator.forward_seconds()})
     return fits
 
 

@@ -16,6 +16,7 @@ linear solvers' tolerances.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -104,11 +105,12 @@ class GroupedRuns:
         self.comm, self.ranks_per_run, self.layout = comm, ranks_per_run, layout
         self.group_comm, self.group, self.n_groups = split(comm, ranks_per_run, flag)
         self.evaluate, self.group_layout, self.readouts = build(self.group_comm)
+        self.seconds = 0.0  # wall time of the concurrent batches (the forward runs' share of the calibration)
 
     def __call__(self, points: Sequence[np.ndarray]) -> list[Residual]:
         """Residuals at ``points`` (world layout, in order); the groups share the points round-robin."""
         jobs = [Job(f"forward run {k}", lambda _, x=np.asarray(x): self.evaluate(x)) for k, x in enumerate(points)]
-        done = run_in_groups(self.comm, self.group_comm, self.group, self.n_groups, jobs)
+        done = self._run(jobs)
         out = []
         for k in range(len(points)):
             root = (k % self.n_groups) * self.ranks_per_run  # world rank of the group root that ran job k
@@ -123,9 +125,15 @@ class GroupedRuns:
     def scalars(self, points: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Replicated readout vectors at ``points`` (in order, on every rank), run round-robin on the groups."""
         jobs = [Job(f"forward run {k}", lambda _, x=np.asarray(x): self.readouts(x)) for k, x in enumerate(points)]
-        done = run_in_groups(self.comm, self.group_comm, self.group, self.n_groups, jobs)
+        done = self._run(jobs)
         return [np.asarray(self.comm.bcast(done.get(k), root=(k % self.n_groups) * self.ranks_per_run))
                 for k in range(len(points))]
+
+    def _run(self, jobs: list[Job]) -> dict:
+        started = time.perf_counter()
+        done = run_in_groups(self.comm, self.group_comm, self.group, self.n_groups, jobs)
+        self.seconds += time.perf_counter() - started
+        return done
 
     def free(self) -> None:
         """Release the group communicator."""

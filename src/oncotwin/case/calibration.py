@@ -27,6 +27,9 @@ refined where a full-model check fails, then finishes with the full model; ``off
 only; ``auto`` is ``on`` when every calibrated parameter and observation is one the emulator represents.
 The emulator represents :data:`SURROGATE_PARAMETERS` (those its accuracy test covers) and segmentation
 observations (not scalar series).
+For ``oncotwin forecast`` the same switch emulates the members' volume series per regimen, used only where
+its full-model checks are within the bands' Monte Carlo error (:mod:`oncotwin.calibration.forecast_surrogate`;
+``auto``: when its design and checks need fewer full runs than the samples).
 
 ``multilevel`` (:mod:`oncotwin.calibration.multilevel`): ``{coarse_factor: f}`` first calibrates on a mesh of
 the same patient whose element sizes (``size_tumour``, ``size_far``, ``size_rim``) are the case's times ``f``
