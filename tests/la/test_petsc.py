@@ -1,4 +1,4 @@
-"""PETSc helpers: cell size for the preconditioner switch, projected initial guesses."""
+"""PETSc helpers: cell size for the preconditioner switch, projected initial guesses, Newton forcing terms."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
-from oncotwin.la.petsc import ProjectedInitialGuess, create_ksp, diffusion_number, solve
+from oncotwin.la.petsc import ProjectedInitialGuess, create_ksp, diffusion_number, newton_forcing, solve
 from oncotwin.problems.regions import typical_cell_size
 
 
@@ -150,3 +150,17 @@ def test_released_parallel_matrices_give_their_communicators_back(comm):
         release_garbage(comm)
     after = _free_communicators(comm)
     assert before - after <= 2, (before, after)  # 20 runs; parked they used about one each on 2 ranks
+
+
+def test_newton_forcing_follows_eisenstat_walker_choice_2_with_kelleys_floor():
+    tol = 1e-10
+    assert newton_forcing(1.0, None, None, tol) == 0.1  # first step: eta_max
+    # quadratic in the residual ratio: 0.9 (1e-3 / 1e-1)^2 = 9e-5
+    assert newton_forcing(1e-3, 1e-1, 0.1, tol) == pytest.approx(0.9e-4, rel=1e-12)
+    # safeguard: a sudden drop after a loose step keeps gamma eta_prev^2 when that is above 0.1
+    assert newton_forcing(1e-6, 1.0, 0.5, tol) == 0.1  # ... capped at eta_max
+    assert newton_forcing(1e-6, 1.0, 0.5, tol, eta_max=0.9) == pytest.approx(0.225, rel=1e-12)
+    # floor: no solve beyond what the Newton tolerance needs (0.5 tol / |F| = 5e-4 > 0.9 (1e-7/1e-3)^2)
+    assert newton_forcing(1e-7, 1e-3, 1e-3, tol) == pytest.approx(0.5 * tol / 1e-7, rel=1e-12)
+    # the floor never exceeds eta_max
+    assert newton_forcing(2e-10, 1e-3, 1e-3, tol) == 0.1

@@ -155,6 +155,34 @@ def solve(ksp: PETSc.KSP, b: PETSc.Vec, x: PETSc.Vec, what: str) -> SolveInfo:
     return info
 
 
+def newton_forcing(residual: float, previous: float | None, eta_previous: float | None, tolerance: float,
+                   eta_max: float = 0.1, gamma: float = 0.9) -> float:
+    """Relative tolerance of the linear solve of an inexact Newton step (Eisenstat & Walker 1996, choice 2).
+
+    ``eta = gamma (|F_k| / |F_k-1|)^2``, kept up to ``gamma eta_k-1^2`` when that is above 0.1 (so one lucky
+    step does not ask for an over-accurate solve), capped at ``eta_max`` and floored at
+    ``0.5 tolerance / |F_k|``: no linear solve goes further than the Newton tolerance needs (Kelley 1995,
+    *Iterative Methods for Linear and Nonlinear Equations*, SIAM, eq. 6.20). Near the solution the steps
+    stay superlinear, far from it they solve loosely; the answer is set by the Newton tolerance alone.
+
+    Args:
+        residual: |F_k| of the current iterate.
+        previous: |F_k-1| (None at the first step: ``eta_max``).
+        eta_previous: the forcing term of the previous step.
+        tolerance: the absolute Newton tolerance on |F|.
+        eta_max: the largest forcing term.
+        gamma: Eisenstat and Walker's gamma.
+    """
+    if previous is None or eta_previous is None or previous <= 0:
+        eta = eta_max
+    else:
+        eta = gamma * (residual / previous) ** 2
+        if gamma * eta_previous ** 2 > 0.1:
+            eta = max(eta, gamma * eta_previous ** 2)
+    eta = min(eta, eta_max)
+    return min(max(eta, 0.5 * tolerance / residual), eta_max) if residual > 0 else eta_max
+
+
 def m_matrix_correction(K: PETSc.Mat, weights: PETSc.Vec | None = None) -> PETSc.Mat:
     """Discrete diffusion ``D`` that makes ``K + D`` an M-matrix (Kuzmin's discrete upwinding).
 

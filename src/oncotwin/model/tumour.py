@@ -23,7 +23,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from oncotwin.case.schema import Case
-from oncotwin.core.fenics import dolfinx
+from oncotwin.core.fenics import MPI, dolfinx
 from oncotwin.core.log import get_logger
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.model.effects import drug_effects, fraction_survival, radiotherapy_target
@@ -71,6 +71,7 @@ class TumourModel:
         self.last_oxygen = None
         self._peak_occupancy: np.ndarray | None = None
         self.last_mechanics = None
+        self._displacement_load: np.ndarray | None = None  # cells occupying the tissue at the last solve
         self.t_growth = 0.0
         self.seconds: dict[str, float] = defaultdict(float)  # wall time per physics (manifest)
         self.remodel_region = case.viable_tumour_region() if self.growth is not None else None
@@ -254,8 +255,22 @@ class TumourModel:
         with self._timed("mechanics"):
             self.mechanics.solve()
             self.last_mechanics = self.t_growth
+            self._displacement_load = self.growth.occupied()
             self._stress.x.array[:] = self.mechanics.von_mises_at_vertices().x.array
             self.growth.stress_changed()
+
+    def prepare_outputs(self) -> None:
+        """Before metrics and fields are read: the displacement of the current cells. Between the stress
+        updates of ``update_every`` the displacement is solved again for the outputs only; the stress that
+        slows invasion keeps its schedule, so the output times do not change the trajectory."""
+        if self.mechanics is None or self._displacement_load is None:
+            return
+        # a treatment moves cells between compartments without changing what occupies the tissue (to rounding)
+        stale = bool(np.any(np.abs(self._displacement_load - self.growth.occupied()) > 1e-12))
+        if self.tmesh.comm.allreduce(stale, op=MPI.LOR):
+            with self._timed("mechanics"):
+                self.mechanics.solve()
+            self._displacement_load = self.growth.occupied()
 
     def radiotherapy(self, t: float) -> None:
         """Apply the fractions scheduled at ``t`` (each once)."""
@@ -315,6 +330,8 @@ class TumourModel:
             out["displacement"] = self.mechanics.displacement.x.array.copy()
             out["stress"] = self._stress.x.array.copy()
             out["mechanics_guess_basis"] = self.mechanics.initial_guess.state()
+            if self._displacement_load is not None:
+                out["displacement_load"] = self._displacement_load.copy()
         return out
 
     def restore(self, state: dict[str, np.ndarray], t: float) -> None:
@@ -341,6 +358,8 @@ class TumourModel:
             self._stress.x.array[:] = state["stress"]
             if "mechanics_guess_basis" in state:  # absent in checkpoints of earlier versions
                 self.mechanics.initial_guess.restore(state["mechanics_guess_basis"])
+            # absent in checkpoints of earlier versions, whose outputs followed a solve at every growth step
+            self._displacement_load = state.get("displacement_load", self.growth.occupied()).copy()
             self.mechanics.von_mises()  # the output field follows the restored displacement
             self.growth.stress_changed()
         if "chi" in state:  # the tissue as remodelled then (and the flow through it)

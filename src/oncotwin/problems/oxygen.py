@@ -12,7 +12,7 @@ from oncotwin.core.errors import SolverError
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.log import get_logger
 from oncotwin.la.assembly import assemble_matrix
-from oncotwin.la.petsc import MULTIGRID, create_ksp, m_matrix_correction, solve
+from oncotwin.la.petsc import MULTIGRID, create_ksp, m_matrix_correction, newton_forcing, solve
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.oxygen import OxygenTransport, VesselRegression
 from oncotwin.problems.regions import (
@@ -30,6 +30,9 @@ OXYGEN_PETSC_DEFAULTS = {
     # aggregates and prolongators from the first Jacobian are reused by every later Newton step and
     # solve; only the Galerkin coarse operators and the smoothers are refreshed
     "pc_gamg_reuse_interpolation": True,
+    # the relative tolerance of each Newton step's solve is its forcing term (la.petsc.newton_forcing),
+    # measured on the true residual |F + J du|; ksp_rtol in the case's solver options fixes it instead
+    "ksp_norm_type": "unpreconditioned",
     "ksp_rtol": 1e-10,
     "ksp_atol": 1e-30,
     "ksp_max_it": 1000,
@@ -182,6 +185,7 @@ class OxygenProblem:
             [bc.dof_indices()[0][: bc.dof_indices()[1]] for bc in self.bcs] + [np.zeros(0, np.int32)])
         self.b = dolfinx.fem.petsc.create_vector(self.V)
         self.du = dolfinx.fem.petsc.create_vector(self.V)
+        self._petsc_options = petsc_options
         self.ksp = create_ksp(self.comm, self.A, self.prefix, OXYGEN_PETSC_DEFAULTS, petsc_options)
         self._tumour_indicator = region_indicator(tmesh, tmesh.tumour_regions)
         self._one = dolfinx.fem.Constant(mesh, PETSc.ScalarType(1.0))
@@ -382,6 +386,8 @@ class OxygenProblem:
         initial = residual = self._residual()
         tolerance = self.newton_rtol * max(self._scale_norm(), initial)
         iterations = linear = 0
+        previous = eta = None
+        inexact = "ksp_rtol" not in (self._petsc_options or {})
         while not residual <= tolerance:
             if iterations >= self.newton_max_it or not math.isfinite(residual):
                 raise SolverError(
@@ -389,6 +395,10 @@ class OxygenProblem:
                     f"{iterations} steps (initial {initial:.3e}, tolerance {tolerance:.3e}); check the "
                     "oxygen parameters (K_m > 0, rates >= 0) or raise the solver's newton_max_it")
             self._assemble_jacobian()
+            if inexact:
+                eta = newton_forcing(residual, previous, eta, tolerance)
+                self.ksp.setTolerances(rtol=eta)
+            previous = residual
             step = solve(self.ksp, self.b, self.du, "oxygen Newton step")
             linear += step.iterations
             c.x.petsc_vec.axpy(-1.0, self.du)

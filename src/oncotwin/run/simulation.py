@@ -217,6 +217,7 @@ class Simulation:
         """Metrics row (and fields) at an output time."""
         row = {"time_s": t, "time_day": t / 86400.0, **self.steady_metrics}
         if tumour is not None:
+            tumour.prepare_outputs()
             row.update(tumour.metrics())
         for problem in drugs.values():
             row.update(problem.metrics())
