@@ -152,15 +152,19 @@ def test_released_parallel_matrices_give_their_communicators_back(comm):
     assert before - after <= 2, (before, after)  # 20 runs; parked they used about one each on 2 ranks
 
 
-def test_newton_forcing_follows_eisenstat_walker_choice_2_with_kelleys_floor():
+def test_newton_forcing_follows_eisenstat_walker_choice_2_and_ends_at_a_fraction_of_the_tolerance():
     tol = 1e-10
     assert newton_forcing(1.0, None, None, tol) == 0.1  # first step: eta_max
     # quadratic in the residual ratio: 0.9 (1e-3 / 1e-1)^2 = 9e-5
     assert newton_forcing(1e-3, 1e-1, 0.1, tol) == pytest.approx(0.9e-4, rel=1e-12)
-    # safeguard: a sudden drop after a loose step keeps gamma eta_prev^2 when that is above 0.1
-    assert newton_forcing(1e-6, 1.0, 0.5, tol) == 0.1  # ... capped at eta_max
+    # safeguard: a sudden drop after a loose step keeps gamma eta_prev^2 (0.225) when above 0.1, capped at 0.1
+    assert newton_forcing(1e-6, 1.0, 0.5, tol) == 0.1
     assert newton_forcing(1e-6, 1.0, 0.5, tol, eta_max=0.9) == pytest.approx(0.225, rel=1e-12)
-    # floor: no solve beyond what the Newton tolerance needs (0.5 tol / |F| = 5e-4 > 0.9 (1e-7/1e-3)^2)
-    assert newton_forcing(1e-7, 1e-3, 1e-3, tol) == pytest.approx(0.5 * tol / 1e-7, rel=1e-12)
-    # the floor never exceeds eta_max
-    assert newton_forcing(2e-10, 1e-3, 1e-3, tol) == 0.1
+    # a solve whose target is within the tolerance is the last: it aims at final x tolerance, no further
+    # (0.9 (1e-7 / 1e-3)^2 1e-7 = 9e-16 <= tol -> 0.01 tol / 1e-7)
+    assert newton_forcing(1e-7, 1e-3, 1e-3, tol) == pytest.approx(0.01 * tol / 1e-7, rel=1e-12)
+    assert newton_forcing(1e-7, 1e-3, 1e-3, tol, final=0.5) == pytest.approx(0.5 * tol / 1e-7, rel=1e-12)
+    # ... and not tighter than an earlier step asked when that already reaches it
+    assert newton_forcing(2e-10, 1e-3, 1e-3, tol) == pytest.approx(0.01 * tol / 2e-10, rel=1e-12)
+    # a target above the tolerance is left to Eisenstat-Walker
+    assert newton_forcing(1e-2, 1e-1, 0.1, tol) == pytest.approx(0.9e-2, rel=1e-12)

@@ -110,6 +110,30 @@ def test_coupled_run_reports_every_output_users_need(coupled):
     assert by_day[3]["ifp_max_tumour_mmHg"] == pytest.approx(by_day[0]["ifp_max_tumour_mmHg"], rel=1e-6)
 
 
+def test_mechanics_every_two_days_outputs_the_displacement_of_the_current_cells(coupled, tmp_path):
+    """update_every 2 days: an output between the updates solves the displacement for the cells it shows,
+    and leaves the stress that slows invasion on its schedule (the output times do not change the run)."""
+    out = {}
+    for every in (1, 2):
+        text = COUPLED.replace("NAME", f"lagged{every}").replace(
+            "mechanics: {enabled: true, degree: 1}", 'mechanics: {enabled: true, degree: 1, update_every: "2 day"}')
+        assert 'output_every: "1 day"' in text
+        case = tmp_path / f"lagged{every}.yaml"
+        case.write_text(text.replace('output_every: "1 day"', f'output_every: "{every} day"'))
+        result = run_cli("run", str(case), "--out", str(tmp_path / f"out{every}"), cwd=tmp_path, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        out[every] = {round(r["time_day"]): r for r in rows(tmp_path / f"out{every}")}
+    daily = {round(r["time_day"]): r for r in coupled[1]}
+    # to day 1 both runs invade with the stress of t = 0: the same cells, and the same displacement
+    assert out[1][1]["displacement_max_mm"] > 0
+    for key in ("tumour_cells", "displacement_max_mm", "von_mises_max_mmHg", "tumour_volume_change_mm3"):
+        assert out[1][1][key] == pytest.approx(daily[1][key], rel=1e-6), key
+    assert sorted(out[2]) == [0, 2, 4]
+    for day in (2, 4):
+        for key in ("tumour_cells", "tumour_volume_mm3", "displacement_max_mm", "von_mises_max_mmHg"):
+            assert out[2][day][key] == pytest.approx(out[1][day][key], rel=1e-6), (day, key)
+
+
 @pytest.mark.mpi
 def test_radiotherapy_through_the_driver_matches_lq_survival(shared_tmp, comm):
     """No growth, no oxygen: after n fractions the cell count is exp(-n (alpha d + beta d^2)) of the start."""

@@ -199,6 +199,8 @@ class MechanicsPhysics(StrictModel):
     growth_strain: Annotated[float, Field(ge=0, le=1)] = GROWTH_STRAIN
     stress_coupling: Quantity("1/mmHg", example="0.5 1/kPa", nonnegative=True) = to_internal(
         STRESS_COUPLING, "1/mmHg")
+    # the stress that slows invasion is updated this often (None: every growth step); outputs in between
+    # solve the displacement of the current cells without changing the trajectory
     update_every: Duration | None = None
 
 

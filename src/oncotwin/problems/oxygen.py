@@ -405,8 +405,8 @@ class OxygenProblem:
             c.x.scatter_forward()
             iterations += 1
             residual = self._residual()
-            log.debug("oxygen: Newton step %d: residual %.3e, %d linear iterations", iterations, residual,
-                      step.iterations)
+            log.debug("oxygen: Newton step %d: residual %.3e, %d linear iterations (rtol %s)", iterations, residual,
+                      step.iterations, eta)
         clipped = self._clip_negative()
         self.last_solve = NewtonInfo(iterations, linear, residual, initial, clipped)
         return self.last_solve
