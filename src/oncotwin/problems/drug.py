@@ -262,7 +262,6 @@ class DrugProblem:
         number = 0.0 if self.supg else diffusion_number(dt, self._max_diffusivity(), self._cell_size)
         ksp = create_ksp(self.comm, A, self.prefix, preconditioner_defaults(DRUG_PETSC_DEFAULTS, number, self._options),
                          self._options)
-        ksp.setInitialGuessNonzero(True)  # from the step before: first residual g cp - K c, not M c / dt
         self._levels[key] = (A, B, g, e, ksp, A.createVecRight())
         return self._levels[key]
 
