@@ -158,3 +158,23 @@ def test_lumped_step_operator_equals_the_assembled_backward_euler_matrix(comm):
             R = reference(dt)
             R.axpy(-1.0, A)
             assert R.norm() < 1e-13 * A.norm()
+
+
+@pytest.mark.mpi
+def test_the_loss_rate_bounds_the_diffusion_number_and_keeps_a_one_level_preconditioner(comm):
+    """``(1/dt + k) M + D K``: the number is ``max dt D / ((1 + dt k) h^2)`` over the cells and tends to
+    ``D / (k h^2)`` for long steps; without a loss it grows like ``dt`` and a long step switches to multigrid."""
+    from oncotwin.problems.regions import typical_cell_size
+
+    tm = cube(comm, 4)
+    h2 = typical_cell_size(comm, tm.mesh) ** 2
+    decaying = {"tumour": DrugTissue(1e-3, 0.0, 0.0, 1e-2), "host": DrugTissue(5e-4, 0.0, 0.0, 2e-2)}
+    problem = make(tm, decaying, supg=False)
+    for dt in (10.0, 1e4):
+        expected = max(dt * 1e-3 / (1 + dt * 1e-2), dt * 5e-4 / (1 + dt * 2e-2)) / h2
+        assert problem.diffusion_number(dt) == pytest.approx(expected, rel=1e-12)
+    assert problem.diffusion_number(1e4) < 2 < 1e4 * 1e-3 / h2
+    assert problem._level(1e4)[4].getPC().getType() == "bjacobi"
+    stable = make(tm, {name: DrugTissue(t.diffusivity, 0.0, 0.0, 0.0) for name, t in decaying.items()}, supg=False)
+    assert stable.diffusion_number(1e4) == pytest.approx(1e4 * 1e-3 / h2, rel=1e-12)
+    assert stable._level(1e4)[4].getPC().getType() == "gamg"

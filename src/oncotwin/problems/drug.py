@@ -136,6 +136,7 @@ class DrugProblem:
         self._levels: dict[float, tuple] = {}
         self._steady: tuple | None = None  # step-independent operator and vectors (lumped-mass path)
         self._cell_size = typical_cell_size(self.comm, tmesh.mesh)
+        self._number = None  # diffusion-number expression (compiled at the first step size)
         self._degree = degree
         q = ufl.TestFunction(self.V)
         ones = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(q * self.dx_lumped))
@@ -169,9 +170,23 @@ class DrugProblem:
             blend.add(self.penetration, t.penetration)
         return blend
 
-    def _max_diffusivity(self) -> float:
-        """Largest tissue diffusivity of the drug [mm^2/s] (for the preconditioner choice)."""
-        return max(t.diffusivity for t in self.tissue.values())
+    def diffusion_number(self, dt: float) -> float:
+        """Largest ``dt D / ((1 + dt k) h^2)`` over the cells, with ``k`` the first-order loss rate: the
+        stiffness against the mass and lumped loss of a step's operator ``(1/dt + k) M + D K`` (``h`` the
+        typical cell size). The loss bounds the number for long steps as the exchange does for the fluid's
+        ``K / (a h^2)``: temozolomide (hydrolysis half-life 1.8 h) keeps a one-level preconditioner at 6 h
+        steps, where multigrid took as many iterations at 3.5x the cost (BENCHMARKS.md, issue 21)."""
+        if self._number is None:  # compiled once; every new step size only interpolates it
+            Q0 = dg0_space(self.tmesh)
+            dt_c = dolfinx.fem.Constant(self.tmesh.mesh, PETSc.ScalarType(0.0))
+            ratio = dt_c * self.physics.diffusivity / (1 + dt_c * ufl.max_value(self.physics.loss, 0.0))
+            self._number = (dt_c, dolfinx.fem.Function(Q0),
+                            dolfinx.fem.Expression(ratio, Q0.element.interpolation_points, comm=self.comm))
+        dt_c, f, expr = self._number
+        dt_c.value = dt
+        f.interpolate(expr)
+        local = float(f.x.array.max()) if f.x.array.size else 0.0
+        return diffusion_number(1.0, self.comm.allreduce(local, op=MPI.MAX), self._cell_size)
 
     def coefficients_changed(self) -> None:
         """Velocity, filtration or vessel coefficients were updated in place (e.g. vascular normalisation):
@@ -259,7 +274,7 @@ class DrugProblem:
             diagonal.destroy()
         # multigrid only for diffusion-dominated transport (no SUPG): its smoothers assume a near-symmetric
         # operator; convection-dominated steps keep the ILU preconditioner
-        number = 0.0 if self.supg else diffusion_number(dt, self._max_diffusivity(), self._cell_size)
+        number = 0.0 if self.supg else self.diffusion_number(dt)
         ksp = create_ksp(self.comm, A, self.prefix, preconditioner_defaults(DRUG_PETSC_DEFAULTS, number, self._options),
                          self._options)
         self._levels[key] = (A, B, g, e, ksp, A.createVecRight())
