@@ -113,3 +113,25 @@ def test_render_over_scan_and_fallback(tmp_path, scan):
         assert written[0].is_file()
     assert grey_pixels(over[0]) > 20 * max(grey_pixels(plain[0]), 100)
     assert grey_pixels(missing[0]) == grey_pixels(plain[0])
+
+
+def test_shares_draw_every_figure_once_and_the_same_as_one_process(tmp_path):
+    """A run's ranks share the figures out: shares (0, 2) and (1, 2) draw disjoint sets whose union is
+    what one process draws, pixel for pixel."""
+    import matplotlib.image
+
+    runs = {}
+    for label in ("one", "two"):
+        run = write_run(tmp_path / label, None)
+        grid = pv.read(str(run / "fields_p0_000000.vtu"))
+        grid.point_data["oxygen_mmHg"] = 40.0 - grid.points[:, 0]
+        grid.point_data["velocity"] = np.tile([1.0, 2.0, 2.0], (grid.n_points, 1))
+        grid.save(str(run / "fields_p0_000000.vtu"))
+        runs[label] = run
+    one = render_run(runs["one"], background=False)
+    halves = [render_run(runs["two"], background=False, share=(k, 2)) for k in (0, 1)]
+    assert len(one) == 3 and not {p.name for p in halves[0]} & {p.name for p in halves[1]}
+    assert sorted(p.name for p in halves[0] + halves[1]) == sorted(p.name for p in one)
+    for p in one:
+        shared = runs["two"] / "figures" / p.name
+        assert np.array_equal(matplotlib.image.imread(str(p)), matplotlib.image.imread(str(shared)))

@@ -96,6 +96,8 @@ def test_manifest_and_figures(runs):
     assert manifest["resolved_case"]["geometry"]["tumour_radius"] == 3.0
     figures = sorted(p.name for p in (runs[1] / "figures").glob("*.png"))
     assert "pressure_mmHg_slices.png" in figures
+    # two ranks share the figures out (each draws its own files): together they draw the same set
+    assert sorted(p.name for p in (runs[2] / "figures").glob("*.png")) == figures
     result = run_cli("render", str(runs[1]))
     assert result.returncode == 0 and "pressure_mmHg_slices.png" in result.stdout
 

@@ -69,7 +69,8 @@ def tumour_centroid(grid, tumour_tags: list[int]) -> np.ndarray:
     return (centres * weights[:, None]).sum(axis=0) / weights.sum()
 
 
-def render_run(run_dir: Path, background: bool = True, geometry: dict | None = None) -> list[Path]:
+def render_run(run_dir: Path, background: bool = True, geometry: dict | None = None,
+               share: tuple[int, int] = (0, 1)) -> list[Path]:
     """Orthogonal slices through the tumour centroid of every scalar field (and |velocity|).
 
     Args:
@@ -77,9 +78,11 @@ def render_run(run_dir: Path, background: bool = True, geometry: dict | None = N
         background: draw the case's scan in grey under the fields (see :mod:`oncotwin.io.background`);
             figures are drawn without it when the scan is missing or unreadable.
         geometry: the resolved case's ``geometry`` section; default: read from ``manifest.json``.
+        share: ``(k, n)``: draw every n-th figure from the k-th (the curves with k = 0), so that n
+            processes draw all figures once, each into its own files.
 
     Returns:
-        The PNG files written into ``run_dir/figures``.
+        The PNG files written into ``run_dir/figures`` (by this share).
     """
     import pyvista as pv
     from vtkmodules.vtkCommonCore import vtkLogger
@@ -98,9 +101,10 @@ def render_run(run_dir: Path, background: bool = True, geometry: dict | None = N
     anatomy = background_planes(run_dir, grid, centre, geometry) if background else None
     out = run_dir / "figures"
     out.mkdir(exist_ok=True)
-    written = [p for p in [tumour_curves(run_dir, out)] if p is not None]
-    for name in [n for n in grid.point_data if n != "regions"] + [
-            n for n in grid.cell_data if n in FIELD_LABELS]:
+    index, count = share
+    written = [p for p in [tumour_curves(run_dir, out)] if p is not None] if index == 0 else []
+    names = [n for n in grid.point_data if n != "regions"] + [n for n in grid.cell_data if n in FIELD_LABELS]
+    for name in names[index::count]:
         values = grid[name]
         scalars = name
         if values.ndim == 2:

@@ -17,7 +17,7 @@ from oncotwin import __version__
 from oncotwin.case.schema import Case
 from oncotwin.core.errors import RunInterrupted
 from oncotwin.core.log import get_logger
-from oncotwin.core.parallel import on_root
+from oncotwin.core.parallel import collective
 from oncotwin.core.rundir import RunDirectory
 from oncotwin.io.fields import VtkSeries
 from oncotwin.io.figures import render_run
@@ -337,8 +337,9 @@ class Simulation:
         (work / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_float) + "\n")
 
     def render(self, work: Path) -> None:
-        """Figures from the written files (rank 0)."""
-        on_root(self.comm, render_run, work, geometry=self.case.geometry.model_dump(mode="json"))
+        """Figures from the written files, shared out over the ranks (each draws its own figures)."""
+        collective(self.comm, render_run, work, geometry=self.case.geometry.model_dump(mode="json"),
+                   share=(self.comm.rank, self.comm.size))
 
     def write_manifest(self, work: Path, started: str, mesh_info: dict) -> None:
         """manifest.json: provenance of the run (rank 0)."""
