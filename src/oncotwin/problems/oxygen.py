@@ -12,6 +12,7 @@ from oncotwin.core.errors import SolverError
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.log import get_logger
 from oncotwin.la.assembly import assemble_matrix
+from oncotwin.la.coefficients import PackedCoefficients
 from oncotwin.la.petsc import MULTIGRID, create_ksp, m_matrix_correction, newton_forcing, solve
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.oxygen import OxygenTransport, VesselRegression
@@ -246,10 +247,14 @@ class OxygenProblem:
         ones.x.array[:] = 1.0
         self._reaction_diagonal = dolfinx.fem.form(
             ufl.derivative(self.physics.reaction(self.po2) * q * self.dx_lumped, self.po2, ones))
-        scale = (self.physics.supply_rate * self.physics.vascular_po2 + self.physics.max_consumption) * q * self.dx_lumped
+        ph = self.physics
+        scale = (ph.supply_rate * ph.vascular_po2 + ph.max_consumption) * q * self.dx_lumped
         if extra_source is not None:
             scale += abs(extra_source) * q * dx_source
         self._scale = dolfinx.fem.form(scale)
+        # a Newton step changes only the iterate: the other coefficients are packed once per solve
+        self._packed = {form: PackedCoefficients(form, [self.po2]) for form in (self._F, self._reaction_diagonal)}
+        self._packed_this_solve: set = set()
 
     def _boundary_conditions(self, values: dict[str, float]) -> list:
         tmesh, fdim = self.tmesh, self.tmesh.mesh.topology.dim - 1
@@ -332,7 +337,8 @@ class OxygenProblem:
         d = self._diagonal
         with d.localForm() as local:
             local.set(0.0)
-        dolfinx.fem.petsc.assemble_vector(d, self._reaction_diagonal)
+        form = self._reaction_diagonal
+        dolfinx.fem.petsc.assemble_vector(d, form, coeffs=self._coefficients(form))
         d.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         d.array[self._dirichlet_owned] = 0.0
         self.A.setDiagonal(d, addv=PETSc.InsertMode.ADD_VALUES)
@@ -358,12 +364,19 @@ class OxygenProblem:
         """Assemble F(po2) into ``b`` (zero on Dirichlet rows: po2 already holds the boundary values)."""
         with self.b.localForm() as local:
             local.set(0.0)
-        dolfinx.fem.petsc.assemble_vector(self.b, self._F)
+        dolfinx.fem.petsc.assemble_vector(self.b, self._F, coeffs=self._coefficients(self._F))
         self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         if self._correction is not None:
             self._correction.multAdd(self.po2.x.petsc_vec, self.b, self.b)
         dolfinx.fem.petsc.set_bc(self.b, self.bcs, self.po2.x.petsc_vec, -1.0)
         return self.b.norm()
+
+    def _coefficients(self, form: dolfinx.fem.Form) -> dict:
+        """The packed coefficients of ``form``: all of them at its first assembly in a solve, then the iterate."""
+        if form in self._packed_this_solve:
+            return self._packed[form].refresh()
+        self._packed_this_solve.add(form)
+        return self._packed[form].pack()
 
     def _scale_norm(self) -> float:
         vec = dolfinx.fem.petsc.assemble_vector(self._scale)
@@ -383,6 +396,7 @@ class OxygenProblem:
         c = self.po2
         dolfinx.fem.petsc.set_bc(c.x.petsc_vec, self.bcs)
         c.x.scatter_forward()
+        self._packed_this_solve.clear()  # the density, occupancy or coefficients may have changed
         initial = residual = self._residual()
         tolerance = self.newton_rtol * max(self._scale_norm(), initial)
         iterations = linear = 0
