@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from oncotwin.core.fenics import PETSc, dolfinx, ufl
+from oncotwin.la import broken
 
 _CACHE_ATTR = "_oncotwin_sparsity"
 
@@ -85,18 +86,31 @@ class NativeMatrix:
         mat: the PETSc matrix (same parallel layout as ``dolfinx.fem.petsc.create_matrix``).
     """
 
-    def __init__(self, form: dolfinx.fem.Form, bcs=(), diag: float = 1.0, assemble: bool = True,
+    def __init__(self, form: dolfinx.fem.Form | ufl.Form, bcs=(), diag: float = 1.0, assemble: bool = True,
                  space: dolfinx.fem.FunctionSpace | None = None, keep_coefficients: bool = False):
-        self.comm = form.mesh.comm
-        self.form, self.bcs, self.diag = form, list(bcs), diag
+        compiled = dolfinx.fem.form(form) if isinstance(form, ufl.Form) else form
+        self.comm = compiled.mesh.comm
+        self.form, self.bcs, self.diag = compiled, list(bcs), diag
         self.keep_coefficients, self._coefficients = keep_coefficients, None
-        pattern = shared_pattern(space) if _shareable(form, space) else _own_pattern(form)
+        shareable = _shareable(compiled, space)
+        pattern = shared_pattern(space) if shareable else _own_pattern(compiled)
         self.csr = dolfinx.la.matrix_csr(pattern, dtype=PETSc.ScalarType)
+        # a UFL form of cell integrals without Dirichlet rows: assembled on the broken space (la.broken)
+        self._broken = None
+        if shareable and not bcs and not keep_coefficients and broken.supports(form, space):
+            assembler = broken.broken_assembler(space, pattern)
+            broken_form = assembler.form(form)
+            self._broken = None if broken_form is None else (assembler, broken_form)
         if assemble:
-            self._assemble_csr(form, self.bcs)
+            self._assemble_csr(compiled, self.bcs)
         self.mat = self._create()
 
     def _assemble_csr(self, form, bcs) -> None:
+        if self._broken is not None and form is self.form and not bcs:
+            assembler, broken_form = self._broken
+            assembler.assemble(broken_form, self.csr.data)
+            self.csr.scatter_reverse()
+            return
         self.csr.data[:] = 0.0
         coeffs = dolfinx.fem.pack_coefficients(form) if self.keep_coefficients else None
         dolfinx.fem.assemble_matrix(self.csr, form, bcs=bcs, diag=self.diag, coeffs=coeffs)
@@ -140,13 +154,17 @@ class NativeMatrix:
         return self.mat
 
 
-def assemble_matrix(form: dolfinx.fem.Form, bcs=(), diag: float = 1.0,
+def assemble_matrix(form: dolfinx.fem.Form | ufl.Form, bcs=(), diag: float = 1.0,
                     space: dolfinx.fem.FunctionSpace | None = None) -> PETSc.Mat:
     """Assembled PETSc matrix of ``form`` (drop-in for ``dolfinx.fem.petsc.assemble_matrix`` + ``assemble``).
 
-    Square scalar forms go through :class:`NativeMatrix` (on the mesh's shared pattern of ``space``);
-    other forms (vector or mixed spaces) through DOLFINx's PETSc assembler.
+    Square scalar forms go through :class:`NativeMatrix` (on the mesh's shared pattern of ``space``, and
+    on its broken space when ``form`` is given in UFL, :mod:`oncotwin.la.broken`); other forms (vector or
+    mixed spaces) through DOLFINx's PETSc assembler.
     """
+    if isinstance(form, ufl.Form) and broken.supports(form, space) and not bcs:
+        return NativeMatrix(form, space=space).mat
+    form = dolfinx.fem.form(form) if isinstance(form, ufl.Form) else form
     V0, V1 = form.function_spaces
     if V0.dofmap.index_map_bs == 1 and _same_dofmap(V0, V1):
         return NativeMatrix(form, bcs, diag, space=space).mat

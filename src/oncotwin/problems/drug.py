@@ -202,7 +202,7 @@ class DrugProblem:
         self._exchange_weights()
 
     def _matrix(self, form: ufl.Form) -> PETSc.Mat:
-        return assemble_matrix(dolfinx.fem.form(form), space=self.V)
+        return assemble_matrix(form, space=self.V)
 
     def _dot(self, weights: PETSc.Vec, f: dolfinx.fem.Function) -> float:
         return weights.dot(f.x.petsc_vec)

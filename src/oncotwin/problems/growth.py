@@ -32,8 +32,8 @@ from oncotwin.la.petsc import (
 )
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.growth import CellInvasion
-from oncotwin.problems.level_sets import visible_fraction
 from oncotwin.problems.initial_cells import ImagingEdges, place_edges
+from oncotwin.problems.level_sets import visible_fraction
 from oncotwin.problems.regions import (
     dg0_space,
     measures,
@@ -156,7 +156,7 @@ class GrowthProblem:
         self.volume_exclusion = volume_exclusion
         self._old = dolfinx.fem.Function(self.V)
         n, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
-        self.k = dolfinx.fem.form(self.invasion.stiffness_form(n, v, self.dx))
+        self.k = self.invasion.stiffness_form(n, v, self.dx)  # UFL: NativeMatrix assembles it on the broken space
         self.L = dolfinx.fem.form(self._old * v * self.dx_lumped)
         self._stiffness = NativeMatrix(self.k, assemble=False, space=self.V)
         self.K = self._stiffness.mat

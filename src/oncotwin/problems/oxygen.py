@@ -241,7 +241,8 @@ class OxygenProblem:
         if extra_source is not None:
             F -= extra_source * q * dx_source
         self._F = dolfinx.fem.form(F)
-        self._diffusion = dolfinx.fem.form(ufl.inner(self.physics.diffusivity * ufl.grad(dc), ufl.grad(q)) * self.dx)
+        # UFL: the matrix without Dirichlet rows is assembled on the broken space (la.broken)
+        self._diffusion = ufl.inner(self.physics.diffusivity * ufl.grad(dc), ufl.grad(q)) * self.dx
         # the lumped reaction's Jacobian is diagonal: its entries are the derivative in the direction 1
         ones = dolfinx.fem.Function(self.V)
         ones.x.array[:] = 1.0

@@ -115,7 +115,7 @@ class TissueMotion:
         self._b = dolfinx.fem.petsc.create_vector(V)
         self.ksp = create_ksp(self.comm, self._A, self.prefix, PRESSURE_PETSC_DEFAULTS, petsc_options)
         velocity = -ufl.grad(self.pressure)
-        self._convection = dolfinx.fem.form(p * ufl.inner(velocity, ufl.grad(q)) * ufl.dx)
+        self._convection = p * ufl.inner(velocity, ufl.grad(q)) * ufl.dx  # UFL: assembled on the broken space
         self._native: NativeMatrix | None = None
         self._Lt = self._A_upwind = self._structure = None
 
