@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oncotwin.problems.level_sets import DENSITY_FLOOR, fraction_above, fraction_below, visible_fraction
+from oncotwin.problems.level_sets import (
+    DENSITY_FLOOR,
+    fraction_above,
+    fraction_below,
+    visible_fraction,
+    visible_volumes,
+)
 
 
 def _monte_carlo(values: np.ndarray, level: float, samples: int = 400_000, seed: int = 3) -> float:
@@ -69,3 +75,17 @@ def test_the_reconstruction_keeps_nodal_order_and_uniform_cells():
     values = rng.random((500, 4))
     inside = visible_fraction(values, 0.5)
     assert np.all((inside > 0) == (values.max(axis=1) > 0.5)) and np.all((inside < 1) == (values.min(axis=1) < 0.5))
+
+
+def test_visible_volumes_equal_the_sum_over_every_cell():
+    """Reconstructing only the cells with a node at a threshold changes nothing: elsewhere every fraction is 0."""
+    rng = np.random.default_rng(3)
+    cells = rng.integers(0, 400, size=(2000, 4))
+    volumes = rng.random(2000)
+    tumour = np.where(rng.random(400) < 0.1, rng.random(400), 0.0)  # a small tumour in an empty mesh
+    fields = [(tumour, 0.2), (0.5 * tumour, 0.05), (np.zeros(400), 0.3), (tumour, 0.0)]
+    expected = [float(np.dot(volumes, visible_fraction(u[cells], level))) for u, level in fields]
+    got = visible_volumes(cells, volumes, fields)
+    assert got == pytest.approx(expected, rel=1e-13, abs=1e-15)
+    assert 0 < got[0] < got[-1] < volumes.sum()
+    assert got[2] == 0.0

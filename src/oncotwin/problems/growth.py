@@ -33,7 +33,7 @@ from oncotwin.la.petsc import (
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.growth import CellInvasion
 from oncotwin.problems.initial_cells import ImagingEdges, place_edges
-from oncotwin.problems.level_sets import visible_fraction
+from oncotwin.problems.level_sets import visible_volumes
 from oncotwin.problems.regions import (
     dg0_space,
     measures,
@@ -270,9 +270,8 @@ class GrowthProblem:
         fields = {"tumour_volume_mm3": (self.occupied(), theta), "viable_volume_mm3": (viable, theta),
                   "necrotic_volume_mm3": (self.necrotic.x.array, theta)}
         fields.update({f"{name}_volume_mm3": (self.seen(name), level) for name, level in self.readouts.items()})
-        local = [float(np.dot(self._cell_volumes, visible_fraction(u[self._cells], level)))
-                 for u, level in fields.values()]
-        return dict(zip(fields, self.comm.allreduce(np.array(local), op=MPI.SUM).tolist(), strict=True))
+        local = visible_volumes(self._cells, self._cell_volumes, list(fields.values()))
+        return dict(zip(fields, self.comm.allreduce(local, op=MPI.SUM).tolist(), strict=True))
 
     def _volume(self, name: str) -> float:
         return self.comm.allreduce(dolfinx.fem.assemble_scalar(self._volume_forms[name]), op=MPI.SUM)

@@ -86,3 +86,22 @@ def visible_fraction(values: np.ndarray, threshold: float) -> np.ndarray:
     if cut.any():
         out[cut] = fraction_above(log_density(values[cut]), float(np.log(threshold)))
     return out
+
+
+def visible_volumes(cells: np.ndarray, volumes: np.ndarray, fields: list[tuple[np.ndarray, float]]) -> np.ndarray:
+    """Volume of the given tetrahedra where each reconstructed density is >= its threshold.
+
+    Only the cells with a node at or above a threshold are reconstructed: in every other cell each
+    fraction is 0, and a tumour fills a small part of an image-based mesh.
+
+    Args:
+        cells: nodal indices of the tetrahedra, shape (cells, 4).
+        volumes: their volumes.
+        fields: ``(nodal densities, threshold)`` pairs (local nodes).
+    """
+    levels = [max(float(threshold), DENSITY_FLOOR) for _, threshold in fields]
+    nodes = functools.reduce(np.logical_or, [u >= level for (u, _), level in zip(fields, levels)])
+    support = functools.reduce(np.logical_or, [nodes[cells[:, k]] for k in range(cells.shape[1])])
+    cells, volumes = cells[support], volumes[support]
+    return np.array([float(np.dot(volumes, visible_fraction(u[cells], level)))
+                     for (u, _), level in zip(fields, levels)])

@@ -33,6 +33,7 @@ from oncotwin.problems.regions import (
     max_over,
     measures,
     region_coefficient,
+    region_dofs,
     region_ids,
 )
 
@@ -291,7 +292,5 @@ class MechanicsProblem:
 
     def _region_nodes(self, tags) -> np.ndarray:
         """Owned nodes (block indices) of the displacement space on the cells of the given region tags."""
-        cells = [self.tmesh.cell_tags.find(t) for t in tags]
-        cells = np.concatenate(cells) if cells else np.zeros(0, np.int32)
-        nodes = np.unique(self.V.dofmap.list[cells].ravel())
+        nodes = region_dofs(self.V, self.tmesh, tags)
         return nodes[nodes < self.V.dofmap.index_map.size_local]

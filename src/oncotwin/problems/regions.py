@@ -155,12 +155,21 @@ def max_over(comm, values: np.ndarray) -> float:
     return comm.allreduce(local, op=MPI.MAX)
 
 
+def region_dofs(V: dolfinx.fem.FunctionSpace, tmesh: TaggedMesh, tags) -> np.ndarray:
+    """Local dofs (blocks) of ``V`` on the cells of the given region tags, found once per space and tags
+    (the tags are fixed; metrics ask at every output)."""
+    cache = V.__dict__.setdefault("_oncotwin_region_dofs", {})
+    key = (id(tmesh.cell_tags), tuple(sorted(tags)))
+    if key not in cache:
+        cells = [tmesh.cell_tags.find(t) for t in tags]
+        cells = np.concatenate(cells) if cells else np.zeros(0, np.int32)
+        cache[key] = np.unique(V.dofmap.list[cells].ravel())
+    return cache[key]
+
+
 def region_max(comm, f: dolfinx.fem.Function, tmesh: TaggedMesh, tags) -> float:
     """Max of a Lagrange function over the dofs of the cells of the given region tags."""
-    cells = [tmesh.cell_tags.find(t) for t in tags]
-    cells = np.concatenate(cells) if cells else np.zeros(0, np.int32)
-    dofs = np.unique(f.function_space.dofmap.list[cells].ravel())
-    return max_over(comm, f.x.array[dofs])
+    return max_over(comm, f.x.array[region_dofs(f.function_space, tmesh, tags)])
 
 
 class TumourBlend:
