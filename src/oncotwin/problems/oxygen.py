@@ -178,6 +178,7 @@ class OxygenProblem:
         self._plain_diffusion: PETSc.Mat | None = None
         self._dirichlet_diffusion: PETSc.Mat | None = None
         self._lumped_forms = None
+        self._lumped_fixed: tuple[np.ndarray, np.ndarray] | None = None
         self._correction = self._monotone_correction() if monotone else None
         self._constant_part = self._assemble_constant_part()
         self.A = self._constant_part.copy()  # the Jacobian: same sparsity, values set per Newton step
@@ -296,7 +297,10 @@ class OxygenProblem:
             vec.scatter_reverse(dolfinx.la.InsertMode.add)
             return vec.array[: self.V.dofmap.index_map.size_local]
 
-        volume, supply, diffusivity = (lumped(form) for form in self._lumped_forms)
+        # the volume never changes and the diffusivity only with coefficients_changed(): assembled once
+        if self._lumped_fixed is None:
+            self._lumped_fixed = lumped(self._lumped_forms[0]), lumped(self._lumped_forms[2])
+        (volume, diffusivity), supply = self._lumped_fixed, lumped(self._lumped_forms[1])
         damkoehler = supply * np.cbrt(volume) ** 2 / np.maximum(diffusivity, 1e-300)
         weights = K.createVecRight()
         weights.array[:] = damkoehler / (1.0 + damkoehler)
@@ -317,6 +321,7 @@ class OxygenProblem:
             if matrix is not None:
                 matrix.destroy()
         self._plain_diffusion = self._dirichlet_diffusion = None
+        self._lumped_fixed = None
         self._rebuild_constant_part()
 
     def _rebuild_constant_part(self) -> None:
