@@ -13,7 +13,7 @@ from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.log import get_logger
 from oncotwin.la.assembly import assemble_matrix
 from oncotwin.la.coefficients import PackedCoefficients
-from oncotwin.la.petsc import MULTIGRID, create_ksp, m_matrix_correction, newton_forcing, solve
+from oncotwin.la.petsc import MULTIGRID, SolveInfo, create_ksp, m_matrix_correction, newton_forcing, solve
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.oxygen import OxygenTransport, VesselRegression
 from oncotwin.problems.regions import (
@@ -27,18 +27,33 @@ from oncotwin.problems.regions import (
 
 OXYGEN_PETSC_DEFAULTS = {
     "ksp_type": "cg",  # the Jacobian is symmetric positive definite (lumped, monotone reaction)
-    **MULTIGRID,
-    # aggregates and prolongators from the first Jacobian are reused by every later Newton step and
-    # solve; only the Galerkin coarse operators and the smoothers are refreshed
-    "pc_gamg_reuse_interpolation": True,
+    # Vascular supply makes the Jacobian nearly diagonal: the oxygen boundary layers (tens of micrometres)
+    # are far thinner than the cells. Symmetric SOR then takes as many CG iterations as multigrid (139
+    # against 135 in 33 Newton steps of BraTS, 8 days) without its set-up and Galerkin refresh at every
+    # step: 0.30 s of linear solves instead of 2.42 s (BENCHMARKS.md, issue 21). Where diffusion dominates
+    # (avascular tissue over many cells, the verification problems) it needs more than ONE_LEVEL_MAX_IT
+    # iterations and the problem switches to OXYGEN_MULTIGRID_DEFAULTS for good.
+    "pc_type": "sor",
     # the relative tolerance of each Newton step's solve is its forcing term (la.petsc.newton_forcing),
     # measured on the true residual |F + J du|; ksp_rtol in the case's solver options fixes it instead
     "ksp_norm_type": "unpreconditioned",
     "ksp_rtol": 1e-10,
     "ksp_atol": 1e-30,
-    "ksp_max_it": 1000,
+    "ksp_max_it": 60,
     "ksp_error_if_not_converged": False,
 }
+ONE_LEVEL_MAX_IT = OXYGEN_PETSC_DEFAULTS["ksp_max_it"]
+OXYGEN_MULTIGRID_DEFAULTS = {
+    **OXYGEN_PETSC_DEFAULTS,
+    **MULTIGRID,
+    # aggregates and prolongators from the first Jacobian are reused by every later Newton step and
+    # solve; only the Galerkin coarse operators and the smoothers are refreshed
+    "pc_gamg_reuse_interpolation": True,
+    "ksp_max_it": 1000,
+}
+MULTIGRID_OPTIONS = ("pc_type", "pc_gamg", "pc_mg", "mg_")
+"""Solver options of a case that choose or tune the preconditioner: the problem then keeps multigrid's
+defaults under them and never switches."""
 
 EXTRA_SOURCE_QUADRATURE_DEGREE = 4
 
@@ -91,9 +106,10 @@ class OxygenProblem:
     lumped reaction makes the Jacobian the constant diffusion matrix (with its Dirichlet rows and the
     monotone correction, assembled once) plus a diagonal: each Newton step copies the constant part and
     adds the reaction derivative, a vector assembly. Reused across Newton steps and solves: the compiled
-    forms, the matrices, the KSP and GAMG's aggregation/prolongators (``pc_gamg_reuse_interpolation``);
-    each step refreshes GAMG's coarse operators and smoothers. Changing the density or the vascular
-    scaling needs no rebuild; changing the diffusivity in place needs :meth:`coefficients_changed`.
+    forms, the matrices and the KSP (symmetric SOR; multigrid, keeping its aggregation and prolongators
+    across steps, once SOR needs too many iterations: see ``OXYGEN_PETSC_DEFAULTS``). Changing the
+    density or the vascular scaling needs no rebuild; changing the diffusivity in place needs
+    :meth:`coefficients_changed`.
 
     With ``vessel_regression`` the supply is ``S_v r(n)`` (:class:`~oncotwin.physics.oxygen.VesselRegression`)
     for the tumour occupancy ``n`` held in :attr:`occupancy` (a P1 field, initially the consuming
@@ -188,7 +204,9 @@ class OxygenProblem:
         self.b = dolfinx.fem.petsc.create_vector(self.V)
         self.du = dolfinx.fem.petsc.create_vector(self.V)
         self._petsc_options = petsc_options
-        self.ksp = create_ksp(self.comm, self.A, self.prefix, OXYGEN_PETSC_DEFAULTS, petsc_options)
+        self.multigrid = any(key.startswith(MULTIGRID_OPTIONS) for key in petsc_options or {})
+        self.ksp = create_ksp(self.comm, self.A, self.prefix,
+                              OXYGEN_MULTIGRID_DEFAULTS if self.multigrid else OXYGEN_PETSC_DEFAULTS, petsc_options)
         self._tumour_indicator = region_indicator(tmesh, tmesh.tumour_regions)
         self._one = dolfinx.fem.Constant(mesh, PETSc.ScalarType(1.0))
         self._weight_forms: dict[int, tuple] = {}
@@ -417,9 +435,8 @@ class OxygenProblem:
             self._assemble_jacobian()
             if inexact:
                 eta = newton_forcing(residual, previous, eta, tolerance)
-                self.ksp.setTolerances(rtol=eta)
             previous = residual
-            step = solve(self.ksp, self.b, self.du, "oxygen Newton step")
+            step = self._newton_step(eta)
             linear += step.iterations
             c.x.petsc_vec.axpy(-1.0, self.du)
             c.x.scatter_forward()
@@ -430,6 +447,25 @@ class OxygenProblem:
         clipped = self._clip_negative()
         self.last_solve = NewtonInfo(iterations, linear, residual, initial, clipped)
         return self.last_solve
+
+    def _newton_step(self, eta: float | None) -> SolveInfo:
+        """Solve ``J du = F`` to the relative tolerance ``eta`` (None: the options' own); switches from SOR to
+        multigrid for good when SOR fails (more than ONE_LEVEL_MAX_IT iterations)."""
+        if eta is not None:
+            self.ksp.setTolerances(rtol=eta)
+        try:
+            return solve(self.ksp, self.b, self.du, "oxygen Newton step")
+        except SolverError:
+            if self.multigrid:
+                raise
+        log.info("oxygen: SOR needed more than %d CG iterations (diffusion-dominated tissue); switching to "
+                 "algebraic multigrid", ONE_LEVEL_MAX_IT)
+        self.ksp.destroy()
+        self.multigrid = True
+        self.ksp = create_ksp(self.comm, self.A, self.prefix, OXYGEN_MULTIGRID_DEFAULTS, self._petsc_options)
+        if eta is not None:
+            self.ksp.setTolerances(rtol=eta)
+        return solve(self.ksp, self.b, self.du, "oxygen Newton step")
 
     def _clip_negative(self) -> float:
         """Set negative nodal values to 0; returns the most negative value found (0 if none)."""
