@@ -13,9 +13,10 @@ from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.log import get_logger
 from oncotwin.la.assembly import assemble_matrix
 from oncotwin.la.coefficients import PackedCoefficients
-from oncotwin.la.petsc import MULTIGRID, SolveInfo, create_ksp, m_matrix_correction, newton_forcing, solve
+from oncotwin.la.petsc import m_matrix_correction, newton_forcing
 from oncotwin.mesh.distribute import TaggedMesh
 from oncotwin.physics.oxygen import OxygenTransport, VesselRegression
+from oncotwin.problems.oxygen_solver import NewtonInfo, NewtonStepSolver
 from oncotwin.problems.regions import (
     TumourBlend,
     dg0_space,
@@ -24,36 +25,6 @@ from oncotwin.problems.regions import (
     region_indicator,
     set_region_values,
 )
-
-OXYGEN_PETSC_DEFAULTS = {
-    "ksp_type": "cg",  # the Jacobian is symmetric positive definite (lumped, monotone reaction)
-    # Vascular supply makes the Jacobian nearly diagonal: the oxygen boundary layers (tens of micrometres)
-    # are far thinner than the cells. Symmetric SOR then takes as many CG iterations as multigrid (139
-    # against 135 in 33 Newton steps of BraTS, 8 days) without its set-up and Galerkin refresh at every
-    # step: 0.30 s of linear solves instead of 2.42 s (BENCHMARKS.md, issue 21). Where diffusion dominates
-    # (avascular tissue over many cells, the verification problems) it needs more than ONE_LEVEL_MAX_IT
-    # iterations and the problem switches to OXYGEN_MULTIGRID_DEFAULTS for good.
-    "pc_type": "sor",
-    # the relative tolerance of each Newton step's solve is its forcing term (la.petsc.newton_forcing),
-    # measured on the true residual |F + J du|; ksp_rtol in the case's solver options fixes it instead
-    "ksp_norm_type": "unpreconditioned",
-    "ksp_rtol": 1e-10,
-    "ksp_atol": 1e-30,
-    "ksp_max_it": 60,
-    "ksp_error_if_not_converged": False,
-}
-ONE_LEVEL_MAX_IT = OXYGEN_PETSC_DEFAULTS["ksp_max_it"]
-OXYGEN_MULTIGRID_DEFAULTS = {
-    **OXYGEN_PETSC_DEFAULTS,
-    **MULTIGRID,
-    # aggregates and prolongators from the first Jacobian are reused by every later Newton step and
-    # solve; only the Galerkin coarse operators and the smoothers are refreshed
-    "pc_gamg_reuse_interpolation": True,
-    "ksp_max_it": 1000,
-}
-MULTIGRID_OPTIONS = ("pc_type", "pc_gamg", "pc_mg", "mg_")
-"""Solver options of a case that choose or tune the preconditioner: the problem then keeps multigrid's
-defaults under them and never switches."""
 
 EXTRA_SOURCE_QUADRATURE_DEGREE = 4
 
@@ -77,25 +48,6 @@ class OxygenTissue:
     vascular_po2: float
     tissue_consumption: float
     half_saturation: float
-
-
-@dataclass(frozen=True)
-class NewtonInfo:
-    """What a Newton solve did.
-
-    Attributes:
-        iterations: Newton steps (0 when the initial guess already met the tolerance).
-        linear_iterations: Krylov iterations summed over the steps.
-        residual_norm: final residual 2-norm.
-        initial_residual_norm: residual 2-norm of the initial guess.
-        clipped_min: most negative nodal pO2 before clipping to 0 [mmHg] (0 when nothing was clipped).
-    """
-
-    iterations: int
-    linear_iterations: int
-    residual_norm: float
-    initial_residual_norm: float
-    clipped_min: float = 0.0
 
 
 class OxygenProblem:
@@ -139,6 +91,16 @@ class OxygenProblem:
     """
 
     prefix = "oxygen_"
+
+    @property
+    def ksp(self):
+        """The KSP of the Newton steps (SOR, or multigrid after a switch)."""
+        return self.linear.ksp
+
+    @property
+    def multigrid(self) -> bool:
+        """Whether the Newton steps use multigrid (chosen by the case's options, or switched to)."""
+        return self.linear.multigrid
 
     def __init__(self, tmesh: TaggedMesh, tissue: dict[str, OxygenTissue], density,
                  tumour_consumption: float, *, hypoxic_threshold: float, necrotic_threshold: float,
@@ -204,9 +166,7 @@ class OxygenProblem:
         self.b = dolfinx.fem.petsc.create_vector(self.V)
         self.du = dolfinx.fem.petsc.create_vector(self.V)
         self._petsc_options = petsc_options
-        self.multigrid = any(key.startswith(MULTIGRID_OPTIONS) for key in petsc_options or {})
-        self.ksp = create_ksp(self.comm, self.A, self.prefix,
-                              OXYGEN_MULTIGRID_DEFAULTS if self.multigrid else OXYGEN_PETSC_DEFAULTS, petsc_options)
+        self.linear = NewtonStepSolver(self.comm, self.A, self.prefix, petsc_options)
         self._tumour_indicator = region_indicator(tmesh, tmesh.tumour_regions)
         self._one = dolfinx.fem.Constant(mesh, PETSc.ScalarType(1.0))
         self._weight_forms: dict[int, tuple] = {}
@@ -436,7 +396,7 @@ class OxygenProblem:
             if inexact:
                 eta = newton_forcing(residual, previous, eta, tolerance)
             previous = residual
-            step = self._newton_step(eta)
+            step = self.linear.solve(self.b, self.du, eta)
             linear += step.iterations
             c.x.petsc_vec.axpy(-1.0, self.du)
             c.x.scatter_forward()
@@ -447,25 +407,6 @@ class OxygenProblem:
         clipped = self._clip_negative()
         self.last_solve = NewtonInfo(iterations, linear, residual, initial, clipped)
         return self.last_solve
-
-    def _newton_step(self, eta: float | None) -> SolveInfo:
-        """Solve ``J du = F`` to the relative tolerance ``eta`` (None: the options' own); switches from SOR to
-        multigrid for good when SOR fails (more than ONE_LEVEL_MAX_IT iterations)."""
-        if eta is not None:
-            self.ksp.setTolerances(rtol=eta)
-        try:
-            return solve(self.ksp, self.b, self.du, "oxygen Newton step")
-        except SolverError:
-            if self.multigrid:
-                raise
-        log.info("oxygen: SOR needed more than %d CG iterations (diffusion-dominated tissue); switching to "
-                 "algebraic multigrid", ONE_LEVEL_MAX_IT)
-        self.ksp.destroy()
-        self.multigrid = True
-        self.ksp = create_ksp(self.comm, self.A, self.prefix, OXYGEN_MULTIGRID_DEFAULTS, self._petsc_options)
-        if eta is not None:
-            self.ksp.setTolerances(rtol=eta)
-        return solve(self.ksp, self.b, self.du, "oxygen Newton step")
 
     def _clip_negative(self) -> float:
         """Set negative nodal values to 0; returns the most negative value found (0 if none)."""

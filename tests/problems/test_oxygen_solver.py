@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from oncotwin.core.fenics import MPI
-from oncotwin.problems.oxygen import ONE_LEVEL_MAX_IT, OxygenProblem, OxygenTissue
+from oncotwin.problems.oxygen import OxygenProblem, OxygenTissue
+from oncotwin.problems.oxygen_solver import ONE_LEVEL_MAX_IT
 from tests.problems.test_fluid import cube
 from tests.problems.test_oxygen import THRESHOLDS, p1
 
