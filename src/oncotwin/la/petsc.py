@@ -166,7 +166,7 @@ def newton_forcing(residual: float, previous: float | None, eta_previous: float 
     SIAM, eq. 6.20, floors at 0.5; 0.01 keeps the linear error well below where the iteration stops). Far
     from the solution the steps solve loosely, near it they stay superlinear. The iteration then stops just
     below the Newton tolerance, where exact solves overshot it quadratically: on the oxygen regression closed
-    form the error is 1.4e-9 at the default tolerance against 6e-12 with exact solves (measured), so a
+    form the error is 1.4e-9 at a Newton tolerance of 1e-10 against 6e-12 with exact solves (measured), so a
     comparison tighter than the tolerance must ask for a tighter tolerance.
 
     Args:
