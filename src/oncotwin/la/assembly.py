@@ -95,7 +95,7 @@ class NativeMatrix:
         shareable = _shareable(compiled, space)
         pattern = shared_pattern(space) if shareable else _own_pattern(compiled)
         self.csr = dolfinx.la.matrix_csr(pattern, dtype=PETSc.ScalarType)
-        # a UFL form of cell integrals without Dirichlet rows: assembled on the broken space (la.broken)
+        # a UFL form of cell and boundary integrals without Dirichlet rows: assembled on the broken space
         self._broken = None
         if shareable and not bcs and not keep_coefficients and broken.supports(form, space):
             assembler = broken.broken_assembler(space, pattern)
