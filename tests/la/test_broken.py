@@ -8,12 +8,7 @@ import pytest
 from oncotwin.core.fenics import PETSc, dolfinx, ufl
 from oncotwin.la import broken
 from oncotwin.la.assembly import NativeMatrix, assemble_matrix, shared_pattern
-
-
-def _difference(A: PETSc.Mat, B: PETSc.Mat) -> float:
-    D = A.copy()
-    D.axpy(-1.0, B, structure=PETSc.Mat.Structure.DIFFERENT_NONZERO_PATTERN)
-    return D.norm() / B.norm()
+from tests.la.test_assembly import _difference
 
 
 def _reference(form: ufl.Form) -> PETSc.Mat:
