@@ -59,7 +59,7 @@ class OxygenProblem:
     monotone correction, assembled once) plus a diagonal: each Newton step copies the constant part and
     adds the reaction derivative, a vector assembly. Reused across Newton steps and solves: the compiled
     forms, the matrices and the KSP (symmetric SOR; multigrid, keeping its aggregation and prolongators
-    across steps, once SOR needs too many iterations: see ``OXYGEN_PETSC_DEFAULTS``). Changing the
+    across steps, once SOR needs too many iterations: :mod:`oncotwin.problems.oxygen_solver`). Changing the
     density or the vascular scaling needs no rebuild; changing the diffusivity in place needs
     :meth:`coefficients_changed`.
 
