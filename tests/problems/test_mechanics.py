@@ -128,6 +128,42 @@ def pc_setups() -> int:
 
 
 @pytest.mark.mpi
+def test_a_later_problem_on_the_mesh_reuses_the_operator_only_for_equal_moduli_boundaries_and_options(comm):
+    PETSc.Log.begin()
+    tm = boxed_cube(comm, 4)
+    P1 = dolfinx.fem.functionspace(tm.mesh, ("Lagrange", 1))
+    density = dolfinx.fem.Function(P1)
+    density.interpolate(lambda x: np.exp(-8 * ((x[0] - 0.4) ** 2 + (x[1] - 0.5) ** 2 + (x[2] - 0.5) ** 2)))
+    tissue = {"tumour": MechanicsTissue(5.0, 0.45, 0.05), "host": MechanicsTissue(2.0, 0.45, 0.0)}
+    first = MechanicsProblem(tm, tissue, density, ["outer"], degree=1)
+    first.solve()
+    setups = pc_setups()
+    # another growth coefficient changes the load only: same matrix, same multigrid hierarchy
+    other_beta = {r: MechanicsTissue(t.young_modulus, t.poisson_ratio, 2 * t.growth_strain_coefficient)
+                  for r, t in tissue.items()}
+    second = MechanicsProblem(tm, other_beta, density, ["outer"], degree=1)
+    assert second.ksp is first.ksp and second.A is first.A and pc_setups() == setups
+    second.solve()
+    scale = comm.allreduce(np.abs(first.displacement.x.array).max(), op=MPI.MAX)
+    error = np.abs(second.displacement.x.array - 2 * first.displacement.x.array).max()
+    assert comm.allreduce(error, op=MPI.MAX) < 1e-6 * scale  # linear in beta, from its own initial guess
+    softer = {r: MechanicsTissue(0.5 * t.young_modulus, t.poisson_ratio, t.growth_strain_coefficient)
+              for r, t in tissue.items()}
+    for changed in (MechanicsProblem(tm, softer, density, ["outer"], degree=1),
+                    MechanicsProblem(tm, tissue, density, ["outer"], degree=1,
+                                     petsc_options={"ksp_rtol": 1e-9}),
+                    MechanicsProblem(tm, tissue, density, ["outer"], degree=2)):
+        assert changed.ksp is not first.ksp
+    # the eigenstrain load scales with E as the stiffness does: the softer tissue's answer is the same
+    softer_problem = MechanicsProblem(tm, softer, density, ["outer"], degree=1)
+    softer_problem.solve()
+    error = np.abs(softer_problem.displacement.x.array - first.displacement.x.array).max()
+    assert comm.allreduce(error, op=MPI.MAX) < 1e-6 * scale
+    young_at_cells = softer_problem.young.x.array
+    assert young_at_cells.size and np.allclose(young_at_cells, 0.5 * first.young.x.array)
+
+
+@pytest.mark.mpi
 def test_second_solve_reuses_the_preconditioner_and_is_linear_in_density(comm):
     PETSc.Log.begin()
     tm = boxed_cube(comm, 5)

@@ -44,6 +44,7 @@ from oncotwin.core.parallel import on_root
 from oncotwin.core.rundir import RunDirectory
 from oncotwin.io.tables import write_csv
 from oncotwin.mesh.cache import ensure_mesh
+from oncotwin.mesh.distribute import DistributedMeshes
 from oncotwin.run.manifest import StageTimer, now, package_versions
 from oncotwin.studies.groups import run_in_groups, simulation_job, split
 from oncotwin.studies.outcome import read_metrics, regimen_metrics
@@ -100,6 +101,7 @@ class Forecast:
     response: object = None
     force: bool = False
     _full_runs: int = field(default=0, init=False)
+    _meshes: DistributedMeshes = field(default_factory=DistributedMeshes, init=False)  # one read per group
 
     def run(self) -> Path:
         """Run every member (or the surrogate's design and checks), summarise; returns the final folder."""
@@ -173,7 +175,7 @@ class Forecast:
             member = replace(member, ("output",), member.output.model_copy(update={"fields": False, "figures": False}))
             folder = work / "members" / name / (label if isinstance(label, str) else f"{label:03d}")
             jobs.append(simulation_job(f"regimen '{name}' sample {label}", f"{name}#{label}", member, folder,
-                                       self.case_file, self.case_sha256, self.mesh_root))
+                                       self.case_file, self.case_sha256, self.mesh_root, self._meshes))
         run_in_groups(self.comm, *groups, jobs)
         self._full_runs += len(jobs)
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.log import get_logger
+from oncotwin.la.kept import kept_on, options_key
 from oncotwin.la.nullspace import rigid_body_modes
 from oncotwin.la.petsc import (
     ProjectedInitialGuess,
@@ -112,10 +113,7 @@ class MechanicsProblem:
         self.tissue = tissue
         self.density = density
         self._check_tissue(tissue)
-        gdim = mesh.geometry.dim
-        self.V = dolfinx.fem.functionspace(mesh, ("Lagrange", degree, (gdim,)))
         self.Q0 = dg0_space(tmesh)
-        self.displacement = dolfinx.fem.Function(self.V, name="displacement_mm")
         self.dx, self.ds, _ = measures(tmesh)
         self.host_regions = tuple(host_regions) or tuple(
             r for r in tmesh.regions if r not in tmesh.tumour_regions)
@@ -125,19 +123,16 @@ class MechanicsProblem:
         self.poisson = field(lambda t: t.poisson_ratio, "nu")
         self.growth_coefficient = field(lambda t: t.growth_strain_coefficient, "beta")
         self.physics = GrowthElasticity(self.young, self.poisson, self.growth_coefficient * density)
-        self.bcs = self._fixed(fixed_boundaries)
-
+        # the matrix and its multigrid hierarchy (5 s of a BraTS regimen's set-up on one rank) depend on the
+        # moduli, the fixed boundaries and the options only: the next problem on this mesh reuses them
+        key = (degree, tuple(sorted((r, t.young_modulus, t.poisson_ratio) for r, t in tissue.items())),
+               tuple(fixed_boundaries), options_key(petsc_options), tmesh.cell_tags, tmesh.facet_tags)
+        self.V, self.bcs, self.A, self.near_nullspace, self.ksp = kept_on(
+            mesh, "mechanics operator", key, lambda: self._operator(degree, fixed_boundaries, petsc_options))
+        self.displacement = dolfinx.fem.Function(self.V, name="displacement_mm")
         u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
-        a, L = self.physics.forms(u, v, self.dx, body_force)
-        self.a, self.L = dolfinx.fem.form(a), dolfinx.fem.form(L)
-        self.A = dolfinx.fem.petsc.assemble_matrix(self.a, bcs=self.bcs)
-        self.A.assemble()
+        self.L = dolfinx.fem.form(self.physics.forms(u, v, self.dx, body_force)[1])
         self.b = dolfinx.fem.petsc.create_vector(self.V)
-        self.near_nullspace = rigid_body_modes(self.V)
-        self.ksp = create_ksp(self.comm, self.A, self.prefix, MECHANICS_PETSC_DEFAULTS, petsc_options,
-                              near_nullspace=self.near_nullspace)
-        self.ksp.setInitialGuessNonzero(True)
-        set_up(self.ksp)  # the multigrid hierarchy, once
         self.initial_guess = ProjectedInitialGuess(self.A)
         self.last_solve: SolveInfo | None = None
         self._von_mises = None
@@ -145,7 +140,28 @@ class MechanicsProblem:
         self._integrals = Integrals(self.comm)
         self._p1 = None
 
+    @functools.cached_property
+    def a(self) -> dolfinx.fem.Form:
+        """The compiled bilinear form (the matrix of :attr:`A` with its Dirichlet rows)."""
+        u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
+        return dolfinx.fem.form(self.physics.forms(u, v, self.dx)[0])
+
     # ---------------------------------------------------------------- set-up
+    def _operator(self, degree: int, fixed_boundaries, petsc_options: dict | None) -> tuple:
+        """Space, Dirichlet conditions, matrix, near null space and solver (multigrid set up)."""
+        mesh = self.tmesh.mesh
+        V = dolfinx.fem.functionspace(mesh, ("Lagrange", degree, (mesh.geometry.dim,)))
+        bcs = self._fixed(V, fixed_boundaries)
+        u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
+        A = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(self.physics.forms(u, v, self.dx)[0]), bcs=bcs)
+        A.assemble()
+        near_nullspace = rigid_body_modes(V)
+        ksp = create_ksp(self.comm, A, self.prefix, MECHANICS_PETSC_DEFAULTS, petsc_options,
+                         near_nullspace=near_nullspace)
+        ksp.setInitialGuessNonzero(True)
+        set_up(ksp)  # the multigrid hierarchy, once
+        return V, bcs, A, near_nullspace, ksp
+
     def _check_tissue(self, tissue: dict[str, MechanicsTissue]) -> None:
         missing = [r for r in self.tmesh.regions if r not in tissue]
         if missing:
@@ -158,7 +174,7 @@ class MechanicsProblem:
                 raise ValueError(f"mechanics: region '{name}': Young's modulus must be positive, "
                                  f"got {t.young_modulus}")
 
-    def _fixed(self, names) -> list:
+    def _fixed(self, V: dolfinx.fem.FunctionSpace, names) -> list:
         if not names:
             raise ValueError("mechanics: no fixed (zero-displacement) boundary given; rigid motions would be "
                              "undetermined (name one, e.g. the outer/skull boundary)")
@@ -168,12 +184,12 @@ class MechanicsProblem:
                              f"{', '.join(self.tmesh.boundaries) or 'no tagged boundaries'}")
         fdim = self.tmesh.mesh.topology.dim - 1
         facets = np.unique(np.concatenate([self.tmesh.facet_tags.find(self.tmesh.boundaries[n]) for n in names]))
-        dofs = dolfinx.fem.locate_dofs_topological(self.V, fdim, facets.astype(np.int32))
-        owned = self.V.dofmap.index_map.size_local
+        dofs = dolfinx.fem.locate_dofs_topological(V, fdim, facets.astype(np.int32))
+        owned = V.dofmap.index_map.size_local
         if self.comm.allreduce(int(np.count_nonzero(dofs < owned)), op=MPI.SUM) == 0:
             raise ValueError(f"mechanics: the fixed boundaries {', '.join(names)} have no facets")
         zero = np.zeros(self.tmesh.mesh.geometry.dim, dtype=PETSc.ScalarType)
-        return [dolfinx.fem.dirichletbc(zero, dofs, self.V)]
+        return [dolfinx.fem.dirichletbc(zero, dofs, V)]
 
     # ---------------------------------------------------------------- solve
     def solve(self) -> SolveInfo:

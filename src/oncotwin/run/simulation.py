@@ -23,7 +23,7 @@ from oncotwin.io.fields import VtkSeries
 from oncotwin.io.figures import render_run
 from oncotwin.io.tables import write_csv
 from oncotwin.mesh.cache import ensure_mesh, mesh_inputs
-from oncotwin.mesh.distribute import TaggedMesh, read_tagged_mesh
+from oncotwin.mesh.distribute import DistributedMeshes, TaggedMesh, read_tagged_mesh
 from oncotwin.model.delivery import create_drug_problems, plasma_metrics, plasma_only_curves, write_plasma_csv
 from oncotwin.model.fluid import solve_steady_flow
 from oncotwin.model.immune import immune_response
@@ -52,6 +52,8 @@ class Simulation:
         remesh: ignore the mesh cache.
         resume: continue from the last checkpoint of an interrupted run of this case (if any).
         label: progress-bar label (a regimen's name in comparisons).
+        meshes: meshes this communicator distributed for earlier runs (an MPI group's jobs), reused
+            when the case's mesh is among them; None: read and distribute the mesh.
     """
 
     comm: MPI.Comm
@@ -64,6 +66,7 @@ class Simulation:
     remesh: bool = False
     resume: bool = False
     label: str = "transient"
+    meshes: DistributedMeshes | None = None
     show_progress: bool = True
     timer: StageTimer = field(default_factory=StageTimer)
     steady_metrics: dict[str, float] = field(default_factory=dict)
@@ -186,7 +189,8 @@ class Simulation:
                                          progress=log.info)
             log.info("mesh: %s %s", "reusing" if reused else "wrote", folder)
         with self.timer.stage("distribute"):
-            tmesh = read_tagged_mesh(self.comm, folder)
+            tmesh = (read_tagged_mesh(self.comm, folder) if self.meshes is None
+                     else self.meshes.read(self.comm, folder))
         cells = tmesh.mesh.topology.index_map(3).size_global
         log.info("mesh: %d cells on %d rank(s)", cells, self.comm.size)
         return tmesh, {"folder": str(folder), "reused": reused, "cells": cells}

@@ -23,6 +23,7 @@ from oncotwin.core.log import get_logger
 from oncotwin.core.rundir import RunDirectory
 from oncotwin.io.tables import json_safe
 from oncotwin.mesh.cache import ensure_mesh
+from oncotwin.mesh.distribute import DistributedMeshes
 from oncotwin.outcomes.dvh import eqd2
 from oncotwin.outcomes.ntcp import ntcp_lkb, organ_parameters
 from oncotwin.pk.limits import cumulative_limit
@@ -77,8 +78,10 @@ class Comparison:
             log.info("compare: %d regimens on %d group(s) of %d rank(s)", len(self.regimens), n_groups,
                      self.ranks_per_regimen)
             with timer.stage("regimens"):
+                meshes = DistributedMeshes()  # each group distributes the mesh once for all its regimens
                 jobs = [simulation_job(f"regimen '{r.name}'", r.name, r.case, rundir.work / "regimens" / r.name,
-                                       self.case_file, self.case_sha256, self.mesh_root) for r in self.regimens]
+                                       self.case_file, self.case_sha256, self.mesh_root, meshes)
+                        for r in self.regimens]
                 run_in_groups(self.comm, group_comm, group, n_groups, jobs)
             if self.comm.rank == 0:
                 table = tabulate(rundir.work, self.regimens, self.spec)

@@ -16,6 +16,7 @@ from mpi4py import MPI
 
 from oncotwin.core.errors import OncotwinError
 from oncotwin.la.petsc import release_garbage
+from oncotwin.mesh.distribute import DistributedMeshes
 from oncotwin.run.simulation import Simulation
 
 
@@ -89,7 +90,7 @@ def run_in_groups(comm: MPI.Comm, group_comm: MPI.Comm, group: int, n_groups: in
 
 
 def simulation_job(what: str, label: str, case, out: Path, case_file: Path, case_sha256: str,
-                   mesh_root: Path) -> Job:
+                   mesh_root: Path, meshes: DistributedMeshes | None = None) -> Job:
     """A job that runs one simulation of ``case`` into the run folder ``out`` on the group's ranks.
 
     Args:
@@ -100,9 +101,12 @@ def simulation_job(what: str, label: str, case, out: Path, case_file: Path, case
         case_file: the case file (provenance).
         case_sha256: its hash.
         mesh_root: mesh cache (the mesh must exist: make it before splitting).
+        meshes: the distributed meshes shared by the jobs of a group (:class:`DistributedMeshes`); one
+            object for all jobs: each group then reads the mesh once.
     """
     def run(group_comm: MPI.Comm) -> Path:
-        final = Simulation(group_comm, case, case_file, case_sha256, out, mesh_root, label=label).run()
+        final = Simulation(group_comm, case, case_file, case_sha256, out, mesh_root, label=label,
+                           meshes=meshes).run()
         release_garbage(group_comm)  # the next job of this group starts with its communicators free
         return final
 
