@@ -123,6 +123,13 @@ def test_spherical_inclusion_matches_closed_form_without_locking(comm):
 
 
 # ---------------------------------------------------------------------------- solver and outputs
+def gaussian_density(tm: TaggedMesh, width: float) -> dolfinx.fem.Function:
+    """A P1 density peaked off the cube's centre, exp(-width |x - (0.4, 0.5, 0.5)|^2)."""
+    density = dolfinx.fem.Function(dolfinx.fem.functionspace(tm.mesh, ("Lagrange", 1)))
+    density.interpolate(lambda x: np.exp(-width * ((x[0] - 0.4) ** 2 + (x[1] - 0.5) ** 2 + (x[2] - 0.5) ** 2)))
+    return density
+
+
 def pc_setups() -> int:
     return PETSc.Log.Event("PCSetUp").getPerfInfo()["count"]
 
@@ -131,9 +138,7 @@ def pc_setups() -> int:
 def test_a_later_problem_on_the_mesh_reuses_the_operator_only_for_equal_moduli_boundaries_and_options(comm):
     PETSc.Log.begin()
     tm = boxed_cube(comm, 4)
-    P1 = dolfinx.fem.functionspace(tm.mesh, ("Lagrange", 1))
-    density = dolfinx.fem.Function(P1)
-    density.interpolate(lambda x: np.exp(-8 * ((x[0] - 0.4) ** 2 + (x[1] - 0.5) ** 2 + (x[2] - 0.5) ** 2)))
+    density = gaussian_density(tm, 8)
     tissue = {"tumour": MechanicsTissue(5.0, 0.45, 0.05), "host": MechanicsTissue(2.0, 0.45, 0.0)}
     first = MechanicsProblem(tm, tissue, density, ["outer"], degree=1)
     first.solve()
@@ -167,9 +172,7 @@ def test_a_later_problem_on_the_mesh_reuses_the_operator_only_for_equal_moduli_b
 def test_second_solve_reuses_the_preconditioner_and_is_linear_in_density(comm):
     PETSc.Log.begin()
     tm = boxed_cube(comm, 5)
-    P1 = dolfinx.fem.functionspace(tm.mesh, ("Lagrange", 1))
-    density = dolfinx.fem.Function(P1)
-    density.interpolate(lambda x: np.exp(-10 * ((x[0] - 0.4) ** 2 + (x[1] - 0.5) ** 2 + (x[2] - 0.5) ** 2)))
+    density = gaussian_density(tm, 10)
     tissue = {"tumour": MechanicsTissue(5.0, 0.45, 0.05), "host": MechanicsTissue(2.0, 0.49, 0.0)}
     problem = MechanicsProblem(tm, tissue, density, ["outer"], degree=2)
     setups = pc_setups()
