@@ -10,7 +10,7 @@ import numpy as np
 
 from oncotwin.core.fenics import MPI, PETSc, dolfinx, ufl
 from oncotwin.core.log import get_logger
-from oncotwin.la.assembly import NativeMatrix, assemble_matrix
+from oncotwin.la.assembly import NativeMatrix
 from oncotwin.la.petsc import (
     SolveInfo,
     create_ksp,
@@ -32,6 +32,7 @@ from oncotwin.problems.regions import (
     set_region_values,
     typical_cell_size,
 )
+from oncotwin.problems.vector_projection import VectorProjection
 
 # One-level (block Jacobi / incomplete Cholesky) where the exchange term dominates the operator, i.e. the
 # pressure layers sqrt(K / a) are not wider than about the cells (typical of perfused tissue on patient
@@ -45,7 +46,6 @@ FLUID_PETSC_DEFAULTS = {
     "ksp_max_it": 1000,
     "ksp_error_if_not_converged": False,
 }
-PROJECTION_PETSC_DEFAULTS = {"ksp_type": "cg", "pc_type": "jacobi", "ksp_rtol": 1e-12, "ksp_max_it": 2000}
 UM_PER_MM = 1000.0
 
 log = get_logger("fluid")
@@ -293,24 +293,12 @@ class FluidProblem:
         """Darcy velocity recovered by L2 projection of -K grad p onto continuous vector fields [mm/s].
 
         The projection averages the element-wise gradients consistently (no noisy raw gradient); its
-        mass matrix and solver are built once.
+        scalar mass matrix and solver are built once (:class:`~oncotwin.problems.vector_projection.VectorProjection`).
         """
         if self._projection is None:
-            u, v = ufl.TrialFunction(self.W), ufl.TestFunction(self.W)
-            mass = dolfinx.fem.form(ufl.inner(u, v) * self.dx)
-            self._proj_rhs = dolfinx.fem.form(ufl.inner(self.physics.flux(self.p), v) * self.dx)
-            M = assemble_matrix(mass)
-            self._proj_b = dolfinx.fem.petsc.create_vector(self.W)
-            ksp = create_ksp(self.comm, M, "fluid_projection_", PROJECTION_PETSC_DEFAULTS)
-            self._projection = (M, ksp, dolfinx.fem.Function(self.W, name="velocity"))
-        _, ksp, u_h = self._projection
-        with self._proj_b.localForm() as local:
-            local.set(0.0)
-        dolfinx.fem.petsc.assemble_vector(self._proj_b, self._proj_rhs)
-        self._proj_b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        solve(ksp, self._proj_b, u_h.x.petsc_vec, "velocity recovery")
-        u_h.x.scatter_forward()
-        return u_h
+            self._projection = VectorProjection(self.W, self.V, self.physics.flux(self.p), self.dx,
+                                                "fluid_projection_", "velocity")
+        return self._projection.project("velocity recovery")
 
     def output_fields(self) -> list[dolfinx.fem.Function]:
         """Pressure [mmHg], velocity [um/s] and net source [1/s] of the current solution.
