@@ -85,6 +85,17 @@ def test_emulated_series_pass_the_check_and_a_biased_one_fails():
     assert not biased.used and biased.relative_error_max == pytest.approx(0.05, rel=0.05)
 
 
+def test_a_readout_that_vanishes_is_checked_in_mm3_and_its_relative_error_stays_finite():
+    """A response readout at 0 in the full runs (BraTS's enhancing rim by day 30): no relative error there."""
+    full = np.array([[100.0, 40.0, 0.0, 0.0], [120.0, 50.0, 0.0, 0.0], [90.0, 30.0, 0.0, 0.0]])
+    emulated = full * np.array([1.01, 1.02, 1.0, 1.0]) + np.array([0.0, 0.0, 3.0, 0.0])
+    result = check(emulated, full, full, PERCENTILES)
+    assert result.relative_error_max == pytest.approx(0.02)  # the nonzero volumes only
+    assert result.error_max_mm3[2] == pytest.approx(3.0) and not result.used  # 3 mm^3 where every member has 0
+    assert json.loads(json.dumps(result.as_dict(), allow_nan=False)) == result.as_dict()  # valid JSON
+    assert check(full * 0, full * 0, full * 0, PERCENTILES).relative_error_max == 0.0
+
+
 def test_checks_are_one_in_eight_samples_and_at_least_parameters_plus_one():
     assert check_count(64, 3) == 8 and check_count(16, 3) == 4 and check_count(3, 3) == 3
 
