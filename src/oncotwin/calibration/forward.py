@@ -91,6 +91,7 @@ class ForwardModel:
         trajectory.rows = simulation.evolve(self.tmesh, self.times, observe)
         del simulation
         release_garbage(self.comm)
+        release_garbage(self.tmesh.mesh.comm)  # where the run's problems parked their PETSc objects
         self.runs += 1
         self.seconds += clock.perf_counter() - started
         return trajectory

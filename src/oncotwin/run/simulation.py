@@ -22,6 +22,7 @@ from oncotwin.core.rundir import RunDirectory
 from oncotwin.io.fields import VtkSeries
 from oncotwin.io.figures import render_run
 from oncotwin.io.tables import write_csv
+from oncotwin.la.petsc import release_garbage
 from oncotwin.mesh.cache import ensure_mesh, mesh_inputs
 from oncotwin.mesh.distribute import DistributedMeshes, TaggedMesh, read_tagged_mesh
 from oncotwin.model.delivery import create_drug_problems, plasma_metrics, plasma_only_curves, write_plasma_csv
@@ -78,47 +79,17 @@ class Simulation:
     plasma_only: dict = field(default_factory=dict)  # plasma curves of the drugs without a tissue problem
 
     def run(self) -> Path:
-        """Execute the pipeline; returns the final run folder."""
+        """Execute the pipeline; returns the final run folder.
+
+        The run's problems are dropped before its mesh, and their parallel PETSc objects (which petsc4py parks
+        on the mesh's communicator when Python collects them) destroyed while the mesh is alive: parked, they
+        kept about 25 MPI communicators per run on 2 ranks, so a group of a comparison or a forecast ran out of
+        MPICH's 2048 after about 80 runs (BENCHMARKS.md, issue 21, session 17).
+        """
         started = now()
         rundir, restart = self.open_run_directory()
         try:
-            tmesh, mesh_info = self.initialise()
-            fields = []
-            fluid = None
-            if self.case.physics.fluid.enabled:
-                with self.timer.stage("fluid"):
-                    fluid, fluid_fields = self.solve_fluid(tmesh)
-                    fields += fluid_fields
-            drugs, self.plasma_only = {}, plasma_only_curves(self.case)
-            if self.case.physics.drug.enabled:
-                with self.timer.stage("drug setup"):
-                    drugs = self.create_drugs(tmesh, fluid)
-                    fields += [f for problem in drugs.values() for f in problem.output_fields()]
-            tumour = None
-            if any(p.enabled for p in (self.case.physics.oxygen, self.case.physics.growth)):
-                with self.timer.stage("tumour setup"):
-                    tumour = self.create_tumour(tmesh, fluid, drugs)
-                    fields += tumour.output_fields()
-            self.layouts = partition.layouts(tmesh.mesh, fields)
-            writer = self.open_writer(rundir.work, tmesh, fields, restart.meta["fields"] if restart else ())
-            start = 0.0
-            if restart is None:
-                self.record(0.0, drugs, writer, tumour)
-            else:
-                start = self.restore(restart, drugs, tumour)
-            if self.case.time is not None and (drugs or (tumour is not None and tumour.growth is not None)):
-                with self.timer.stage("transient"), interrupt.deferred_stop():
-                    self.march(drugs, tumour, writer, rundir.work, start)
-            with self.timer.stage("output"):
-                if writer is not None:
-                    writer.close()
-                self.write_tables(rundir.work, tmesh, drugs)
-                checkpoint.discard(self.comm, rundir.work)
-            if self.case.output.figures and self.case.output.fields:
-                with self.timer.stage("figures"):
-                    self.render(rundir.work)
-            self.write_manifest(rundir.work, started, mesh_info)
-            final = rundir.commit(self.comm)
+            final, tmesh = self._execute(rundir, restart, started)
         except RunInterrupted:
             if checkpoint.saved_time(self.comm, rundir.work) is None:
                 rundir.abandon(self.comm)
@@ -128,7 +99,48 @@ class Simulation:
         except BaseException:
             rundir.abandon(self.comm)
             raise
+        release_garbage(tmesh.mesh.comm)
         return final
+
+    def _execute(self, rundir: RunDirectory, restart: checkpoint.Stored | None, started) -> tuple[Path, TaggedMesh]:
+        """The stages of :meth:`run`; returns the final folder and the mesh (which outlives the problems)."""
+        tmesh, mesh_info = self.initialise()
+        fields = []
+        fluid = None
+        if self.case.physics.fluid.enabled:
+            with self.timer.stage("fluid"):
+                fluid, fluid_fields = self.solve_fluid(tmesh)
+                fields += fluid_fields
+        drugs, self.plasma_only = {}, plasma_only_curves(self.case)
+        if self.case.physics.drug.enabled:
+            with self.timer.stage("drug setup"):
+                drugs = self.create_drugs(tmesh, fluid)
+                fields += [f for problem in drugs.values() for f in problem.output_fields()]
+        tumour = None
+        if any(p.enabled for p in (self.case.physics.oxygen, self.case.physics.growth)):
+            with self.timer.stage("tumour setup"):
+                tumour = self.create_tumour(tmesh, fluid, drugs)
+                fields += tumour.output_fields()
+        self.layouts = partition.layouts(tmesh.mesh, fields)
+        writer = self.open_writer(rundir.work, tmesh, fields, restart.meta["fields"] if restart else ())
+        start = 0.0
+        if restart is None:
+            self.record(0.0, drugs, writer, tumour)
+        else:
+            start = self.restore(restart, drugs, tumour)
+        if self.case.time is not None and (drugs or (tumour is not None and tumour.growth is not None)):
+            with self.timer.stage("transient"), interrupt.deferred_stop():
+                self.march(drugs, tumour, writer, rundir.work, start)
+        with self.timer.stage("output"):
+            if writer is not None:
+                writer.close()
+            self.write_tables(rundir.work, tmesh, drugs)
+            checkpoint.discard(self.comm, rundir.work)
+        if self.case.output.figures and self.case.output.fields:
+            with self.timer.stage("figures"):
+                self.render(rundir.work)
+        self.write_manifest(rundir.work, started, mesh_info)
+        return rundir.commit(self.comm), tmesh
 
     # ------------------------------------------------------------------ stages
     def open_run_directory(self) -> tuple[RunDirectory, checkpoint.Stored | None]:
