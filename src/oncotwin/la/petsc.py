@@ -74,6 +74,9 @@ def release_garbage(comm) -> None:
     what it holds alive, e.g. the DOLFINx CSR matrix of :class:`oncotwin.la.assembly.NativeMatrix` and its
     neighbourhood communicators: about 8 communicators per forward run on 2 ranks, so a calibration of a few
     hundred runs in one process exhausted MPICH's 2048. Call it after a run's objects are released.
+
+    PETSc keeps the garbage per communicator: pass the communicator the objects were made on (a mesh's
+    ``mesh.comm``, which DOLFINx duplicated from the one it was given), while that communicator is alive.
     """
     gc.collect()
     if comm.size > 1:
