@@ -223,7 +223,8 @@ class Forecast:
             ensemble = np.vstack([actual, volumes[checks:]])
             result = check(volumes[:checks], actual, ensemble, PERCENTILES, seed=self.seed)
             entries[name] = {"design": len(design), "checks": checks, **result.as_dict()}
-            worst = int(np.argmax(np.asarray(result.error_max_mm3) / np.asarray(result.tolerance_mm3)))
+            # the time furthest above (or least below) its tolerance; a ratio is 0/0 where every volume is 0
+            worst = int(np.argmax(np.asarray(result.error_max_mm3) - np.asarray(result.tolerance_mm3)))
             log.info("forecast: surrogate of '%s': largest volume error over the %d checks %.2g %% (of nonzero "
                      "volumes); at day %g %.3g mm^3 against a tolerance of %.3g mm^3: %s", name, checks,
                      100 * result.relative_error_max, days[worst], result.error_max_mm3[worst],
